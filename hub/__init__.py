@@ -1,0 +1,1 @@
+"""The hub core: conversation store, routing, realtime delivery."""

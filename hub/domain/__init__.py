@@ -1,0 +1,288 @@
+"""Plain data types shared by every layer.
+
+Records are dataclasses: storage backends persist them field by field, actions create and
+change them, views turn them into the public JSON of shared/CONTRACT.md with `public()`.
+Every record carries its tenant.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+
+def new_id() -> str:
+    """Short, URL-safe, unguessable identifiers (visitor-facing ids must not be enumerable)."""
+    return secrets.token_hex(12)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_iso(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class Channel(StrEnum):
+    WEBIM = "webim"
+    WECHAT = "wechat"
+    WEIBO = "weibo"
+    EMAIL = "email"
+    SMS = "sms"
+    VOICE = "voice"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    SUPERVISOR = "supervisor"
+    AGENT = "agent"
+
+
+class ConversationStatus(StrEnum):
+    BOT = "bot"
+    QUEUED = "queued"
+    ASSIGNED = "assigned"
+    CLOSED = "closed"
+
+
+class SenderType(StrEnum):
+    CONTACT = "contact"
+    AGENT = "agent"
+    BOT = "bot"
+    SYSTEM = "system"
+
+
+class MessageType(StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    FILE = "file"
+    EVENT = "event"
+    NOTE = "note"  # private: agents only, never sent to the customer's channel
+
+
+class RoutingPolicy(StrEnum):
+    IDLE_FIRST = "idle_first"
+    ROUND_ROBIN = "round_robin"
+
+
+class Presence(StrEnum):
+    READY = "ready"
+    NOT_READY = "not_ready"
+    AWAY = "away"
+    OFFLINE = "offline"
+
+
+@dataclass(slots=True)
+class Tenant:
+    id: str
+    name: str
+    created_at: datetime = field(default_factory=utcnow)
+
+
+@dataclass(slots=True)
+class Agent:
+    id: str
+    tenant: str
+    name: str
+    email: str
+    password_hash: str
+    roles: list[str] = field(default_factory=lambda: [Role.AGENT.value])
+    skills: list[str] = field(default_factory=list)
+    max_concurrent: int = 5
+    disabled: bool = False
+    created_at: datetime = field(default_factory=utcnow)
+
+    def is_admin(self) -> bool:
+        return Role.ADMIN.value in self.roles
+
+    def is_supervisor(self) -> bool:
+        return Role.ADMIN.value in self.roles or Role.SUPERVISOR.value in self.roles
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "email": self.email,
+            "roles": list(self.roles),
+            "skills": list(self.skills),
+            "max_concurrent": self.max_concurrent,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Identity:
+    """How one channel knows a person: (channel, external id), e.g. ("wechat", openid)."""
+
+    channel: str
+    external_id: str
+
+
+@dataclass(slots=True)
+class Contact:
+    id: str
+    tenant: str
+    name: str = ""
+    email: str = ""
+    phone: str = ""
+    notes: str = ""
+    tags: list[str] = field(default_factory=list)
+    identities: list[Identity] = field(default_factory=list)
+    attributes: dict[str, Any] = field(default_factory=dict)  # visitor details: UA, page, IP …
+    visit_count: int = 0
+    created_at: datetime = field(default_factory=utcnow)
+    last_seen_at: datetime = field(default_factory=utcnow)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "name": self.name,
+            "email": self.email,
+            "phone": self.phone,
+            "notes": self.notes,
+            "tags": list(self.tags),
+            "identities": [
+                {"channel": i.channel, "external_id": i.external_id} for i in self.identities
+            ],
+            "attributes": dict(self.attributes),
+            "visit_count": self.visit_count,
+            "created_at": iso(self.created_at),
+            "last_seen_at": iso(self.last_seen_at),
+        }
+
+
+@dataclass(slots=True)
+class Rating:
+    score: int
+    comment: str = ""
+
+
+@dataclass(slots=True)
+class Conversation:
+    id: str
+    tenant: str
+    channel: str
+    contact_id: str
+    status: str = ConversationStatus.QUEUED.value
+    agent_id: str | None = None
+    skill: str | None = None
+    created_at: datetime = field(default_factory=utcnow)
+    queued_at: datetime | None = None
+    assigned_at: datetime | None = None
+    first_response_at: datetime | None = None
+    closed_at: datetime | None = None
+    close_reason: str | None = None
+    summary: str = ""
+    rating: Rating | None = None
+    tags: list[str] = field(default_factory=list)
+    last_seq: int = 0
+    last_message_at: datetime | None = None
+    last_message_preview: str = ""
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != ConversationStatus.CLOSED.value
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "tenant": self.tenant,
+            "channel": self.channel,
+            "contact_id": self.contact_id,
+            "status": self.status,
+            "agent_id": self.agent_id,
+            "skill": self.skill,
+            "created_at": iso(self.created_at),
+            "queued_at": iso(self.queued_at),
+            "assigned_at": iso(self.assigned_at),
+            "first_response_at": iso(self.first_response_at),
+            "closed_at": iso(self.closed_at),
+            "close_reason": self.close_reason,
+            "summary": self.summary,
+            "rating": (
+                {"score": self.rating.score, "comment": self.rating.comment}
+                if self.rating
+                else None
+            ),
+            "tags": list(self.tags),
+            "last_seq": self.last_seq,
+            "last_message_at": iso(self.last_message_at),
+            "last_message_preview": self.last_message_preview,
+        }
+
+
+@dataclass(slots=True, frozen=True)
+class Sender:
+    type: str
+    id: str | None = None
+    name: str = ""
+
+
+@dataclass(slots=True)
+class Message:
+    id: str
+    tenant: str
+    conversation_id: str
+    sender: Sender
+    type: str = MessageType.TEXT.value
+    text: str = ""
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+    client_id: str | None = None
+    platform_message_id: str | None = None
+    seq: int = 0  # assigned by the store when the message is appended
+    created_at: datetime = field(default_factory=utcnow)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "seq": self.seq,
+            "sender": {"type": self.sender.type, "id": self.sender.id, "name": self.sender.name},
+            "type": self.type,
+            "text": self.text,
+            "attachments": list(self.attachments),
+            "client_id": self.client_id,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(slots=True)
+class RoutingSettings:
+    policy: str = RoutingPolicy.IDLE_FIRST.value
+    history_agent_first: bool = True
+    default_max_concurrent: int = 5
+    queue_timeout_seconds: int = 600
+    disconnect_grace_seconds: int = 30
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "history_agent_first": self.history_agent_first,
+            "default_max_concurrent": self.default_max_concurrent,
+            "queue_timeout_seconds": self.queue_timeout_seconds,
+            "disconnect_grace_seconds": self.disconnect_grace_seconds,
+        }
+
+
+@dataclass(slots=True)
+class AppendResult:
+    """What the store answers to an append: the stored message, and whether it is new.
+
+    `created` is False when the client id (or the platform message id) was seen before; the
+    message is then the original one, unchanged.
+    """
+
+    message: Message
+    created: bool
