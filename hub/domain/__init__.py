@@ -141,8 +141,12 @@ class Contact:
     identities: list[Identity] = field(default_factory=list)
     attributes: dict[str, Any] = field(default_factory=dict)  # visitor details: UA, page, IP …
     visit_count: int = 0
+    blocked_until: datetime | None = None  # blacklisted (拉黑) until then
     created_at: datetime = field(default_factory=utcnow)
     last_seen_at: datetime = field(default_factory=utcnow)
+
+    def is_blocked(self, now: datetime) -> bool:
+        return self.blocked_until is not None and self.blocked_until > now
 
     def public(self) -> dict[str, Any]:
         return {
@@ -158,6 +162,7 @@ class Contact:
             ],
             "attributes": dict(self.attributes),
             "visit_count": self.visit_count,
+            "blocked_until": iso(self.blocked_until),
             "created_at": iso(self.created_at),
             "last_seen_at": iso(self.last_seen_at),
         }
@@ -254,6 +259,35 @@ class Message:
             "text": self.text,
             "attachments": list(self.attachments),
             "client_id": self.client_id,
+            "created_at": iso(self.created_at),
+        }
+
+
+@dataclass(slots=True)
+class LeftMessage:
+    """A message left (留言) when nobody could answer: for agents to follow up."""
+
+    id: str
+    tenant: str
+    contact_id: str
+    text: str
+    name: str = ""
+    phone: str = ""
+    email: str = ""
+    conversation_id: str | None = None
+    handled: bool = False
+    created_at: datetime = field(default_factory=utcnow)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "contact_id": self.contact_id,
+            "conversation_id": self.conversation_id,
+            "name": self.name,
+            "phone": self.phone,
+            "email": self.email,
+            "text": self.text,
+            "handled": self.handled,
             "created_at": iso(self.created_at),
         }
 

@@ -23,6 +23,7 @@ from hub.domain import (
     Contact,
     Conversation,
     Identity,
+    LeftMessage,
     Message,
     Tenant,
 )
@@ -145,3 +146,17 @@ class Store(ABC):
         self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
     ) -> list[Message]:
         """Messages with seq > after_seq in seq order, at most `limit`."""
+
+    # messages left when nobody could answer ---------------------------------------------
+
+    @abstractmethod
+    async def create_left_message(self, left: LeftMessage) -> None: ...
+
+    @abstractmethod
+    async def list_left_messages(
+        self, tenant: str, *, handled: bool | None = None, limit: int = 100
+    ) -> list[LeftMessage]:
+        """Newest first."""
+
+    @abstractmethod
+    async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None: ...
