@@ -50,6 +50,10 @@ class Store(ABC):
     async def get_tenant(self, tenant_id: str) -> Tenant | None: ...
 
     @abstractmethod
+    async def list_tenant_ids(self) -> list[str]:
+        """Every tenant's id (start-up rebuilds each tenant's routing state)."""
+
+    @abstractmethod
     async def get_settings(self, tenant: str, key: str) -> dict[str, Any] | None:
         """A tenant's settings document named `key` (e.g. "routing", "widget")."""
 
