@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from hub.domain import Contact, Conversation, Identity, Message
+from hub.domain import Conversation, Identity, Message
 
 if TYPE_CHECKING:
     from hub.context import Hub
@@ -50,7 +50,6 @@ class Connector(ABC):
         return []
 
     @abstractmethod
-    async def send(
-        self, conversation: Conversation, contact: Contact, message: Message
-    ) -> str | None:
-        """Deliver a stored outbound message; return the platform's message id if any."""
+    async def send(self, conversation: Conversation, message: Message) -> str | None:
+        """Deliver a stored outbound message; return the platform's message id if any.
+        Connectors that address people by a platform id read the contact themselves."""

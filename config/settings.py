@@ -1,0 +1,94 @@
+"""Typed, validated settings: defaults, then a file (TOML or JSON), then HUB_* environment,
+then command-line options; each layer overrides the one before."""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used; the message says which key and why."""
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    data_dir: Path = Path("data")
+    mongo_url: str | None = None
+    mongo_db: str = "hub"
+    redis_url: str | None = None
+    admin_email: str = "admin@example.com"
+    admin_password: str | None = None
+    # Signs agent and visitor tokens. Unset: generated once and kept in data_dir; several
+    # nodes must share one, so set it explicitly when scaling out.
+    secret_key: str | None = None
+    sqlite_synchronous: Literal["FULL", "NORMAL"] = "FULL"
+    max_text_length: int = Field(5000, ge=1, le=100_000)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    agent_token_ttl_seconds: int = Field(12 * 3600, ge=60)
+    upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    geoip_database: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+ENV_PREFIX = "HUB_"
+CONFIG_FILE_ENV = "HUB_CONFIG"
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SettingsError(f"cannot read config file {path}: {exc.strerror}") from exc
+    try:
+        data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode())
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise SettingsError(f"config file {path} is not valid: {exc}") from exc
+    if not isinstance(data, dict):
+        raise SettingsError(f"config file {path} must hold a table of settings")
+    return data
+
+
+def _from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    known = Settings.model_fields
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_FILE_ENV:
+            continue
+        name = key[len(ENV_PREFIX) :].lower()
+        if name in known:
+            values[name] = value
+    return values
+
+
+def load_settings(
+    *,
+    config_file: Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    merged: dict[str, Any] = {}
+    file_name = config_file or (
+        Path(environ[CONFIG_FILE_ENV]) if environ.get(CONFIG_FILE_ENV) else None
+    )
+    if file_name is not None:
+        merged.update(_read_file(file_name))
+    merged.update(_from_env(environ))
+    merged.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    try:
+        return Settings.model_validate(merged)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc

@@ -1,0 +1,204 @@
+"""Closing, transferring and rating conversations; typing indicators."""
+
+from __future__ import annotations
+
+from hub.acd.base import Assignment
+from hub.actions import events
+from hub.actions.messages import check_staff_conversation, check_text
+from hub.actions.routing import (
+    apply_change,
+    conversation_status_event,
+    persist_assignment,
+    queue_timer,
+    requeue,
+)
+from hub.context import Hub
+from hub.domain import (
+    Agent,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageType,
+    Rating,
+    Sender,
+    SenderType,
+    new_id,
+    utcnow,
+)
+from hub.errors import Conflict, Forbidden, Invalid, NotFound
+
+CLOSED = ConversationStatus.CLOSED.value
+MAX_SUMMARY = 2000
+MAX_SKILL = 64
+
+
+async def do_close(
+    hub: Hub,
+    actor: Agent,
+    conversation_id: object,
+    *,
+    summary: object = "",
+    reason: str = "agent",
+) -> Conversation:
+    if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
+        raise Invalid(f"summary must be text of at most {MAX_SUMMARY} characters")
+    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=True)
+    if not conversation.is_open:
+        return conversation  # closing twice is not an error: the outcome is the same
+    before = conversation.status
+    conversation.status = CLOSED
+    conversation.closed_at = utcnow()
+    conversation.close_reason = reason
+    conversation.summary = summary
+    if not await hub.store.update_conversation(
+        conversation,
+        ["status", "closed_at", "close_reason", "summary"],
+        expect={"status": before},
+    ):
+        raise Conflict("the conversation changed meanwhile; try again", code="conflict")
+    hub.timers.cancel(queue_timer(conversation.id))
+    hub.waiting_contacts.pop(conversation.id, None)
+    hub.last_pushed_position.pop(conversation.id, None)
+    change = await hub.acd.release(conversation.tenant, conversation.id)
+    await events.to_conversation_staff(
+        hub, conversation, "conversation.closed", {"conversation_id": conversation.id}
+    )
+    await events.to_visitor(
+        hub,
+        conversation.tenant,
+        conversation.contact_id,
+        "conversation.status",
+        conversation_status_event(conversation, reason=reason),
+    )
+    await events.to_staff(
+        hub, conversation.tenant, "conversation.updated", {"conversation": conversation.public()}
+    )
+    await apply_change(hub, conversation.tenant, change)
+    return conversation
+
+
+async def do_transfer(
+    hub: Hub,
+    actor: Agent,
+    conversation_id: object,
+    *,
+    agent_id: object = None,
+    skill: object = None,
+    note: object = None,
+) -> Conversation:
+    if (agent_id is None) == (skill is None):
+        raise Invalid("give exactly one of agent_id or skill", code="invalid_transfer")
+    if agent_id is not None and (not isinstance(agent_id, str) or not agent_id):
+        raise Invalid("agent_id must be a string", code="invalid_agent_id")
+    if skill is not None and (not isinstance(skill, str) or not 0 < len(skill) <= MAX_SKILL):
+        raise Invalid(
+            f"skill must be a string of 1 to {MAX_SKILL} characters", code="invalid_skill"
+        )
+    note_text = check_text(hub, note, allow_empty=True) if note is not None else ""
+    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=True)
+    if not conversation.is_open:
+        raise Conflict("the conversation is closed", code="conversation_closed")
+    tenant = conversation.tenant
+    if agent_id is not None:
+        target = await hub.store.get_agent(tenant, agent_id)
+        if target is None or target.disabled:
+            raise NotFound("no such agent", code="agent_not_found")
+        if target.id == conversation.agent_id:
+            raise Conflict("the conversation is already with that agent", code="same_agent")
+    note_message = await _transfer_note(hub, actor, conversation, note_text) if note_text else None
+    if agent_id is not None:
+        try:
+            change = await hub.acd.assign_to(tenant, conversation.id, agent_id)
+        except LookupError as exc:
+            raise NotFound("no such agent", code="agent_not_found") from exc
+        except ValueError as exc:
+            raise Conflict(
+                "that agent is offline or at its maximum", code="agent_unavailable"
+            ) from exc
+        change.assignments = [a for a in change.assignments if a.conversation_id != conversation.id]
+        await persist_assignment(
+            hub, tenant, Assignment(conversation.id, agent_id), note=note_message
+        )
+        await apply_change(hub, tenant, change)
+    else:
+        assert isinstance(skill, str)
+        change = await hub.acd.release(tenant, conversation.id)
+        await apply_change(hub, tenant, change)
+        if not await requeue(hub, conversation, skill=skill):
+            raise Conflict("the conversation changed meanwhile; try again", code="conflict")
+    updated = await hub.store.get_conversation(tenant, conversation.id)
+    assert updated is not None
+    return updated
+
+
+async def _transfer_note(hub: Hub, actor: Agent, conversation: Conversation, text: str) -> Message:
+    message = Message(
+        id=new_id(),
+        tenant=conversation.tenant,
+        conversation_id=conversation.id,
+        sender=Sender(type=SenderType.AGENT.value, id=actor.id, name=actor.name),
+        type=MessageType.NOTE.value,
+        text=text,
+    )
+    stored = (await hub.store.append_message(message)).message
+    await events.to_conversation_staff(hub, conversation, "message", stored.public())
+    return stored
+
+
+async def do_rate(
+    hub: Hub,
+    tenant: str,
+    contact_id: str,
+    conversation_id: object,
+    *,
+    score: object,
+    comment: object = "",
+) -> Conversation:
+    if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
+        raise Invalid("score must be a whole number from 1 to 5", code="invalid_score")
+    if comment is None:
+        comment = ""
+    if not isinstance(comment, str) or len(comment) > MAX_SUMMARY:
+        raise Invalid(f"comment must be text of at most {MAX_SUMMARY} characters")
+    if not isinstance(conversation_id, str):
+        raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
+    conversation = await hub.store.get_conversation(tenant, conversation_id)
+    if conversation is None or conversation.contact_id != contact_id:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    if conversation.is_open:
+        raise Conflict("a conversation can be rated once it is closed", code="not_closed")
+    conversation.rating = Rating(score=score, comment=comment)
+    await hub.store.update_conversation(conversation, ["rating"])
+    await events.to_staff(
+        hub, tenant, "conversation.updated", {"conversation": conversation.public()}
+    )
+    return conversation
+
+
+async def relay_visitor_typing(hub: Hub, tenant: str, contact_id: str, on: object) -> None:
+    if not isinstance(on, bool):
+        raise Invalid("on must be true or false")
+    conversation = await hub.store.find_open_conversation(tenant, contact_id, "webim")
+    if conversation is None or conversation.agent_id is None:
+        return
+    await events.to_conversation_staff(
+        hub,
+        conversation,
+        "typing",
+        {"conversation_id": conversation.id, "sender_type": SenderType.CONTACT.value, "on": on},
+    )
+
+
+async def relay_agent_typing(hub: Hub, agent: Agent, conversation_id: object, on: object) -> None:
+    if not isinstance(on, bool):
+        raise Invalid("on must be true or false")
+    conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
+    if conversation.agent_id != agent.id:
+        raise Forbidden("only the assigned agent types to the customer")
+    await events.to_visitor(
+        hub,
+        conversation.tenant,
+        conversation.contact_id,
+        "typing",
+        {"conversation_id": conversation.id, "sender_type": SenderType.AGENT.value, "on": on},
+    )

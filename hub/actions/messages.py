@@ -1,0 +1,235 @@
+"""The message path: customers' messages in from any channel, agents' replies out.
+
+check_* validates everything that can fail on user input and changes nothing; do_* writes
+(durably) and only then emits."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from connectors.base import InboundMessage
+from hub.actions import events
+from hub.actions.routing import do_route
+from hub.context import Hub
+from hub.domain import (
+    Agent,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Message,
+    MessageType,
+    Sender,
+    SenderType,
+    new_id,
+    utcnow,
+)
+from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+
+MAX_CLIENT_ID = 100
+MAX_SYNC_PAGE = 500
+
+
+def check_text(hub: Hub, text: object, *, allow_empty: bool = False) -> str:
+    if not isinstance(text, str):
+        raise Invalid("text must be a string", code="invalid_text")
+    if not text.strip() and not allow_empty:
+        raise Invalid("text must not be empty", code="empty_text")
+    if len(text) > hub.settings.max_text_length:
+        raise TooLarge(
+            f"text is longer than {hub.settings.max_text_length} characters", code="text_too_long"
+        )
+    return text
+
+
+def check_client_id(client_id: object) -> str | None:
+    if client_id is None:
+        return None
+    if not isinstance(client_id, str) or not 0 < len(client_id) <= MAX_CLIENT_ID:
+        raise Invalid(
+            f"client_id must be a string of 1 to {MAX_CLIENT_ID} characters",
+            code="invalid_client_id",
+        )
+    return client_id
+
+
+async def _open_conversation(hub: Hub, contact: Contact, inbound: InboundMessage) -> Conversation:
+    now = utcnow()
+    conversation = Conversation(
+        id=new_id(),
+        tenant=contact.tenant,
+        channel=inbound.channel,
+        contact_id=contact.id,
+        status=ConversationStatus.QUEUED.value,
+        skill=inbound.skill,
+        created_at=now,
+        queued_at=now,
+    )
+    await hub.store.create_conversation(conversation)
+    return conversation
+
+
+async def _contact_for(hub: Hub, inbound: InboundMessage) -> Contact:
+    contact = await hub.store.find_contact(inbound.tenant, inbound.identity)
+    if contact is None:
+        contact = Contact(
+            id=new_id(),
+            tenant=inbound.tenant,
+            name=inbound.contact_name,
+            identities=[inbound.identity],
+        )
+        await hub.store.create_contact(contact)
+    return contact
+
+
+async def receive_inbound(
+    hub: Hub,
+    inbound: InboundMessage,
+    *,
+    contact: Contact | None = None,
+    origin_sid: str | None = None,
+) -> tuple[Message, Conversation]:
+    """Store a customer's message in the contact's open conversation on that channel (opening
+    and routing one if needed). A repeated client id or platform id returns the original."""
+    if not inbound.attachments:
+        check_text(hub, inbound.text)
+    else:
+        check_text(hub, inbound.text, allow_empty=True)
+    check_client_id(inbound.client_id)
+    if contact is None:
+        contact = await _contact_for(hub, inbound)
+    if contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")
+    async with hub.locks.hold(("contact", contact.tenant, contact.id, inbound.channel)):
+        conversation = await hub.store.find_open_conversation(
+            contact.tenant, contact.id, inbound.channel
+        )
+        opened = conversation is None
+        if conversation is None:
+            conversation = await _open_conversation(hub, contact, inbound)
+        message = Message(
+            id=new_id(),
+            tenant=contact.tenant,
+            conversation_id=conversation.id,
+            sender=Sender(type=SenderType.CONTACT.value, id=contact.id, name=contact.name),
+            type=inbound.type,
+            text=inbound.text,
+            attachments=list(inbound.attachments),
+            client_id=inbound.client_id,
+            platform_message_id=inbound.platform_message_id,
+        )
+        result = await hub.store.append_message(message)
+    if not result.created:
+        return result.message, conversation
+    stored = result.message
+    public = stored.public()
+    # The sender's other tabs see their own message too.
+    await events.to_visitor(hub, contact.tenant, contact.id, "message", public, skip_sid=origin_sid)
+    if opened:
+        await do_route(hub, conversation)
+    else:
+        await events.to_conversation_staff(hub, conversation, "message", public)
+    return stored, conversation
+
+
+async def check_staff_conversation(
+    hub: Hub, agent: Agent, conversation_id: object, *, must_hold: bool
+) -> Conversation:
+    if not isinstance(conversation_id, str) or not conversation_id:
+        raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
+    conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    if must_hold and conversation.agent_id != agent.id and not agent.is_supervisor():
+        raise Forbidden("this conversation is not assigned to you", code="not_your_conversation")
+    return conversation
+
+
+async def do_send_agent_message(
+    hub: Hub,
+    agent: Agent,
+    conversation_id: object,
+    *,
+    client_id: object,
+    text: object,
+    private: bool = False,
+    attachments: list[dict[str, Any]] | None = None,
+    origin_sid: str | None = None,
+) -> Message:
+    body = check_text(hub, text, allow_empty=bool(attachments))
+    checked_client_id = check_client_id(client_id)
+    conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
+    if not conversation.is_open and not private:
+        raise Conflict("the conversation is closed", code="conversation_closed")
+    message = Message(
+        id=new_id(),
+        tenant=agent.tenant,
+        conversation_id=conversation.id,
+        sender=Sender(type=SenderType.AGENT.value, id=agent.id, name=agent.name),
+        type=MessageType.NOTE.value if private else _type_for(attachments),
+        text=body,
+        attachments=list(attachments or []),
+        client_id=checked_client_id,
+    )
+    result = await hub.store.append_message(message)
+    stored = result.message
+    if not result.created:
+        return stored
+    if not private and conversation.first_response_at is None:
+        conversation.first_response_at = stored.created_at
+        await hub.store.update_conversation(
+            conversation, ["first_response_at"], expect={"first_response_at": None}
+        )
+    await events.to_conversation_staff(
+        hub, conversation, "message", stored.public(), skip_sid=origin_sid
+    )
+    if not private:
+        await deliver(hub, conversation, stored)
+    return stored
+
+
+def _type_for(attachments: list[dict[str, Any]] | None) -> str:
+    if not attachments:
+        return MessageType.TEXT.value
+    kinds = {str(a.get("type", "file")) for a in attachments}
+    return MessageType.IMAGE.value if kinds == {"image"} else MessageType.FILE.value
+
+
+async def deliver(hub: Hub, conversation: Conversation, message: Message) -> None:
+    """Hand a stored outbound message to the conversation's channel. Private notes never
+    leave the hub."""
+    if message.type == MessageType.NOTE.value:
+        return
+    connector = hub.connectors.get(conversation.channel)
+    if connector is None:
+        raise Conflict(f"no connector for channel {conversation.channel}", code="no_connector")
+    await connector.send(conversation, message)
+
+
+def check_after_seq(after_seq: object) -> int:
+    if isinstance(after_seq, bool) or not isinstance(after_seq, int) or after_seq < 0:
+        raise Invalid("after_seq must be a whole number ≥ 0", code="invalid_after_seq")
+    return after_seq
+
+
+def check_limit(limit: object, default: int = 100) -> int:
+    if limit is None:
+        return default
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 0 < limit <= MAX_SYNC_PAGE:
+        raise Invalid(f"limit must be between 1 and {MAX_SYNC_PAGE}", code="invalid_limit")
+    return limit
+
+
+async def read_messages(
+    hub: Hub,
+    conversation: Conversation,
+    *,
+    after_seq: int,
+    limit: int,
+    include_notes: bool,
+) -> list[Message]:
+    messages = await hub.store.list_messages(
+        conversation.tenant, conversation.id, after_seq=after_seq, limit=limit
+    )
+    if include_notes:
+        return messages
+    return [m for m in messages if m.type != MessageType.NOTE.value]

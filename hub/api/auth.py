@@ -1,0 +1,30 @@
+"""Login and the signed-in agent."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from hub.actions.agents import login
+from hub.api.common import current_agent, hub_of, parse_body
+
+routes = web.RouteTableDef()
+
+
+class LoginBody(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+    email: str = Field(min_length=1, max_length=320)
+    password: str = Field(min_length=1, max_length=1000)
+
+
+@routes.post("/api/v1/auth/login")
+async def login_view(request: web.Request) -> web.Response:
+    body = await parse_body(request, LoginBody)
+    token, agent = await login(hub_of(request), body.email, body.password)
+    return web.json_response({"token": token, "agent": agent.public() | {"tenant": agent.tenant}})
+
+
+@routes.get("/api/v1/auth/me")
+async def me_view(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    return web.json_response(agent.public() | {"tenant": agent.tenant})

@@ -1,0 +1,111 @@
+"""Conversations, their messages and contacts, read by agents; the live monitor."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hub.api.common import current_agent, current_supervisor, hub_of, query_int
+from hub.domain import Channel, ConversationStatus
+from hub.errors import Invalid, NotFound
+
+routes = web.RouteTableDef()
+
+STATUSES = {s.value for s in ConversationStatus}
+CHANNELS = {c.value for c in Channel}
+
+
+@routes.get("/api/v1/conversations")
+async def list_conversations(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    query = request.query
+    statuses = [s for s in query.get("status", "").split(",") if s]
+    if set(statuses) - STATUSES:
+        raise Invalid(f"status must be among {', '.join(sorted(STATUSES))}", code="invalid_status")
+    channel = query.get("channel") or None
+    if channel is not None and channel not in CHANNELS:
+        raise Invalid(
+            f"channel must be one of {', '.join(sorted(CHANNELS))}", code="invalid_channel"
+        )
+    items = await hub_of(request).store.list_conversations(
+        agent.tenant,
+        status=statuses or None,
+        agent_id=query.get("agent_id") or None,
+        channel=channel,
+        contact_id=query.get("contact_id") or None,
+        limit=query_int(request, "limit", 100, low=1, high=1000),
+    )
+    return web.json_response({"items": [c.public() for c in items]})
+
+
+@routes.get("/api/v1/conversations/{conversation_id}")
+async def get_conversation(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    conversation = await hub_of(request).store.get_conversation(
+        agent.tenant, request.match_info["conversation_id"]
+    )
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    return web.json_response(conversation.public())
+
+
+@routes.get("/api/v1/conversations/{conversation_id}/messages")
+async def list_messages(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    hub = hub_of(request)
+    conversation = await hub.store.get_conversation(
+        agent.tenant, request.match_info["conversation_id"]
+    )
+    if conversation is None:
+        raise NotFound("no such conversation", code="conversation_not_found")
+    messages = await hub.store.list_messages(
+        agent.tenant,
+        conversation.id,
+        after_seq=query_int(request, "after_seq", 0, low=0, high=2**62),
+        limit=query_int(request, "limit", 100, low=1, high=500),
+    )
+    return web.json_response({"items": [m.public() for m in messages]})
+
+
+@routes.get("/api/v1/contacts/{contact_id}")
+async def get_contact(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    contact = await hub_of(request).store.get_contact(
+        agent.tenant, request.match_info["contact_id"]
+    )
+    if contact is None:
+        raise NotFound("no such contact", code="contact_not_found")
+    return web.json_response(contact.public())
+
+
+@routes.get("/api/v1/monitor")
+async def monitor(request: web.Request) -> web.Response:
+    """Live state for the inbox header and the supervisor view."""
+    agent = await current_agent(request)
+    hub = hub_of(request)
+    loads = await hub.acd.loads(agent.tenant)
+    body: dict[str, object] = {
+        "queued": await hub.acd.queued_count(agent.tenant),
+        "agents_online": hub.agent_sessions.online_count(agent.tenant),
+        "serving": sum(load.held for load in loads if load.agent_id == agent.id),
+    }
+    if agent.is_supervisor():
+        body["agents"] = [
+            {
+                "agent_id": load.agent_id,
+                "presence": hub.agent_sessions.presence((agent.tenant, load.agent_id)),
+                "held": load.held,
+                "max_concurrent": load.max_concurrent,
+                "skills": sorted(load.skills),
+            }
+            for load in loads
+        ]
+    return web.json_response(body)
+
+
+@routes.get("/api/v1/monitor/queue")
+async def monitor_queue(request: web.Request) -> web.Response:
+    supervisor = await current_supervisor(request)
+    hub = hub_of(request)
+    skill = request.query.get("skill") or None
+    waiting = await hub.acd.queue(supervisor.tenant, skill)
+    return web.json_response({"skill": skill, "items": waiting})

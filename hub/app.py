@@ -1,0 +1,107 @@
+"""The aiohttp application factory: wires every resource, one cleanup context each."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from config.settings import Settings
+from connectors.webim import VisitorNamespace, WebImConnector
+from hub.acd.memory import MemoryAcd
+from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
+from hub.api import add_api_routes
+from hub.api.common import error_middleware
+from hub.context import HUB, Hub
+from hub.realtime.agent import AgentNamespace
+from hub.realtime.server import create_sio
+from hub.security import Tokens, load_or_create_secret
+from hub.storage import create_store
+
+log = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WIDGET_DIR = REPO_ROOT / "widget"
+READY = web.AppKey("ready", dict)
+
+
+def build_hub(settings: Settings) -> Hub:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    secret = settings.secret_key or load_or_create_secret(settings.data_dir)
+    sio = create_sio(settings)
+    hub = Hub(
+        settings=settings,
+        store=create_store(
+            data_dir=settings.data_dir,
+            mongo_url=settings.mongo_url,
+            mongo_db=settings.mongo_db,
+            sqlite_synchronous=settings.sqlite_synchronous,
+        ),
+        acd=MemoryAcd(),
+        sio=sio,
+        tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
+    )
+    webim = WebImConnector(sio)
+    hub.connectors[webim.channel] = webim
+    sio.register_namespace(VisitorNamespace(hub))
+    sio.register_namespace(AgentNamespace(hub))
+    return hub
+
+
+async def _storage(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    await hub.store.open()
+    yield
+    await hub.store.close()
+
+
+async def _timers(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[HUB].timers.close()
+
+
+async def _state(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    await ensure_default_tenant(hub)
+    for tenant in await hub.store.list_tenant_ids():
+        await restore_routing_state(hub, tenant)
+    app[READY]["ready"] = True
+    yield
+
+
+async def _connectors(app: web.Application) -> AsyncIterator[None]:
+    hub = app[HUB]
+    for connector in hub.connectors.values():
+        await connector.start(hub)
+    yield
+    for connector in hub.connectors.values():
+        await connector.stop()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    if not request.app[READY].get("ready"):
+        return web.json_response({"status": "starting"}, status=503)
+    return web.json_response({"status": "ok"})
+
+
+def create_app(settings: Settings) -> web.Application:
+    hub = build_hub(settings)
+    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app[HUB] = hub
+    app[READY] = {"ready": False}
+    hub.sio.attach(app)
+    app.router.add_get("/healthz", healthz)
+    add_api_routes(app)
+    for connector in hub.connectors.values():
+        app.router.add_routes(connector.routes())
+    try:
+        from hub.web_static import add_static_routes
+    except ImportError:
+        log.warning("hub.web_static is missing: the widget and inbox pages are not served")
+    else:
+        add_static_routes(app, WIDGET_DIR)
+    # Order matters: storage opens first and closes last, after timers stopped firing.
+    app.cleanup_ctx.extend([_storage, _timers, _state, _connectors])
+    return app

@@ -1,0 +1,135 @@
+"""The /agent namespace: the inbox's live connection."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import socketio
+
+from hub.actions.conversations import do_close, do_transfer, relay_agent_typing
+from hub.actions.messages import (
+    check_after_seq,
+    check_limit,
+    check_staff_conversation,
+    do_send_agent_message,
+    read_messages,
+)
+from hub.actions.presence import agent_connected, agent_disconnected, do_set_presence
+from hub.context import Hub
+from hub.domain import Agent
+from hub.errors import HubError, Unauthorized
+from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
+from hub.realtime.server import acked, payload
+
+
+class AgentNamespace(socketio.AsyncNamespace):
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(AGENT_NS)
+        self.hub = hub
+        self.agents: dict[str, Agent] = {}
+
+    async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        try:
+            claims = self.hub.tokens.read_agent_token(token)
+            agent = await self.hub.store.get_agent(claims.tenant, claims.agent_id)
+            if agent is None or agent.disabled:
+                raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+        except HubError as exc:
+            raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
+        self.agents[sid] = agent
+        await self.enter_room(sid, agent_room(agent.tenant, agent.id))
+        await self.enter_room(sid, staff_room(agent.tenant))
+        if agent.is_supervisor():
+            await self.enter_room(sid, supervisors_room(agent.tenant))
+        await agent_connected(self.hub, agent, sid)
+
+    async def on_disconnect(self, sid: str, *_: object) -> None:
+        agent = self.agents.pop(sid, None)
+        if agent is not None:
+            await agent_disconnected(self.hub, agent, sid)
+
+    def _agent(self, sid: str) -> Agent:
+        agent = self.agents.get(sid)
+        if agent is None:
+            raise Unauthorized("not signed in", code="not_connected")
+        return agent
+
+    @acked
+    async def on_presence(self, sid: str, data: object = None) -> dict[str, Any]:
+        status = await do_set_presence(self.hub, self._agent(sid), payload(data).get("status"))
+        return {"status": status}
+
+    @acked
+    async def on_message(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        message = await do_send_agent_message(
+            self.hub,
+            self._agent(sid),
+            body.get("conversation_id"),
+            client_id=body.get("client_id"),
+            text=body.get("text"),
+            private=body.get("private") is True or body.get("type") == "note",
+            origin_sid=sid,
+        )
+        return {"message": message.public()}
+
+    @acked
+    async def on_sync(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        agent = self._agent(sid)
+        conversation = await check_staff_conversation(
+            self.hub, agent, body.get("conversation_id"), must_hold=False
+        )
+        messages = await read_messages(
+            self.hub,
+            conversation,
+            after_seq=check_after_seq(body.get("after_seq", 0)),
+            limit=check_limit(body.get("limit")),
+            include_notes=True,
+        )
+        return {"messages": [m.public() for m in messages]}
+
+    @acked
+    async def on_typing(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        await relay_agent_typing(
+            self.hub, self._agent(sid), body.get("conversation_id"), body.get("on")
+        )
+        return {}
+
+    @acked
+    async def on_conversation_close(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        conversation = await do_close(
+            self.hub, self._agent(sid), body.get("conversation_id"), summary=body.get("summary", "")
+        )
+        return {"conversation": conversation.public()}
+
+    @acked
+    async def on_conversation_transfer(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        conversation = await do_transfer(
+            self.hub,
+            self._agent(sid),
+            body.get("conversation_id"),
+            agent_id=body.get("agent_id"),
+            skill=body.get("skill"),
+            note=body.get("note"),
+        )
+        return {"conversation": conversation.public()}
+
+    @acked
+    async def on_conversation_watch(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Supervisors follow any conversation read-only."""
+        body = payload(data)
+        agent = self._agent(sid)
+        conversation = await check_staff_conversation(
+            self.hub, agent, body.get("conversation_id"), must_hold=True
+        )
+        await self.enter_room(sid, watch_room(agent.tenant, conversation.id))
+        return {}
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Dotted event names ("conversation.close") map to on_conversation_close.
+        return await super().trigger_event(event.replace(".", "_"), *args)
