@@ -10,7 +10,14 @@ import socketio
 from connectors.base import InboundMessage
 from connectors.webim.details import visitor_details
 from hub.actions.conversations import do_rate, relay_visitor_typing
-from hub.actions.messages import check_after_seq, check_limit, read_messages, receive_inbound
+from hub.actions.messages import (
+    check_after_seq,
+    check_attachments,
+    check_limit,
+    read_messages,
+    receive_inbound,
+    type_for,
+)
 from hub.actions.routing import conversation_status_event
 from hub.actions.visitors import start_visitor_session
 from hub.context import Hub
@@ -116,9 +123,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         contact = await self.hub.store.get_contact(visitor.tenant, visitor.contact_id)
         if contact is None:
             raise NotFound("the visitor no longer exists", code="contact_not_found")
-        attachments = body.get("attachments") or []
-        if not isinstance(attachments, list):
-            raise Invalid("attachments must be a list", code="invalid_attachments")
+        attachments = check_attachments(body.get("attachments"))
         message, _ = await receive_inbound(
             self.hub,
             InboundMessage(
@@ -126,7 +131,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 channel=Channel.WEBIM.value,
                 identity=Identity(Channel.WEBIM.value, visitor.contact_id),
                 text=body.get("text", ""),
-                type=str(body.get("type", "text")),
+                type=type_for(attachments),
                 attachments=attachments,
                 client_id=body.get("client_id"),
                 contact_name=visitor.contact_name,

@@ -27,6 +27,8 @@ from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 
 MAX_CLIENT_ID = 100
 MAX_SYNC_PAGE = 500
+MAX_ATTACHMENTS = 10
+ATTACHMENT_KINDS = {"image", "file"}
 
 
 def check_text(hub: Hub, text: object, *, allow_empty: bool = False) -> str:
@@ -50,6 +52,50 @@ def check_client_id(client_id: object) -> str | None:
             code="invalid_client_id",
         )
     return client_id
+
+
+def check_attachments(raw: object) -> list[dict[str, Any]]:
+    """Attachments a customer or agent sends must point at files uploaded to this hub
+    (a path on this origin), so nobody can make a bubble load an arbitrary remote URL."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_ATTACHMENTS:
+        raise Invalid(
+            f"attachments must be a list of at most {MAX_ATTACHMENTS}", code="invalid_attachments"
+        )
+    checked = []
+    for item in raw:
+        if not isinstance(item, dict):
+            raise Invalid("each attachment must be an object", code="invalid_attachments")
+        url, name, kind = item.get("url"), item.get("name", ""), item.get("type", "file")
+        size, mime = item.get("size", 0), item.get("mime", "")
+        if (
+            not isinstance(url, str)
+            or not url.startswith("/")
+            or url.startswith("//")
+            or len(url) > 500
+            or not isinstance(name, str)
+            or len(name) > 255
+            or kind not in ATTACHMENT_KINDS
+            or isinstance(size, bool)
+            or not isinstance(size, int)
+            or size < 0
+            or not isinstance(mime, str)
+            or len(mime) > 100
+        ):
+            raise Invalid(
+                "an attachment needs url (a path on this hub), name, type image|file, size, mime",
+                code="invalid_attachments",
+            )
+        checked.append({"url": url, "name": name, "type": kind, "size": size, "mime": mime})
+    return checked
+
+
+def type_for(attachments: list[dict[str, Any]] | None) -> str:
+    if not attachments:
+        return MessageType.TEXT.value
+    kinds = {str(a.get("type", "file")) for a in attachments}
+    return MessageType.IMAGE.value if kinds == {"image"} else MessageType.FILE.value
 
 
 async def _open_conversation(hub: Hub, contact: Contact, inbound: InboundMessage) -> Conversation:
@@ -152,10 +198,11 @@ async def do_send_agent_message(
     client_id: object,
     text: object,
     private: bool = False,
-    attachments: list[dict[str, Any]] | None = None,
+    attachments: object = None,
     origin_sid: str | None = None,
 ) -> Message:
-    body = check_text(hub, text, allow_empty=bool(attachments))
+    checked_attachments = check_attachments(attachments)
+    body = check_text(hub, text, allow_empty=bool(checked_attachments))
     checked_client_id = check_client_id(client_id)
     conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
     if not conversation.is_open and not private:
@@ -165,9 +212,9 @@ async def do_send_agent_message(
         tenant=agent.tenant,
         conversation_id=conversation.id,
         sender=Sender(type=SenderType.AGENT.value, id=agent.id, name=agent.name),
-        type=MessageType.NOTE.value if private else _type_for(attachments),
+        type=MessageType.NOTE.value if private else type_for(checked_attachments),
         text=body,
-        attachments=list(attachments or []),
+        attachments=checked_attachments,
         client_id=checked_client_id,
     )
     result = await hub.store.append_message(message)
@@ -185,13 +232,6 @@ async def do_send_agent_message(
     if not private:
         await deliver(hub, conversation, stored)
     return stored
-
-
-def _type_for(attachments: list[dict[str, Any]] | None) -> str:
-    if not attachments:
-        return MessageType.TEXT.value
-    kinds = {str(a.get("type", "file")) for a in attachments}
-    return MessageType.IMAGE.value if kinds == {"image"} else MessageType.FILE.value
 
 
 async def deliver(hub: Hub, conversation: Conversation, message: Message) -> None:

@@ -70,6 +70,7 @@ class AgentNamespace(socketio.AsyncNamespace):
             client_id=body.get("client_id"),
             text=body.get("text"),
             private=body.get("private") is True or body.get("type") == "note",
+            attachments=body.get("attachments"),
             origin_sid=sid,
         )
         return {"message": message.public()}
