@@ -37,7 +37,11 @@ async def agent_count(running_hub: RunningHub) -> int:
             "invalid_roles",
         ),
         (["not", "an", "object"], 400, "invalid_body"),
-        ({"name": ONE_MB, "email": "a@example.com", "password": "password1"}, 413, "too_large"),
+        (
+            {"name": ONE_MB, "email": "a@example.com", "password": "password1"},
+            413,
+            "body_too_large",
+        ),
     ],
 )
 async def test_create_agent_rejects_bad_bodies(

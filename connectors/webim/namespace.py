@@ -130,7 +130,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 tenant=visitor.tenant,
                 channel=Channel.WEBIM.value,
                 identity=Identity(Channel.WEBIM.value, visitor.contact_id),
-                text=body.get("text", ""),
+                text=body.get("text", "" if attachments else None),  # type: ignore[arg-type]
                 type=type_for(attachments),
                 attachments=attachments,
                 client_id=body.get("client_id"),
