@@ -103,8 +103,7 @@ class Store(ABC):
     async def create_conversation(self, conversation: Conversation) -> None: ...
 
     @abstractmethod
-    async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
-        ...
+    async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None: ...
 
     @abstractmethod
     async def update_conversation(
