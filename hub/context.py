@@ -16,6 +16,7 @@ from hub.locks import KeyedLocks
 from hub.realtime.sessions import AgentSessions
 from hub.security import Tokens
 from hub.storage.base import Store
+from hub.throttle import Throttle
 from hub.timers import Timers
 
 if TYPE_CHECKING:
@@ -40,6 +41,8 @@ class Hub:
     # reach the right visitor without a store read per waiting conversation.
     waiting_contacts: dict[str, str] = field(default_factory=dict)
     last_pushed_position: dict[str, int] = field(default_factory=dict)
+    # Failed sign-ins per email: guessing passwords gets 429 after a few tries.
+    login_failures: Throttle = field(default_factory=lambda: Throttle(limit=5, window=300))
 
 
 HUB = web.AppKey("hub", Hub)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,11 @@ _hasher = PasswordHasher()
 async def hash_password(password: str) -> str:
     # argon2 is deliberately slow: keep it off the event loop.
     return await asyncio.to_thread(_hasher.hash, password)
+
+
+@functools.cache
+def dummy_hash() -> str:
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 async def verify_password(password_hash: str, password: str) -> bool:

@@ -220,3 +220,20 @@ async def test_agent_socket_with_bad_token_is_refused(running_hub: RunningHub) -
         await client.connect({"token": "forged-token"})
     with pytest.raises(socketio.exceptions.ConnectionError):
         await client.connect({})
+
+
+async def test_password_guessing_is_throttled(running_hub: RunningHub) -> None:
+    api = running_hub.api
+    wrong = {"email": "admin@example.com", "password": "guess"}
+    for _ in range(5):
+        status, body = await api.request("POST", "/api/v1/auth/login", json=wrong)
+        assert status == 401
+    status, body = await api.request("POST", "/api/v1/auth/login", json=wrong)
+    assert status == 429 and body["error"]["code"] == "rate_limited"
+    # Even the right password waits out the window; other accounts are unaffected.
+    status, _ = await api.request(
+        "POST", "/api/v1/auth/login", json=wrong | {"password": "admin-password-1"}
+    )
+    assert status == 429
+    token, _ = await running_hub.create_agent()
+    assert token

@@ -64,7 +64,7 @@ class AcdState(ABC):
 
     @abstractmethod
     async def set_policy(self, tenant: str, policy: str) -> None:
-        """"idle_first" or "round_robin"; applies to every later decision."""
+        """ "idle_first" or "round_robin"; applies to every later decision."""
 
     # agents ----------------------------------------------------------------------------------
 

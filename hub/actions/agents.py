@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
-from hub.errors import Invalid, Unauthorized
-from hub.security import hash_password, verify_password
+from hub.errors import Invalid, RateLimited, Unauthorized
+from hub.security import dummy_hash, hash_password, verify_password
 
 ROLES = {r.value for r in Role}
 
@@ -81,18 +81,16 @@ async def do_update_agent(
 async def login(hub: Hub, email: object, password: object) -> tuple[str, Agent]:
     if not isinstance(email, str) or not isinstance(password, str):
         raise Invalid("email and password are required", code="invalid_credentials_format")
-    agent = await hub.store.get_agent_by_email(email.strip().lower())
-    # Verify even for unknown emails would be ideal against timing probes; argon2 on a dummy
-    # hash keeps the answer time the same either way.
-    if agent is None or agent.disabled:
-        await verify_password(_DUMMY_HASH, password)
+    email = email.strip().lower()
+    if hub.login_failures.exceeded(email):
+        raise RateLimited("too many failed sign-ins; try again in a few minutes")
+    agent = await hub.store.get_agent_by_email(email)
+    usable = agent if agent is not None and not agent.disabled else None
+    # Unknown emails are checked against a dummy hash so the answer takes as long either way.
+    matches = await verify_password(usable.password_hash if usable else dummy_hash(), password)
+    if usable is None or not matches:
+        hub.login_failures.record(email)
         raise Unauthorized("wrong email or password", code="bad_credentials")
-    if not await verify_password(agent.password_hash, password):
-        raise Unauthorized("wrong email or password", code="bad_credentials")
+    hub.login_failures.clear(email)
+    agent = usable
     return hub.tokens.agent_token(agent.tenant, agent.id), agent
-
-
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHRzb21lc2FsdA$"
-    "Yk1bFpgc7Qn5kV9PQAbbqHbrVtDdwIwS6Jq8l5PZrXo"
-)
