@@ -50,6 +50,7 @@ class SioSocket:
         self._reader: asyncio.Task[None] | None = None
         self._connected: asyncio.Future[Any] | None = None
         self.closed = asyncio.Event()
+        self._pongs: set[asyncio.Task[None]] = set()
 
     @property
     def pending(self) -> int:
@@ -122,7 +123,10 @@ class SioSocket:
     def _dispatch(self, data: str) -> None:
         kind = data[0]
         if kind == "2":  # Engine.IO ping: the server drops us without a pong
-            asyncio.ensure_future(self._ws.send_str("3"))  # type: ignore[union-attr]
+            assert self._ws is not None
+            pong = asyncio.ensure_future(self._ws.send_str("3"))
+            self._pongs.add(pong)  # the loop keeps only weak references to tasks
+            pong.add_done_callback(self._pongs.discard)
             return
         if kind != "4":
             return

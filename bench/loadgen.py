@@ -33,6 +33,7 @@ CALL_TIMEOUT = 30.0
 PHASE_GRACE = 20.0
 # How long a phase waits after its end for in-flight acks, so they are not counted as lost.
 DRAIN_SECONDS = 5.0
+DRAIN_POLL = 0.05
 # Open-loop phases stop sending (and count the sends skipped) beyond this many unanswered
 # messages per worker, so an overloaded server cannot make the generator grow without bound.
 MAX_OUTSTANDING = 20_000
@@ -259,9 +260,10 @@ class Worker:
             await asyncio.sleep(max(0.0, (due_ns - time.monotonic_ns()) / 1e9))
 
     async def _drain(self) -> None:
-        deadline = time.monotonic() + DRAIN_SECONDS
-        while time.monotonic() < deadline and any(v.pending for v in self.visitors):
-            await asyncio.sleep(0.05)
+        for _ in range(int(DRAIN_SECONDS / DRAIN_POLL)):
+            if not any(visitor.pending for visitor in self.visitors):
+                break
+            await asyncio.sleep(DRAIN_POLL)
         # Deliveries trail their acks a little; give them the same short chance.
         await asyncio.sleep(0.2)
 

@@ -66,9 +66,7 @@ def _phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> dict[st
     }
 
 
-def measure(
-    kind: str, config: RelayConfig, latency_rate: float | None, log: Any
-) -> dict[str, Any]:
+def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any) -> dict[str, Any]:
     """All phases against one fresh server. `latency_rate` None means: half of this server's
     own saturation (used for the baseline, which runs first)."""
     with ServerProcess(kind) as server:
@@ -146,8 +144,12 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "baseline_p50_ms": baseline["latency"]["delivery_p50_ms"],
         "hub_p99_ms": hub["latency"]["delivery_p99_ms"],
         "baseline_p99_ms": baseline["latency"]["delivery_p99_ms"],
-        "p50_ratio": ratio(hub["latency"]["delivery_p50_ms"], baseline["latency"]["delivery_p50_ms"]),
-        "p99_ratio": ratio(hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]),
+        "p50_ratio": ratio(
+            hub["latency"]["delivery_p50_ms"], baseline["latency"]["delivery_p50_ms"]
+        ),
+        "p99_ratio": ratio(
+            hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
+        ),
         "config": {
             "visitors": config.visitors,
             "agents": config.agents,

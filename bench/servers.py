@@ -97,7 +97,7 @@ class ServerProcess:
                 env["HUB_SQLITE_SYNCHRONOUS"] = self.synchronous
         else:
             command = [sys.executable, "-m", "bench.baseline", "--port", str(self.port)]
-        log = open(Path(self.workdir.name) / "server.log", "wb")  # noqa: SIM115 - closed below
+        log = open(Path(self.workdir.name) / "server.log", "wb")
         try:
             # Own session: stop() can kill the whole group, helpers included.
             self.process = subprocess.Popen(
