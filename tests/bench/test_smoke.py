@@ -1,0 +1,62 @@
+"""Smoke check of the benchmarks: `python -m bench all --quick --json` runs to the end and
+gives numbers for every scenario. Speed is not asserted; docs/benchmarks.md reports it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = {"relay", "connections", "acd", "storage"}
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_quick_suite_produces_numbers_for_every_scenario() -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "bench", "all", "--quick", "--json"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert finished.returncode == 0, finished.stderr[-4000:]
+    results = {}
+    for line in finished.stdout.splitlines():
+        result = json.loads(line)
+        results[result["scenario"]] = result
+    assert set(results) == SCENARIOS
+
+    relay = results["relay"]
+    for key in (
+        "hub_msgs_per_s",
+        "baseline_msgs_per_s",
+        "throughput_ratio",
+        "hub_p99_ms",
+        "baseline_p99_ms",
+        "p99_ratio",
+    ):
+        assert _is_number(relay[key]), (key, relay[key])
+    assert relay["hub_msgs_per_s"] > 0 and relay["baseline_msgs_per_s"] > 0
+
+    connections = results["connections"]
+    assert connections["n"] > 0
+    assert connections["hub_connected"] == connections["n"]
+    assert connections["baseline_connected"] == connections["n"]
+    assert _is_number(connections["hub_kib_per_conn"])
+    assert _is_number(connections["baseline_kib_per_conn"])
+
+    decisions = results["acd"]["decisions_per_s"]
+    assert set(decisions) == {"100", "1000", "10000"}
+    assert all(_is_number(rate) and rate > 0 for rate in decisions.values())
+
+    appends = results["storage"]["appends_per_s"]
+    assert appends and all(_is_number(rate) and rate > 0 for rate in appends.values())
