@@ -18,7 +18,10 @@ from bench.servers import ServerProcess, agent_tokens, cpu_seconds
 from bench.stats import merge_latencies, percentile_ms, ratio
 
 ROUTING_WAIT = 30.0
+ROUTING_STALL = 2.0
 PHASE_START_DELAY = 0.5
+# Below this share of visitors started the run is not worth measuring.
+MIN_STARTED_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,21 @@ class RelayConfig:
         if quick:
             return cls(visitors=40, agents=4, duration=2.0, pipeline_window=4, workers=workers)
         return cls(visitors=400, agents=40, duration=10.0, pipeline_window=4, workers=workers)
+
+
+def wait_assigned(generator: LoadGenerator, expected: int) -> int:
+    """Wait until the agents have been assigned `expected` conversations, or the count has
+    stopped growing for ROUTING_STALL seconds, or ROUTING_WAIT has passed."""
+    deadline = time.monotonic() + ROUTING_WAIT
+    assigned, last_growth = 0, time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - last_growth < ROUTING_STALL:
+        count = sum(reply["assigned"] for reply in generator.command("assigned"))
+        if count > assigned:
+            assigned, last_growth = count, time.monotonic()
+        if assigned >= expected:
+            break
+        time.sleep(0.2)
+    return assigned
 
 
 def _phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> dict[str, Any]:
@@ -81,15 +99,17 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                     for count in generator.split(config.visitors)
                 ],
             )
-            failed = sum(reply["failed"] for reply in connected)
-            if failed:
-                first = next(r["first_failure"] for r in connected if r["first_failure"])
-                raise RuntimeError(f"{kind}: {failed} visitors failed to start: {first}")
-            deadline = time.monotonic() + ROUTING_WAIT
-            while sum(r["assigned"] for r in generator.command("assigned")) < config.visitors:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"{kind}: conversations not all assigned in time")
-                time.sleep(0.1)
+            started = sum(reply["connected"] for reply in connected)
+            failures = [r["first_failure"] for r in connected if r["first_failure"]]
+            if started < config.visitors * MIN_STARTED_SHARE:
+                raise RuntimeError(f"{kind}: only {started} visitors started: {failures[:1]}")
+            if failures:
+                log(f"relay {kind}: {config.visitors - started} visitors failed: {failures[0]}")
+            assigned = wait_assigned(generator, started)
+            if assigned < started:
+                # Measured anyway (their messages are still stored and acked), but reported:
+                # a conversation left waiting while agents have room is a routing fault.
+                log(f"relay {kind}: only {assigned} of {started} conversations were assigned")
             window_1 = _phase(
                 generator, server.pid, {"mode": "window", "window": 1, "duration": config.duration}
             )
@@ -114,6 +134,9 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                 f" p99 {latency['delivery_p99_ms']} ms"
             )
     return {
+        "visitors_started": started,
+        "visitor_failures": failures[:3],
+        "conversations_assigned": assigned,
         "saturation_msgs_per_s": saturation,
         "window_1": window_1,
         "pipelined": pipelined,
@@ -150,6 +173,8 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "p99_ratio": ratio(
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
+        "hub_visitors_started": hub["visitors_started"],
+        "hub_conversations_assigned": hub["conversations_assigned"],
         "config": {
             "visitors": config.visitors,
             "agents": config.agents,

@@ -1,0 +1,126 @@
+"""Profile the hub under the relay load: python -m bench.profile_hub [--seconds S] [--out DIR]
+
+Starts a hub, connects the relay scenario's agents and visitors, then samples the hub with
+py-spy (`pip install py-spy`) during a window-1 saturation phase. Writes the raw collapsed
+stacks (for flame graphs) and prints the functions that cost the most: inclusive share of
+the samples of the event loop's thread, and self share of all threads.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+from bench.loadgen import LoadGenerator
+from bench.relay import PHASE_START_DELAY, RelayConfig, wait_assigned
+from bench.servers import ServerProcess, agent_tokens, raise_fd_limit
+
+TOP = 25
+
+
+def _frame_name(frame: str) -> str:
+    # py-spy frames read "function (path/to/file.py:line)"; drop the line so that one
+    # function's samples add up.
+    name, _, where = frame.partition(" (")
+    return f"{name} ({where.rsplit(':', 1)[0]})" if where else name
+
+
+def summarise(collapsed: Path) -> str:
+    inclusive: Counter[str] = Counter()
+    self_time: Counter[str] = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, count_text = line.rpartition(" ")
+        if not stack:
+            continue
+        count = int(count_text)
+        frames = [_frame_name(frame) for frame in stack.split(";")]
+        total += count
+        self_time[frames[-1]] += count
+        for name in set(frames):
+            inclusive[name] += count
+    if not total:
+        return "no samples"
+    lines = [f"{total} samples", "", "inclusive (share of all samples):"]
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in inclusive.most_common(TOP)]
+    lines += ["", "self (share of all samples):"]
+    lines += [f"  {n / total:6.1%}  {name}" for name, n in self_time.most_common(TOP)]
+    return "\n".join(lines)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.profile_hub", description=__doc__)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=Path("bench-profile"))
+    parser.add_argument("--workers", type=int, default=2)
+    args = parser.parse_args()
+    py_spy = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(py_spy).exists():
+        sys.exit("py-spy is not installed: pip install py-spy")
+    raise_fd_limit()
+    args.out.mkdir(parents=True, exist_ok=True)
+    collapsed = args.out / "hub-relay.collapsed.txt"
+    config = RelayConfig.for_run(quick=False, workers=args.workers)
+    with ServerProcess("hub") as server:
+        tokens = agent_tokens(server, config.agents, config.visitors)
+        with LoadGenerator(server.base_url, tokens, config.workers) as generator:
+            generator.command("agents")
+            generator.command(
+                "visitors",
+                [
+                    {"count": count, "concurrency": 50, "warmup": 1}
+                    for count in generator.split(config.visitors)
+                ],
+            )
+            wait_assigned(generator, config.visitors)
+            sampler = subprocess.Popen(
+                [
+                    py_spy,
+                    "record",
+                    "--pid",
+                    str(server.pid),
+                    "--duration",
+                    str(int(args.seconds)),
+                    "--format",
+                    "raw",
+                    "--threads",
+                    "--output",
+                    str(collapsed),
+                    "--nonblocking",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            try:
+                start_at = time.monotonic() + PHASE_START_DELAY
+                replies = generator.command(
+                    "run",
+                    [
+                        {
+                            "mode": "window",
+                            "window": 1,
+                            "duration": args.seconds,
+                            "start_at": start_at,
+                        }
+                        for _ in range(generator.worker_count)
+                    ],
+                )
+                sampler.wait(args.seconds + 30)
+            finally:
+                if sampler.poll() is None:
+                    sampler.kill()
+                    sampler.wait()
+    acked = sum(reply["acked"] for reply in replies)
+    print(f"hub under profile: {acked / args.seconds:.0f} msgs/s (sampling slows it)")
+    print(f"collapsed stacks: {collapsed}")
+    print(summarise(collapsed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
