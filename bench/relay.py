@@ -100,6 +100,9 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                 ],
             )
             started = sum(reply["connected"] for reply in connected)
+            retries = sum(reply["warmup_retries"] for reply in connected)
+            if retries:
+                log(f"relay {kind}: {retries} first messages needed a retry")
             failures = [r["first_failure"] for r in connected if r["first_failure"]]
             if started < config.visitors * MIN_STARTED_SHARE:
                 raise RuntimeError(f"{kind}: only {started} visitors started: {failures[:1]}")
@@ -129,6 +132,24 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                 {"mode": "rate", "rate": per_worker, "duration": config.duration},
             )
             latency["offered_msgs_per_s"] = round(rate, 1)
+            own_half = None
+            if saturation / 2 < rate:
+                # Offered more than it can take, this server's latency is its backlog; at half
+                # its own saturation it shows what a visitor waits when it is not overloaded.
+                own_half = _phase(
+                    generator,
+                    server.pid,
+                    {
+                        "mode": "rate",
+                        "rate": saturation / 2 / generator.worker_count,
+                        "duration": config.duration,
+                    },
+                )
+                own_half["offered_msgs_per_s"] = round(saturation / 2, 1)
+                log(
+                    f"relay {kind} at its own half, {saturation / 2:.0f} msgs/s: delivery p50 "
+                    f"{own_half['delivery_p50_ms']} ms p99 {own_half['delivery_p99_ms']} ms"
+                )
             log(
                 f"relay {kind} at {rate:.0f} msgs/s: delivery p50 {latency['delivery_p50_ms']} ms"
                 f" p99 {latency['delivery_p99_ms']} ms"
@@ -136,11 +157,13 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
     return {
         "visitors_started": started,
         "visitor_failures": failures[:3],
+        "first_message_retries": retries,
         "conversations_assigned": assigned,
         "saturation_msgs_per_s": saturation,
         "window_1": window_1,
         "pipelined": pipelined,
         "latency": latency,
+        "latency_at_own_half": own_half,
     }
 
 
@@ -173,8 +196,13 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "p99_ratio": ratio(
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
+        "hub_own_half_p99_ms": (hub["latency_at_own_half"] or {}).get("delivery_p99_ms"),
         "hub_visitors_started": hub["visitors_started"],
         "hub_conversations_assigned": hub["conversations_assigned"],
+        "hub_first_message_retries": hub["first_message_retries"],
+        "hub_errors": {
+            phase: hub[phase]["errors"] for phase in ("window_1", "pipelined", "latency")
+        },
         "config": {
             "visitors": config.visitors,
             "agents": config.agents,
