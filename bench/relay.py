@@ -125,17 +125,11 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
             log(f"relay {kind} window {config.pipeline_window}: {pipelined['msgs_per_s']} msgs/s")
             saturation = max(window_1["msgs_per_s"], pipelined["msgs_per_s"])
             rate = latency_rate if latency_rate is not None else saturation / 2
-            per_worker = rate / generator.worker_count
-            latency = _phase(
-                generator,
-                server.pid,
-                {"mode": "rate", "rate": per_worker, "duration": config.duration},
-            )
-            latency["offered_msgs_per_s"] = round(rate, 1)
             own_half = None
             if saturation / 2 < rate:
                 # Offered more than it can take, this server's latency is its backlog; at half
                 # its own saturation it shows what a visitor waits when it is not overloaded.
+                # Measured first: the overloaded phase leaves a backlog behind it.
                 own_half = _phase(
                     generator,
                     server.pid,
@@ -150,6 +144,13 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                     f"relay {kind} at its own half, {saturation / 2:.0f} msgs/s: delivery p50 "
                     f"{own_half['delivery_p50_ms']} ms p99 {own_half['delivery_p99_ms']} ms"
                 )
+            per_worker = rate / generator.worker_count
+            latency = _phase(
+                generator,
+                server.pid,
+                {"mode": "rate", "rate": per_worker, "duration": config.duration},
+            )
+            latency["offered_msgs_per_s"] = round(rate, 1)
             log(
                 f"relay {kind} at {rate:.0f} msgs/s: delivery p50 {latency['delivery_p50_ms']} ms"
                 f" p99 {latency['delivery_p99_ms']} ms"
