@@ -21,6 +21,8 @@ from typing import Any
 import aiohttp
 import orjson
 
+CLOSE_TIMEOUT = 2.0
+
 EventHandler = Callable[[str, Any], None]
 AckHandler = Callable[[Any], None]
 
@@ -60,7 +62,12 @@ class SioSocket:
         """Open the websocket and the namespace; returns the server's connect payload."""
         async with asyncio.timeout(timeout):
             self._ws = await self._session.ws_connect(
-                self._url, autoclose=False, autoping=True, max_msg_size=8 * 1024 * 1024
+                self._url,
+                autoclose=False,
+                autoping=True,
+                max_msg_size=8 * 1024 * 1024,
+                # An overloaded server answers the close handshake late; do not wait long.
+                timeout=aiohttp.ClientWSTimeout(ws_receive=None, ws_close=CLOSE_TIMEOUT),
             )
             opening = await self._ws.receive()
             if opening.type != aiohttp.WSMsgType.TEXT or not opening.data.startswith("0"):
