@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -53,6 +54,12 @@ def _summary(result: dict[str, Any]) -> str:
     return json.dumps(flat, indent=2)
 
 
+def _exit_on_sigterm(signum: int, _: object) -> None:
+    # The default SIGTERM action would skip every `finally`; exiting through SystemExit lets
+    # the scenarios stop their servers and worker processes.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("scenario", choices=(*SCENARIOS, "all"))
@@ -65,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         help="load generator processes (default 2)",
     )
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     raise_fd_limit()
     names = SCENARIOS if args.scenario == "all" else (args.scenario,)
     started = time.monotonic()

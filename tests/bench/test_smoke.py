@@ -12,6 +12,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {"relay", "connections", "acd", "storage"}
+# The issue asks for under two minutes; the margin absorbs a slow, shared machine.
+SUITE_TIMEOUT = 200
 
 
 def _is_number(value: object) -> bool:
@@ -21,16 +23,23 @@ def _is_number(value: object) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_quick_suite_produces_numbers_for_every_scenario() -> None:
-    finished = subprocess.run(
+    suite = subprocess.Popen(
         [sys.executable, "-m", "bench", "all", "--quick", "--json"],
         cwd=REPO_ROOT,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=240,
     )
-    assert finished.returncode == 0, finished.stderr[-4000:]
+    try:
+        stdout, stderr = suite.communicate(timeout=SUITE_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        # SIGTERM first: the suite then stops the servers and workers it started.
+        suite.terminate()
+        stdout, stderr = suite.communicate(timeout=60)
+        pytest.fail(f"the quick suite took over {SUITE_TIMEOUT}s:\n{stderr[-4000:]}")
+    assert suite.returncode == 0, stderr[-4000:]
     results = {}
-    for line in finished.stdout.splitlines():
+    for line in stdout.splitlines():
         result = json.loads(line)
         results[result["scenario"]] = result
     assert set(results) == SCENARIOS
