@@ -8,6 +8,7 @@ both servers get the same offered rate in the latency phase.
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -173,6 +174,12 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     config = RelayConfig.for_run(quick, workers)
     baseline = measure("baseline", config, None, log)
     hub = measure("hub", config, baseline["saturation_msgs_per_s"] / 2, log)
+    generator_cores = max(
+        result[phase]["generator_cores"]
+        for result in (baseline, hub)
+        for phase in ("window_1", "pipelined", "latency", "latency_at_own_half")
+        if result[phase] is not None
+    )
     return {
         "scenario": "relay",
         "hub_msgs_per_s": hub["saturation_msgs_per_s"],
@@ -198,6 +205,10 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
         "hub_own_half_p99_ms": (hub["latency_at_own_half"] or {}).get("delivery_p99_ms"),
+        # The generator's heaviest phase, in cores and as a share of the machine: it must stay
+        # well below what the server under test needs.
+        "generator_cores_max": generator_cores,
+        "generator_cpu_share": round(generator_cores / (os.cpu_count() or 1), 3),
         "hub_visitors_started": hub["visitors_started"],
         "hub_conversations_assigned": hub["conversations_assigned"],
         "hub_first_message_retries": hub["first_message_retries"],
