@@ -1,0 +1,240 @@
+// Agent inbox: login, presence, conversation list, chat pane, contact panel.
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { t, applyI18n, switchLang } from "/static/i18n.js";
+
+const $ = (id) => document.getElementById(id);
+const el = (tag, props = {}, ...children) => {
+  const node = Object.assign(document.createElement(tag), props);
+  for (const c of children) node.append(c);
+  return node;
+};
+const TOKEN = "hub:agent-token";
+const state = { token: localStorage.getItem(TOKEN), me: null, socket: null, convs: new Map(), current: null };
+const baseTitle = document.title;
+
+applyI18n();
+$("loginLang").textContent = $("lang").textContent = t("lang");
+$("loginLang").onclick = $("lang").onclick = switchLang;
+
+async function api(path, options = {}) {
+  const res = await fetch(path, {
+    ...options,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${state.token}`, ...(options.headers || {}) },
+  });
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw Object.assign(new Error(body.error?.message || res.statusText), { status: res.status });
+  return body;
+}
+
+$("login").addEventListener("submit", async (e) => {
+  e.preventDefault();
+  try {
+    const res = await fetch("/api/v1/auth/login", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ email: $("email").value, password: $("password").value }),
+    });
+    if (!res.ok) throw new Error();
+    const body = await res.json();
+    state.token = body.token;
+    state.me = body.agent;
+    localStorage.setItem(TOKEN, body.token);
+    localStorage.setItem(TOKEN + ":me", JSON.stringify(body.agent));
+    start();
+  } catch {
+    $("loginError").textContent = t("loginFailed");
+  }
+});
+
+$("logout").onclick = () => { localStorage.removeItem(TOKEN); location.reload(); };
+
+function showLogin() { $("login").hidden = false; $("app").hidden = true; }
+
+function setPresence(status) {
+  const b = $("presence");
+  b.dataset.status = status;
+  b.textContent = status === "ready" ? t("ready") : t("notReady");
+}
+
+$("presence").onclick = async () => {
+  const next = $("presence").dataset.status === "ready" ? "not_ready" : "ready";
+  const ack = await state.socket.emitWithAck("presence", { status: next });
+  if (ack.ok) setPresence(next);
+  refreshStats();
+};
+
+async function refreshStats() {
+  try {
+    const m = await api("/api/v1/monitor");
+    $("statServing").textContent = `${t("serving_n", { n: m.serving })}`;
+    $("statQueued").textContent = t("queued_n", { n: m.queued });
+    $("statOnline").textContent = t("online_n", { n: m.agents_online });
+  } catch { /* header stats are best effort */ }
+}
+
+function upsertConv(conversation, contact, messages = []) {
+  const c = state.convs.get(conversation.id) || { messages: [], unread: 0 };
+  c.conversation = conversation;
+  if (contact) c.contact = contact;
+  for (const m of messages) addMessage(c, m);
+  state.convs.set(conversation.id, c);
+  renderList();
+  return c;
+}
+
+function addMessage(c, m) {
+  if (c.messages.some((x) => x.id === m.id)) return false;
+  c.messages.push(m);
+  c.messages.sort((a, b) => a.seq - b.seq);
+  return true;
+}
+
+function contactName(c) { return c.contact?.name || `${t("visitor")} ${c.conversation.contact_id.slice(0, 6)}`; }
+
+function renderList() {
+  const list = $("convs");
+  list.replaceChildren();
+  for (const [id, c] of state.convs) {
+    if (c.conversation.status === "closed") continue;
+    const last = c.messages[c.messages.length - 1];
+    const item = el("div", { className: "item" + (state.current === id ? " active" : "") },
+      el("span", { className: "who", textContent: contactName(c) },
+        el("span", { className: "badge", textContent: c.conversation.channel })),
+      c.unread ? el("span", { className: "unread", textContent: String(c.unread) }) : el("span"),
+      el("span", { className: "preview", textContent: last?.text || "" }));
+    item.dataset.testid = "conversation-item";
+    item.dataset.conversationId = id;
+    item.onclick = () => select(id);
+    list.append(item);
+  }
+  const unread = [...state.convs.values()].reduce((n, c) => n + c.unread, 0);
+  document.title = unread ? `(${unread}) ${t("newMessage")} — ${baseTitle}` : baseTitle;
+}
+
+function bubble(m) {
+  const node = el("div", { className: "msg" + (m.type === "note" ? " note" : ""), textContent: m.text || "" });
+  node.dataset.testid = "message";
+  node.dataset.senderType = m.sender.type;
+  return node;
+}
+
+async function select(id) {
+  state.current = id;
+  const c = state.convs.get(id);
+  c.unread = 0;
+  renderList();
+  try {
+    const { items } = await api(`/api/v1/conversations/${id}/messages?limit=500`);
+    for (const m of items) addMessage(c, m);
+  } catch { /* show what we have */ }
+  if (!c.contact) c.contact = await api(`/api/v1/contacts/${c.conversation.contact_id}`).catch(() => null);
+  renderPane();
+  renderSide();
+}
+
+function renderPane() {
+  const c = state.convs.get(state.current);
+  const pane = $("pane");
+  if (!c) { pane.replaceChildren(el("div", { className: "empty", textContent: t("noSelection") })); return; }
+  const close = el("button", { type: "button", textContent: t("closeConv") });
+  close.dataset.testid = "conversation-close";
+  close.onclick = async () => {
+    const ack = await state.socket.emitWithAck("conversation.close", { conversation_id: c.conversation.id });
+    if (ack.ok) closed(c.conversation.id);
+  };
+  const log = el("div", { className: "log", id: "log" }, ...c.messages.map(bubble));
+  const input = el("textarea", { placeholder: t("placeholder") });
+  input.dataset.testid = "composer-input";
+  const send = el("button", { type: "submit", textContent: t("send") });
+  send.dataset.testid = "composer-send";
+  const form = el("form", { className: "composer" }, input, send);
+  let typing = false; let idle;
+  input.addEventListener("input", () => {
+    if (!typing) { typing = true; state.socket.emit("typing", { conversation_id: c.conversation.id, on: true }); }
+    clearTimeout(idle);
+    idle = setTimeout(() => { typing = false; state.socket.emit("typing", { conversation_id: c.conversation.id, on: false }); }, 3000);
+  });
+  input.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); form.requestSubmit(); }
+  });
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    const ack = await state.socket.emitWithAck("message",
+      { conversation_id: c.conversation.id, client_id: crypto.randomUUID(), text });
+    if (ack.ok && addMessage(c, ack.message)) { $("log")?.append(bubble(ack.message)); scrollLog(); renderList(); }
+  };
+  pane.replaceChildren(
+    el("div", { className: "bar" }, el("span", { className: "title", textContent: contactName(c) }), close),
+    log, el("div", { className: "typing", id: "typing" }), form);
+  scrollLog();
+}
+
+function scrollLog() { const log = $("log"); if (log) log.scrollTop = log.scrollHeight; }
+
+function renderSide() {
+  const c = state.convs.get(state.current);
+  const side = $("side");
+  if (!c) { side.replaceChildren(); return; }
+  const info = c.contact || {};
+  const rows = [["Name", contactName(c)], ["Email", info.email], ["Phone", info.phone], ["Channel", c.conversation.channel],
+    ["Created", c.conversation.created_at]];
+  const dl = el("dl");
+  for (const [k, v] of rows) if (v) dl.append(el("dt", { textContent: k }), el("dd", { textContent: String(v) }));
+  side.replaceChildren(el("h3", { textContent: contactName(c) }), dl);
+}
+
+function closed(id) {
+  const c = state.convs.get(id);
+  if (c) c.conversation.status = "closed";
+  if (state.current === id) { state.current = null; renderPane(); renderSide(); }
+  renderList();
+  refreshStats();
+}
+
+function beep() {
+  try {
+    const ctx = new AudioContext(); const osc = ctx.createOscillator();
+    osc.connect(ctx.destination); osc.frequency.value = 880; osc.start(); osc.stop(ctx.currentTime + 0.12);
+  } catch { /* no audio */ }
+}
+
+function start() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  setPresence("not_ready");
+  const socket = io("/agent", { auth: { token: state.token }, transports: ["websocket"] });
+  state.socket = socket;
+  socket.on("connect_error", (err) => { if (/auth|token|unauth/i.test(err.message)) { localStorage.removeItem(TOKEN); showLogin(); } });
+  socket.on("connect", async () => {
+    setPresence("not_ready");
+    refreshStats();
+    try {
+      const { items } = await api(`/api/v1/conversations?status=assigned&agent_id=${state.me?.id || ""}`);
+      for (const conv of items) upsertConv(conv);
+    } catch (err) { if (err.status === 401) { localStorage.removeItem(TOKEN); showLogin(); } }
+  });
+  socket.on("conversation.assigned", ({ conversation, contact, messages }) => {
+    const c = upsertConv(conversation, contact, messages || []);
+    if (state.current !== conversation.id) c.unread += 1;
+    renderList();
+    beep();
+    refreshStats();
+  });
+  socket.on("message", (m) => {
+    const c = state.convs.get(m.conversation_id);
+    if (!c || !addMessage(c, m)) return;
+    if (state.current === m.conversation_id) { $("log")?.append(bubble(m)); scrollLog(); }
+    else { c.unread += 1; beep(); }
+    renderList();
+  });
+  socket.on("typing", ({ conversation_id, on }) => {
+    if (conversation_id === state.current && $("typing")) $("typing").textContent = on ? t("typing") : "";
+  });
+  socket.on("conversation.closed", ({ conversation_id }) => closed(conversation_id));
+  setInterval(refreshStats, 10000);
+}
+
+const savedMe = localStorage.getItem(TOKEN + ":me");
+if (state.token && savedMe) { state.me = JSON.parse(savedMe); start(); } else showLogin();

@@ -1,0 +1,181 @@
+// Visitor chat page (runs inside the widget iframe).
+import { io } from "/static/vendor/socket.io.esm.min.js";
+import { t, applyI18n, switchLang } from "/static/i18n.js";
+
+const params = new URLSearchParams(location.search);
+const tenant = params.get("tenant") || "default";
+const tokenKey = `hub:visitor:${tenant}`;
+const MAX = 2000;
+const $ = (id) => document.getElementById(id);
+const log = $("log");
+const statusEl = document.querySelector("[data-testid=conversation-status]");
+const input = $("input");
+
+let conversation = null;
+let lastSeq = 0;
+const seen = new Set(); // message ids and client ids already on screen
+
+applyI18n();
+$("lang").textContent = t("lang");
+$("lang").onclick = switchLang;
+$("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
+
+function addBubble({ id, clientId, senderType, name, text, state }) {
+  const el = document.createElement("div");
+  el.className = "msg";
+  el.dataset.testid = "message";
+  el.dataset.senderType = senderType;
+  if (clientId) el.dataset.clientId = clientId;
+  if (name && senderType === "agent") {
+    const who = document.createElement("span");
+    who.className = "name";
+    who.textContent = name;
+    el.appendChild(who);
+  }
+  const body = document.createElement("span");
+  body.className = "text";
+  body.textContent = text; // never innerHTML: visitors and agents type this
+  el.appendChild(body);
+  if (state) setState(el, state);
+  log.appendChild(el);
+  log.scrollTop = log.scrollHeight;
+  if (id) seen.add(id);
+  return el;
+}
+
+function setState(el, state) {
+  let s = el.querySelector(".state");
+  if (!s) { s = document.createElement("span"); s.className = "state"; el.appendChild(s); }
+  el.dataset.state = state;
+  el.classList.toggle("failed", state === "failed");
+  s.textContent = state === "sent" ? "" : t(state);
+}
+
+function showMessage(m) {
+  if (seen.has(m.id) || m.type === "note") return;
+  if (m.client_id && seen.has(m.client_id)) { seen.add(m.id); lastSeq = Math.max(lastSeq, m.seq); return; }
+  lastSeq = Math.max(lastSeq, m.seq || 0);
+  if (m.client_id) seen.add(m.client_id);
+  addBubble({ id: m.id, senderType: m.sender.type, name: m.sender.name, text: m.text || "" });
+}
+
+function setStatus(c) {
+  if (!c) { statusEl.textContent = t("welcome"); return; }
+  statusEl.dataset.status = c.status;
+  if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
+  else if (c.status === "queued" && c.queue_position) statusEl.textContent = t("queue", { n: c.queue_position });
+  else if (c.status === "closed") { statusEl.textContent = t("closed"); offerRating(); }
+  else statusEl.textContent = t("waiting");
+}
+
+const socket = io("/visitor", {
+  auth: (cb) => cb({ tenant, visitor_token: localStorage.getItem(tokenKey) || undefined,
+    page: { url: params.get("url"), title: params.get("title"), referrer: params.get("ref") } }),
+  transports: ["websocket"],
+});
+
+socket.on("session", async (s) => {
+  localStorage.setItem(tokenKey, s.visitor_token);
+  conversation = s.conversation;
+  parent.postMessage({ type: "hub:conversation", open: !!conversation }, "*");
+  if (!log.querySelector(".welcome")) addBubble({ senderType: "system", text: t("welcome") }).classList.add("welcome");
+  setStatus(conversation);
+  if (conversation) await sync();
+});
+
+async function sync() {
+  if (!conversation) return;
+  const ack = await socket.emitWithAck("sync", { conversation_id: conversation.id, after_seq: lastSeq });
+  if (ack && ack.ok) for (const m of ack.messages) showMessage(m);
+}
+
+socket.on("message", showMessage);
+socket.on("conversation.status", (st) => {
+  conversation = { ...(conversation || {}), id: st.conversation_id, status: st.status, agent: st.agent,
+    queue_position: st.queue_position };
+  setStatus(conversation);
+  parent.postMessage({ type: "hub:conversation", open: st.status !== "closed" }, "*");
+});
+let typingTimer;
+socket.on("typing", ({ sender_type, on }) => {
+  if (sender_type === "contact") return;
+  $("typing").textContent = on ? t("typing") : "";
+  clearTimeout(typingTimer);
+  if (on) typingTimer = setTimeout(() => ($("typing").textContent = ""), 8000);
+});
+
+async function send(text, el, clientId) {
+  setState(el, "sending");
+  try {
+    const ack = await socket.timeout(10000).emitWithAck("message", { client_id: clientId, text });
+    if (!ack.ok) throw new Error(ack.error?.message);
+    seen.add(ack.message.id);
+    lastSeq = Math.max(lastSeq, ack.message.seq);
+    if (!conversation || conversation.status === "closed") {
+      conversation = { id: ack.message.conversation_id, status: "queued" };
+      if (!statusEl.dataset.status || statusEl.dataset.status === "closed") setStatus(conversation);
+    }
+    setState(el, "sent");
+  } catch {
+    setState(el, "failed");
+    el.onclick = () => { el.onclick = null; send(text, el, clientId); };
+  }
+}
+
+$("composer").addEventListener("submit", (e) => {
+  e.preventDefault();
+  const text = input.value.trim();
+  if (!text) return;
+  input.value = "";
+  updateCounter();
+  const clientId = crypto.randomUUID();
+  seen.add(clientId);
+  const el = addBubble({ clientId, senderType: "contact", text, state: "sending" });
+  socket.emit("typing", { on: false });
+  send(text, el, clientId);
+});
+input.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
+});
+let typingSent = false;
+let idleTimer;
+input.addEventListener("input", () => {
+  updateCounter();
+  if (!typingSent) { socket.emit("typing", { on: true }); typingSent = true; }
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => { socket.emit("typing", { on: false }); typingSent = false; }, 3000);
+});
+function updateCounter() { $("counter").textContent = `${input.value.length} / ${MAX}`; }
+updateCounter();
+socket.io.on("reconnect", sync);
+
+function offerRating() {
+  if (!conversation || document.querySelector(".rating")) return;
+  const convId = conversation.id;
+  const box = document.createElement("div");
+  box.className = "rating";
+  box.dataset.testid = "rating";
+  const title = document.createElement("div");
+  title.textContent = t("rate");
+  const stars = document.createElement("div");
+  stars.className = "stars";
+  let score = 0;
+  for (let i = 1; i <= 5; i++) {
+    const b = document.createElement("button");
+    b.type = "button"; b.textContent = "☆"; b.dataset.testid = `rating-star-${i}`;
+    b.onclick = () => { score = i; [...stars.children].forEach((s, j) => (s.textContent = j < i ? "★" : "☆")); };
+    stars.appendChild(b);
+  }
+  const comment = document.createElement("textarea");
+  comment.placeholder = t("comment");
+  const submit = document.createElement("button");
+  submit.type = "button"; submit.textContent = t("submit"); submit.dataset.testid = "rating-submit";
+  submit.onclick = async () => {
+    if (!score) return;
+    const ack = await socket.emitWithAck("rate", { conversation_id: convId, score, comment: comment.value });
+    if (ack.ok) box.replaceChildren(Object.assign(document.createElement("div"), { textContent: t("rateThanks") }));
+  };
+  box.append(title, stars, comment, submit);
+  log.appendChild(box);
+  log.scrollTop = log.scrollHeight;
+}

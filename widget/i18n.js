@@ -1,0 +1,50 @@
+// Shared strings: Simplified Chinese and English, chosen from the browser language; a switch overrides.
+const STRINGS = {
+  en: {
+    title: "Chat with us", placeholder: "Type a message…", send: "Send", welcome: "Hi! How can we help you today?",
+    waiting: "Waiting for an agent", queue: "You are number {n} in the queue", serving: "{name} is serving you",
+    closed: "This conversation has ended", connecting: "Connecting…", typing: "typing…", failed: "Failed — tap to retry",
+    sending: "Sending…", sent: "Sent", rate: "How was your experience?", rateThanks: "Thank you for your feedback!",
+    comment: "Comment (optional)", submit: "Submit", login: "Sign in", email: "Email", password: "Password",
+    ready: "Ready", notReady: "Not ready", mine: "Mine", closeConv: "Close", noSelection: "Select a conversation",
+    serving_n: "Serving {n}", logout: "Sign out", inbox: "Inbox", visitor: "Visitor", loginFailed: "Wrong email or password",
+    newMessage: "New message", lang: "中文", queued_n: "Queued {n}", online_n: "Agents online {n}",
+  },
+  zh: {
+    title: "在线咨询", placeholder: "请输入消息…", send: "发送", welcome: "您好！请问有什么可以帮您？",
+    waiting: "正在为您接入客服", queue: "您前面还有 {n} 位，排队中", serving: "{name} 正在为您服务",
+    closed: "会话已结束", connecting: "连接中…", typing: "正在输入…", failed: "发送失败，点击重试",
+    sending: "发送中…", sent: "已发送", rate: "请为本次服务评分", rateThanks: "感谢您的评价！",
+    comment: "评价内容（选填）", submit: "提交", login: "登录", email: "邮箱", password: "密码",
+    ready: "就绪", notReady: "未就绪", mine: "我的会话", closeConv: "结束会话", noSelection: "请选择一个会话",
+    serving_n: "服务中 {n}", logout: "退出", inbox: "工作台", visitor: "访客", loginFailed: "邮箱或密码错误",
+    newMessage: "新消息", lang: "English", queued_n: "排队 {n}", online_n: "在线坐席 {n}",
+  },
+};
+
+const KEY = "hub:lang";
+
+export function currentLang() {
+  const forced = new URLSearchParams(location.search).get("lang") || localStorage.getItem(KEY);
+  if (forced === "zh" || forced === "en") return forced;
+  return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
+}
+
+export function t(key, vars = {}) {
+  const table = STRINGS[currentLang()] || STRINGS.en;
+  let text = table[key] ?? STRINGS.en[key] ?? key;
+  for (const [name, value] of Object.entries(vars)) text = text.replace(`{${name}}`, String(value));
+  return text;
+}
+
+export function switchLang() {
+  localStorage.setItem(KEY, currentLang() === "zh" ? "en" : "zh");
+  location.reload();
+}
+
+/** Fill every [data-i18n] element's text and [data-i18n-placeholder] placeholder. */
+export function applyI18n(root = document) {
+  document.documentElement.lang = currentLang() === "zh" ? "zh-CN" : "en";
+  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+}

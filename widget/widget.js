@@ -1,0 +1,62 @@
+// Host-page loader: a launcher button; the chat iframe is created only when opened
+// (or at once when a conversation is already open). Kept tiny on purpose.
+(() => {
+  const script = document.currentScript;
+  const tenant = script.dataset.tenant || "default";
+  const base = new URL(script.src).origin;
+  const color = script.dataset.color || "#2563eb";
+  const side = script.dataset.position === "left" ? "left" : "right";
+  const openKey = "hub:open:" + tenant;
+  let frame = null;
+  let open = false;
+
+  const launcher = document.createElement("button");
+  launcher.type = "button";
+  launcher.dataset.testid = "hub-launcher";
+  launcher.setAttribute("aria-label", "Chat");
+  launcher.textContent = "💬";
+  launcher.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;` +
+    `border:0;background:${color};color:#fff;font-size:26px;cursor:pointer;z-index:2147483646;` +
+    "box-shadow:0 6px 20px rgba(0,0,0,.25)";
+
+  function makeFrame() {
+    frame = document.createElement("iframe");
+    frame.dataset.testid = "hub-frame";
+    frame.title = "Chat";
+    frame.src = `${base}/chat?tenant=${encodeURIComponent(tenant)}` +
+      `&url=${encodeURIComponent(location.href)}&title=${encodeURIComponent(document.title)}` +
+      `&ref=${encodeURIComponent(document.referrer)}`;
+    document.body.appendChild(frame);
+    layout();
+  }
+
+  function layout() {
+    if (!frame) return;
+    const mobile = innerWidth < 600;
+    frame.style.cssText = "position:fixed;border:0;z-index:2147483647;background:#fff;" +
+      (mobile ? "inset:0;width:100%;height:100%;"
+        : `bottom:88px;${side}:20px;width:380px;height:min(600px,calc(100vh - 108px));border-radius:14px;` +
+          "box-shadow:0 12px 40px rgba(0,0,0,.25);") + (open ? "" : "display:none;");
+  }
+
+  function toggle(value) {
+    open = value;
+    if (open && !frame) makeFrame();
+    layout();
+    launcher.textContent = open ? "✕" : "💬";
+    if (open && innerWidth < 600) launcher.style.display = "none";
+  }
+
+  launcher.onclick = () => toggle(!open);
+  addEventListener("resize", layout);
+  addEventListener("message", (e) => {
+    if (e.origin !== base || !e.data) return;
+    if (e.data.type === "hub:conversation") localStorage.setItem(openKey, e.data.open ? "1" : "");
+    if (e.data.type === "hub:close") { toggle(false); launcher.style.display = ""; }
+  });
+  const start = () => {
+    document.body.appendChild(launcher);
+    if (localStorage.getItem(openKey)) makeFrame();
+  };
+  document.body ? start() : addEventListener("DOMContentLoaded", start);
+})();
