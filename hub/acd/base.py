@@ -120,8 +120,10 @@ class AcdState(ABC):
 
     @abstractmethod
     async def take_holdings(self, tenant: str, agent_id: str) -> list[str]:
-        """Strip an agent of every conversation it holds (disconnect grace expired) and
-        return them, oldest assignment first, for the caller to offer() again."""
+        """Strip a disconnected agent of every conversation it holds (disconnect grace
+        expired) and return them, oldest assignment first, for the caller to offer() again.
+        A connected agent (it came back before the grace expired) keeps them: empty list.
+        Unknown agent ids: empty list."""
 
     # reading ---------------------------------------------------------------------------------
 

@@ -17,7 +17,9 @@ from hub.acd.base import AcdChange, AcdState, AgentLoad, Assignment
 from hub.domain import RoutingPolicy
 
 QueueKey = tuple[float, int, str]  # (since, arrival number, conversation id)
-AgentKey = tuple
+# idle_first: (held, last assignment tick, agent id); round_robin: (last assignment tick, agent
+# id). The agent id is always last, so the first entry of an index names the best agent.
+AgentKey = tuple[int, int, str] | tuple[int, str]
 
 
 @dataclass(slots=True)
@@ -247,7 +249,9 @@ class MemoryAcd(AcdState):
     async def take_holdings(self, tenant: str, agent_id: str) -> list[str]:
         state = self._tenant(tenant)
         agent = state.agents.get(agent_id)
-        if agent is None:
+        # A connected agent came back before its grace expired: it keeps its conversations.
+        # Checked here, in the same atomic step, because another hub may have seen it return.
+        if agent is None or agent.connected:
             return []
         held = sorted(agent.held, key=agent.held.__getitem__)
         for conversation_id in held:
