@@ -204,11 +204,15 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   setPresence("not_ready");
+  $("presence").disabled = true;
   const socket = io("/agent", { auth: { token: state.token }, transports: ["websocket"] });
   state.socket = socket;
   socket.on("connect_error", (err) => { if (/auth|token|unauth/i.test(err.message)) { localStorage.removeItem(TOKEN); showLogin(); } });
+  socket.on("disconnect", () => { $("presence").disabled = true; });
+  socket.on("queue.updated", refreshStats);
   socket.on("connect", async () => {
     setPresence("not_ready");
+    $("presence").disabled = false;
     refreshStats();
     try {
       const { items } = await api(`/api/v1/conversations?status=assigned&agent_id=${state.me?.id || ""}`);
