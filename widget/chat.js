@@ -20,7 +20,22 @@ $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 $("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
 
-function addBubble({ id, clientId, senderType, name, text, state }) {
+function renderAttachments(el, attachments = []) {
+  for (const a of attachments) {
+    if (typeof a.url !== "string" || !a.url.startsWith("/") || a.url.startsWith("//")) continue;
+    if (a.type === "image") {
+      const img = document.createElement("img");
+      img.className = "thumb"; img.src = a.url; img.alt = a.name || ""; img.loading = "lazy";
+      el.appendChild(img);
+    } else {
+      const link = document.createElement("a");
+      link.className = "file"; link.href = a.url; link.download = a.name || ""; link.textContent = `📄 ${a.name}`;
+      el.appendChild(link);
+    }
+  }
+}
+
+function addBubble({ id, clientId, senderType, name, text, state, attachments }) {
   const el = document.createElement("div");
   el.className = "msg";
   el.dataset.testid = "message";
@@ -36,6 +51,7 @@ function addBubble({ id, clientId, senderType, name, text, state }) {
   body.className = "text";
   body.textContent = text; // never innerHTML: visitors and agents type this
   el.appendChild(body);
+  renderAttachments(el, attachments);
   if (state) setState(el, state);
   log.appendChild(el);
   log.scrollTop = log.scrollHeight;
@@ -56,7 +72,8 @@ function showMessage(m) {
   if (m.client_id && seen.has(m.client_id)) { seen.add(m.id); lastSeq = Math.max(lastSeq, m.seq); return; }
   lastSeq = Math.max(lastSeq, m.seq || 0);
   if (m.client_id) seen.add(m.client_id);
-  addBubble({ id: m.id, senderType: m.sender.type, name: m.sender.name, text: m.text || "" });
+  if (m.sender.type === "agent") $("typing").textContent = "";
+  addBubble({ id: m.id, senderType: m.sender.type, name: m.sender.name, text: m.text || "", attachments: m.attachments });
 }
 
 function setStatus(c) {
@@ -104,10 +121,12 @@ socket.on("typing", ({ sender_type, on }) => {
   if (on) typingTimer = setTimeout(() => ($("typing").textContent = ""), 8000);
 });
 
-async function send(text, el, clientId) {
+async function send(text, el, clientId, attachments) {
   setState(el, "sending");
   try {
-    const ack = await socket.timeout(10000).emitWithAck("message", { client_id: clientId, text });
+    const body = { client_id: clientId, text };
+    if (attachments) body.attachments = attachments;
+    const ack = await socket.timeout(10000).emitWithAck("message", body);
     if (!ack.ok) throw new Error(ack.error?.message);
     seen.add(ack.message.id);
     lastSeq = Math.max(lastSeq, ack.message.seq);
@@ -118,7 +137,7 @@ async function send(text, el, clientId) {
     setState(el, "sent");
   } catch {
     setState(el, "failed");
-    el.onclick = () => { el.onclick = null; send(text, el, clientId); };
+    el.onclick = () => { el.onclick = null; send(text, el, clientId, attachments); };
   }
 }
 
@@ -179,3 +198,33 @@ function offerRating() {
   log.appendChild(box);
   log.scrollTop = log.scrollHeight;
 }
+
+// Files and images: uploaded first (size and type limits on the server), then sent as attachments.
+$("attachBtn").onclick = () => $("file").click();
+$("file").addEventListener("change", async () => {
+  const file = $("file").files[0];
+  $("file").value = "";
+  if (!file) return;
+  const clientId = crypto.randomUUID();
+  seen.add(clientId);
+  const el = addBubble({ clientId, senderType: "contact", text: file.name, state: "sending" });
+  const form = new FormData();
+  form.append("file", file);
+  const res = await fetch("/api/v1/uploads", {
+    method: "POST", body: form, headers: { "X-Visitor-Token": localStorage.getItem(tokenKey) || "" },
+  });
+  if (!res.ok) { setState(el, "failed"); return; }
+  const attachment = await res.json();
+  el.querySelector(".text").textContent = "";
+  renderAttachments(el, [attachment]);
+  send("", el, clientId, [attachment]);
+});
+
+const EMOJI = "😀😂😊😍👍🙏👏🎉😢😮🤔❤️✅❓📦🚚".match(/\p{Extended_Pictographic}\uFE0F?/gu);
+for (const e of EMOJI) {
+  const b = document.createElement("button");
+  b.type = "button"; b.textContent = e;
+  b.onclick = () => { input.setRangeText(e, input.selectionStart, input.selectionEnd, "end"); input.focus(); updateCounter(); };
+  $("emoji").appendChild(b);
+}
+$("emojiBtn").onclick = () => { $("emoji").hidden = !$("emoji").hidden; };

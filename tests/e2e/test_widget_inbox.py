@@ -45,7 +45,9 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
     item = agent.get_by_test_id("conversation-item").first
     item.wait_for()
     item.click()
-    agent.locator("[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help").wait_for()
+    agent.locator(
+        "[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help"
+    ).wait_for()
     # Queue position replaced by the agent's name.
     status.filter(has_text=re.compile(r"is serving you")).wait_for()
 
@@ -54,7 +56,9 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
     frame.get_by_test_id("typing-indicator").filter(has_text="typing").wait_for()
     agent.get_by_test_id("composer-input").fill("Sure, how can I help?")
     agent.get_by_test_id("composer-send").click()
-    frame.locator("[data-testid=message][data-sender-type=agent]", has_text="Sure, how can I help?").wait_for()
+    frame.locator(
+        "[data-testid=message][data-sender-type=agent]", has_text="Sure, how can I help?"
+    ).wait_for()
 
     # XSS: shown as text on both sides, nothing executes.
     frame.get_by_test_id("composer-input").fill(XSS)
@@ -72,9 +76,18 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
     host.reload()
     host.get_by_test_id("hub-launcher").click()
     frame = host.frame_locator("[data-testid=hub-frame]")
-    frame.locator("[data-testid=message][data-sender-type=agent]", has_text="Sure, how can I help?").wait_for()
-    frame.locator("[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help").wait_for()
-    assert frame.locator("[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help").count() == 1
+    frame.locator(
+        "[data-testid=message][data-sender-type=agent]", has_text="Sure, how can I help?"
+    ).wait_for()
+    frame.locator(
+        "[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help"
+    ).wait_for()
+    assert (
+        frame.locator(
+            "[data-testid=message][data-sender-type=contact]", has_text="Hello, I need help"
+        ).count()
+        == 1
+    )
 
     # Close: the visitor is offered a rating.
     agent.get_by_test_id("conversation-close").click()
@@ -88,8 +101,9 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
 
 
 def test_chinese_and_mobile_layout(hub_url: str, browser) -> None:
-    ctx = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True,
-                              has_touch=True)
+    ctx = browser.new_context(
+        locale="zh-CN", viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
     page = ctx.new_page()
     page.goto(hub_url + "/")
     page.get_by_test_id("hub-launcher").click()

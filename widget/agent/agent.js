@@ -112,6 +112,12 @@ function renderList() {
 
 function bubble(m) {
   const node = el("div", { className: "msg" + (m.type === "note" ? " note" : ""), textContent: m.text || "" });
+  for (const a of m.attachments || []) {
+    if (typeof a.url !== "string" || !a.url.startsWith("/") || a.url.startsWith("//")) continue;
+    node.append(a.type === "image"
+      ? el("img", { className: "thumb", src: a.url, alt: a.name || "" })
+      : el("a", { className: "file", href: a.url, download: a.name || "", textContent: `📄 ${a.name}` }));
+  }
   node.dataset.testid = "message";
   node.dataset.senderType = m.sender.type;
   return node;
@@ -146,7 +152,29 @@ function renderPane() {
   input.dataset.testid = "composer-input";
   const send = el("button", { type: "submit", textContent: t("send") });
   send.dataset.testid = "composer-send";
-  const form = el("form", { className: "composer" }, input, send);
+  const file = el("input", { type: "file", hidden: true });
+  file.dataset.testid = "composer-file";
+  const attach = el("button", { type: "button", className: "tool", textContent: "📎" });
+  attach.onclick = () => file.click();
+  file.onchange = async () => {
+    const chosen = file.files[0];
+    file.value = "";
+    if (!chosen) return;
+    const data = new FormData();
+    data.append("file", chosen);
+    const res = await fetch("/api/v1/uploads", { method: "POST", body: data, headers: { Authorization: `Bearer ${state.token}` } });
+    if (!res.ok) return;
+    const attachment = await res.json();
+    const ack = await state.socket.emitWithAck("message",
+      { conversation_id: c.conversation.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment] });
+    if (ack.ok && addMessage(c, ack.message)) { $("log")?.append(bubble(ack.message)); scrollLog(); }
+  };
+  const quick = el("div", { className: "quick", hidden: true });
+  input.addEventListener("input", () => showQuickReplies(input, quick));
+  const form = el("form", { className: "composer" }, attach, file, input, send);
+  const transfer = el("button", { type: "button", textContent: t("transfer") });
+  transfer.dataset.testid = "conversation-transfer";
+  transfer.onclick = () => openTransfer(c);
   let typing = false; let idle;
   input.addEventListener("input", () => {
     if (!typing) { typing = true; state.socket.emit("typing", { conversation_id: c.conversation.id, on: true }); }
@@ -166,9 +194,46 @@ function renderPane() {
     if (ack.ok && addMessage(c, ack.message)) { $("log")?.append(bubble(ack.message)); scrollLog(); renderList(); }
   };
   pane.replaceChildren(
-    el("div", { className: "bar" }, el("span", { className: "title", textContent: contactName(c) }), close),
-    log, el("div", { className: "typing", id: "typing" }), form);
+    el("div", { className: "bar" }, el("span", { className: "title", textContent: contactName(c) }), transfer, close),
+    log, el("div", { className: "typing", id: "typing" }), quick, form);
   scrollLog();
+}
+
+let quickReplies = null;
+async function showQuickReplies(input, box) {
+  const value = input.value;
+  if (!value.startsWith("/")) { box.hidden = true; return; }
+  if (!quickReplies) quickReplies = (await api("/api/v1/quick-replies").catch(() => ({ items: [] }))).items;
+  const query = value.slice(1).toLowerCase();
+  const matches = quickReplies.filter((q) => `${q.title} ${q.text}`.toLowerCase().includes(query)).slice(0, 8);
+  box.replaceChildren(...matches.map((q) => {
+    const item = el("div", { className: "quick-item" }, el("b", { textContent: q.title }), ` ${q.text}`);
+    item.dataset.testid = "quick-reply-item";
+    item.onclick = () => { input.value = q.text; box.hidden = true; input.focus(); };
+    return item;
+  }));
+  box.hidden = matches.length === 0;
+}
+
+async function openTransfer(c) {
+  const { items } = await api("/api/v1/agents");
+  const select = el("select", {}, ...items.filter((a) => a.id !== state.me?.id)
+    .map((a) => el("option", { value: a.id, textContent: `${a.name} <${a.email}>` })));
+  select.dataset.testid = "transfer-agent";
+  const note = el("input", { placeholder: t("transferNote") });
+  note.dataset.testid = "transfer-note";
+  const ok = el("button", { type: "submit", textContent: t("transfer") });
+  ok.dataset.testid = "transfer-submit";
+  const cancel = el("button", { type: "button", textContent: "✕" });
+  const dialog = el("form", { className: "dialog" }, el("h3", { textContent: t("transfer") }), select, note, ok, cancel);
+  cancel.onclick = () => dialog.remove();
+  dialog.onsubmit = async (e) => {
+    e.preventDefault();
+    const ack = await state.socket.emitWithAck("conversation.transfer",
+      { conversation_id: c.conversation.id, agent_id: select.value, note: note.value });
+    if (ack.ok) { dialog.remove(); state.convs.delete(c.conversation.id); state.current = null; renderPane(); renderSide(); renderList(); }
+  };
+  document.body.append(dialog);
 }
 
 function scrollLog() { const log = $("log"); if (log) log.scrollTop = log.scrollHeight; }
@@ -178,8 +243,11 @@ function renderSide() {
   const side = $("side");
   if (!c) { side.replaceChildren(); return; }
   const info = c.contact || {};
+  const at = info.attributes || {};
   const rows = [["Name", contactName(c)], ["Email", info.email], ["Phone", info.phone], ["Channel", c.conversation.channel],
-    ["Created", c.conversation.created_at]];
+    ["Visits", info.visit_count], ["First seen", info.created_at?.slice(0, 16).replace("T", " ")],
+    ["Page", at.page_title], ["URL", at.page_url], ["Browser", at.browser], ["OS", at.os], ["Device", at.device],
+    ["IP", at.ip], ["Region", at.region]];
   const dl = el("dl");
   for (const [k, v] of rows) if (v) dl.append(el("dt", { textContent: k }), el("dd", { textContent: String(v) }));
   side.replaceChildren(el("h3", { textContent: contactName(c) }), dl);
