@@ -1,0 +1,97 @@
+"""Files, quick replies and transfer between agents, end to end in headless Chromium."""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.request
+
+import pytest
+
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, rest
+
+pytestmark = pytest.mark.browser
+
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201a5f1e0d80000000049454e44ae426082"
+)
+
+
+def _login(page, url: str, email: str, password: str) -> None:
+    page.goto(url + "/agent/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("presence-toggle").click()
+    page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for()
+
+
+def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None:
+    admin = rest(hub_url, "/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    token = admin["token"]
+    rest(
+        hub_url,
+        "/api/v1/agents",
+        {"name": "Lily", "email": "lily@example.com", "password": "lily-password"},
+        token,
+    )
+    req = urllib.request.Request(
+        hub_url + "/api/v1/quick-replies",
+        method="PUT",
+        data=json.dumps(
+            {"items": [{"title": "shipping", "text": "Orders ship within 24 hours."}]}
+        ).encode(),
+        headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+    )
+    urllib.request.urlopen(req, timeout=10).close()
+
+    visitor_ctx = browser.new_context(locale="en-US")
+    host = visitor_ctx.new_page()
+    host.goto(hub_url + "/")
+    host.get_by_test_id("hub-launcher").click()
+    frame = host.frame_locator("[data-testid=hub-frame]")
+    frame.get_by_test_id("composer-input").fill("Where is my parcel?")
+    frame.get_by_test_id("composer-send").click()
+
+    agent_ctx = browser.new_context(locale="en-US")
+    agent = agent_ctx.new_page()
+    _login(agent, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    agent.get_by_test_id("conversation-item").first.click()
+    agent.locator("[data-testid=message]", has_text="Where is my parcel?").wait_for()
+
+    # Quick reply with the "/" shortcut.
+    agent.get_by_test_id("composer-input").press_sequentially("/ship")
+    agent.get_by_test_id("quick-reply-item").first.click()
+    agent.get_by_test_id("composer-send").click()
+    frame.locator(
+        "[data-testid=message][data-sender-type=agent]", has_text="Orders ship within 24 hours."
+    ).wait_for()
+
+    # Visitor uploads an image: the agent sees a thumbnail.
+    image = tmp_path / "photo.png"
+    image.write_bytes(PNG)
+    frame.get_by_test_id("composer-file").set_input_files(str(image))
+    agent.locator("[data-testid=message][data-sender-type=contact] img.thumb").wait_for()
+    # Agent sends a file: the visitor gets a download link.
+    doc = tmp_path / "invoice.txt"
+    doc.write_text("invoice 42")
+    agent.get_by_test_id("composer-file").set_input_files(str(doc))
+    frame.locator(
+        "[data-testid=message][data-sender-type=agent] a.file", has_text="invoice.txt"
+    ).wait_for()
+
+    # Transfer to Lily with a note.
+    lily_ctx = browser.new_context(locale="en-US")
+    lily = lily_ctx.new_page()
+    _login(lily, hub_url, "lily@example.com", "lily-password")
+    agent.get_by_test_id("conversation-transfer").click()
+    agent.get_by_test_id("transfer-agent").select_option(label="Lily <lily@example.com>")
+    agent.get_by_test_id("transfer-note").fill("VIP customer")
+    agent.get_by_test_id("transfer-submit").click()
+    lily.get_by_test_id("conversation-item").first.wait_for()
+    frame.get_by_test_id("conversation-status").filter(
+        has_text=re.compile("Lily is serving you")
+    ).wait_for()
+    for ctx in (visitor_ctx, agent_ctx, lily_ctx):
+        ctx.close()
