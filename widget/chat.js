@@ -80,9 +80,9 @@ function setStatus(c) {
   if (!c) { statusEl.textContent = t("welcome"); return; }
   statusEl.dataset.status = c.status;
   if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
-  else if (c.status === "queued" && c.queue_position) statusEl.textContent = t("queue", { n: c.queue_position });
+  else if (c.status === "queued" && c.queue_position) { statusEl.textContent = t("queue", { n: c.queue_position }); offerLeaveMessage(); }
   else if (c.status === "closed") { statusEl.textContent = t("closed"); offerRating(); }
-  else statusEl.textContent = t("waiting");
+  else { statusEl.textContent = t("waiting"); if (c.status === "queued") offerLeaveMessage(); }
 }
 
 const socket = io("/visitor", {
@@ -228,3 +228,43 @@ for (const e of EMOJI) {
   $("emoji").appendChild(b);
 }
 $("emojiBtn").onclick = () => { $("emoji").hidden = !$("emoji").hidden; };
+
+// Leave a message (留言) when nobody can answer.
+async function offerLeaveMessage() {
+  if (document.querySelector(".leave")) return;
+  const res = await fetch(`/api/v1/widget/availability?tenant=${encodeURIComponent(tenant)}`).catch(() => null);
+  if (!res || !res.ok || (await res.json()).agents_online > 0) return;
+  const box = document.createElement("form");
+  box.className = "leave";
+  box.dataset.testid = "leave-message-form";
+  const title = document.createElement("div");
+  title.className = "leave-title";
+  title.textContent = t("leaveTitle");
+  box.appendChild(title);
+  const fields = {};
+  for (const [key, type] of [["name", "text"], ["phone", "tel"], ["email", "email"], ["text", "textarea"]]) {
+    const f = document.createElement(type === "textarea" ? "textarea" : "input");
+    if (type !== "textarea") f.type = type;
+    f.placeholder = t(`leave_${key}`);
+    f.dataset.testid = `leave-${key}`;
+    fields[key] = f;
+    box.appendChild(f);
+  }
+  const error = document.createElement("div");
+  error.className = "leave-error";
+  const submit = document.createElement("button");
+  submit.type = "submit"; submit.textContent = t("submit"); submit.dataset.testid = "leave-submit";
+  box.append(error, submit);
+  box.onsubmit = async (e) => {
+    e.preventDefault();
+    const body = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.value]));
+    const r = await fetch("/api/v1/left-messages", {
+      method: "POST", body: JSON.stringify(body),
+      headers: { "Content-Type": "application/json", "X-Visitor-Token": localStorage.getItem(tokenKey) || "" },
+    });
+    if (r.ok) box.replaceChildren(Object.assign(document.createElement("div"), { textContent: t("leaveThanks") }));
+    else error.textContent = (await r.json().catch(() => ({}))).error?.message || t("failed");
+  };
+  log.appendChild(box);
+  log.scrollTop = log.scrollHeight;
+}

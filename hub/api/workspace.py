@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.actions.workspace import put_quick_replies
+from hub.actions.workspace import leave_message, put_quick_replies
 from hub.api.common import current_admin, current_agent, hub_of
+from hub.errors import Invalid
 
 routes = web.RouteTableDef()
 
@@ -25,3 +26,28 @@ async def set_quick_replies(request: web.Request) -> web.Response:
         hub_of(request), admin.tenant, body.get("items") if isinstance(body, dict) else None
     )
     return web.json_response({"items": items})
+
+
+@routes.get("/api/v1/widget/availability")
+async def availability(request: web.Request) -> web.Response:
+    """Public: whether anyone can answer now, so the widget can offer the leave-a-message form."""
+    tenant = request.query.get("tenant", "default")
+    online = hub_of(request).agent_sessions.online_count(tenant)
+    return web.json_response({"agents_online": online})
+
+
+@routes.post("/api/v1/left-messages")
+async def create_left_message(request: web.Request) -> web.Response:
+    claims = hub_of(request).tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
+    body = await request.json()
+    if not isinstance(body, dict):
+        raise Invalid("send a JSON object", code="invalid_left_message")
+    left = await leave_message(hub_of(request), claims.tenant, claims.contact_id, body)
+    return web.json_response(left.public(), status=201)
+
+
+@routes.get("/api/v1/left-messages")
+async def list_left_messages(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    items = await hub_of(request).store.list_left_messages(agent.tenant)
+    return web.json_response({"items": [left.public() for left in items]})

@@ -95,3 +95,32 @@ def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None
     ).wait_for()
     for ctx in (visitor_ctx, agent_ctx, lily_ctx):
         ctx.close()
+
+
+def test_leave_a_message_when_no_agent(hub_url: str, browser) -> None:
+    ctx = browser.new_context(locale="en-US")
+    host = ctx.new_page()
+    host.goto(hub_url + "/")
+    host.get_by_test_id("hub-launcher").click()
+    frame = host.frame_locator("[data-testid=hub-frame]")
+    frame.get_by_test_id("composer-input").fill("Anyone there?")
+    frame.get_by_test_id("composer-send").click()
+    form = frame.get_by_test_id("leave-message-form")
+    form.wait_for()
+    frame.get_by_test_id("leave-name").fill("Wang Fang")
+    frame.get_by_test_id("leave-phone").fill("13800000000")
+    frame.get_by_test_id("leave-text").fill("Please call me about <b>order</b> 42")
+    frame.get_by_test_id("leave-submit").click()
+    frame.get_by_text("Thanks! We will contact you soon.").wait_for()
+
+    agent_ctx = browser.new_context(locale="en-US")
+    agent = agent_ctx.new_page()
+    agent.goto(hub_url + "/agent/")
+    agent.get_by_test_id("login-email").fill(ADMIN_EMAIL)
+    agent.get_by_test_id("login-password").fill(ADMIN_PASSWORD)
+    agent.get_by_test_id("login-submit").click()
+    left = agent.get_by_test_id("left-message").filter(has_text="Wang Fang")
+    left.wait_for()
+    assert "Please call me about <b>order</b> 42" in left.inner_text()
+    ctx.close()
+    agent_ctx.close()

@@ -253,6 +253,18 @@ function renderSide() {
   side.replaceChildren(el("h3", { textContent: contactName(c) }), dl);
 }
 
+async function refreshLeftMessages() {
+  const { items } = await api("/api/v1/left-messages").catch(() => ({ items: [] }));
+  $("left").replaceChildren(...items.map((m) => {
+    const item = el("div", { className: "item left" },
+      el("span", { className: "who", textContent: m.name || m.phone || m.email }),
+      el("span", { className: "contact", textContent: [m.phone, m.email].filter(Boolean).join(" · ") }),
+      el("span", { className: "preview", textContent: m.text }));
+    item.dataset.testid = "left-message";
+    return item;
+  }));
+}
+
 function closed(id) {
   const c = state.convs.get(id);
   if (c) c.conversation.status = "closed";
@@ -282,6 +294,7 @@ function start() {
     setPresence("not_ready");
     $("presence").disabled = false;
     refreshStats();
+    refreshLeftMessages();
     try {
       const { items } = await api(`/api/v1/conversations?status=assigned&agent_id=${state.me?.id || ""}`);
       for (const conv of items) upsertConv(conv);
@@ -305,7 +318,7 @@ function start() {
     if (conversation_id === state.current && $("typing")) $("typing").textContent = on ? t("typing") : "";
   });
   socket.on("conversation.closed", ({ conversation_id }) => closed(conversation_id));
-  setInterval(refreshStats, 10000);
+  setInterval(() => { refreshStats(); refreshLeftMessages(); }, 10000);
 }
 
 const savedMe = localStorage.getItem(TOKEN + ":me");
