@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Coroutine, Iterable
-from typing import Any, TypeVar
+from collections.abc import Iterable
 
 import pytest
 
 from hub.acd import AcdChange, Assignment, MemoryAcd
+from tests.acd.drive import run_now
 
 T = "t1"
-Result = TypeVar("Result")
 
 
 async def agent(
@@ -639,20 +638,9 @@ async def test_policy_is_per_tenant(acd: MemoryAcd) -> None:
 # atomicity ----------------------------------------------------------------------------------
 
 
-def run_without_suspending(coroutine: Coroutine[Any, Any, Result]) -> Result:
-    """Drives a coroutine and fails if it ever yields to the event loop: a decision that
-    suspended could interleave with another one."""
-    try:
-        coroutine.send(None)
-    except StopIteration as done:
-        return done.value
-    coroutine.close()
-    raise AssertionError("the ACD suspended inside a decision")
-
-
 def test_no_method_suspends() -> None:
     acd = MemoryAcd()
-    run = run_without_suspending
+    run = run_now
     run(acd.set_policy(T, "round_robin"))
     run(acd.upsert_agent(T, "a", skills=["x"], max_concurrent=1))
     run(acd.set_presence(T, "a", ready=True, connected=True))
