@@ -14,9 +14,12 @@
   launcher.type = "button";
   launcher.dataset.testid = "hub-launcher";
   launcher.setAttribute("aria-label", "Chat");
-  launcher.textContent = "💬";
+  const ICON_CHAT = '<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>';
+  const ICON_CLOSE = '<svg width="24" height="24" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+  launcher.innerHTML = script.dataset.text ? "" : ICON_CHAT;
+  if (script.dataset.text) launcher.textContent = script.dataset.text;
   launcher.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;` +
-    `border:0;background:${color};color:#fff;font-size:26px;cursor:pointer;z-index:2147483646;` +
+    `border:0;background:${color};color:#fff;font-size:14px;cursor:pointer;display:flex;align-items:center;justify-content:center;z-index:2147483646;` +
     "box-shadow:0 6px 20px rgba(0,0,0,.25)";
 
   function makeFrame() {
@@ -43,7 +46,7 @@
     open = value;
     if (open && !frame) makeFrame();
     layout();
-    launcher.textContent = open ? "✕" : "💬";
+    if (!script.dataset.text) launcher.innerHTML = open ? ICON_CLOSE : ICON_CHAT;
     if (open && innerWidth < 600) launcher.style.display = "none";
   }
 

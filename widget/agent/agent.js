@@ -9,6 +9,7 @@ const el = (tag, props = {}, ...children) => {
   return node;
 };
 const TOKEN = "hub:agent-token";
+const CLIP_ICON = '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/></svg>';
 const state = { token: localStorage.getItem(TOKEN), me: null, socket: null, convs: new Map(), current: null };
 const baseTitle = document.title;
 
@@ -154,7 +155,8 @@ function renderPane() {
   send.dataset.testid = "composer-send";
   const file = el("input", { type: "file", hidden: true });
   file.dataset.testid = "composer-file";
-  const attach = el("button", { type: "button", className: "tool", textContent: "📎" });
+  const attach = el("button", { type: "button", className: "tool", title: "File" });
+  attach.innerHTML = CLIP_ICON; // constant markup, no user data
   attach.onclick = () => file.click();
   file.onchange = async () => {
     const chosen = file.files[0];
