@@ -5,7 +5,9 @@ import { t, applyI18n, switchLang } from "/static/i18n.js";
 const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
-const MAX = 2000;
+let MAX = 2000;
+let sendKey = "enter";
+let welcome = "";
 const $ = (id) => document.getElementById(id);
 const log = $("log");
 const statusEl = document.querySelector("[data-testid=conversation-status]");
@@ -95,7 +97,7 @@ socket.on("session", async (s) => {
   localStorage.setItem(tokenKey, s.visitor_token);
   conversation = s.conversation;
   parent.postMessage({ type: "hub:conversation", open: !!conversation }, "*");
-  if (!log.querySelector(".welcome")) addBubble({ senderType: "system", text: t("welcome") }).classList.add("welcome");
+  if (!log.querySelector(".welcome")) addBubble({ senderType: "system", text: welcome || t("welcome") }).classList.add("welcome");
   setStatus(conversation);
   if (conversation) await sync();
 });
@@ -154,7 +156,8 @@ $("composer").addEventListener("submit", (e) => {
   send(text, el, clientId);
 });
 input.addEventListener("keydown", (e) => {
-  if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
+  const wanted = sendKey === "ctrl_enter" ? e.ctrlKey || e.metaKey : !e.shiftKey && !e.ctrlKey;
+  if (e.key === "Enter" && wanted && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
 });
 let typingSent = false;
 let idleTimer;
@@ -268,3 +271,19 @@ async function offerLeaveMessage() {
   log.appendChild(box);
   log.scrollTop = log.scrollHeight;
 }
+
+// Appearance from the tenant's widget settings.
+fetch(`/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`).then((r) => r.json()).then((cfg) => {
+  document.documentElement.style.setProperty("--brand", cfg.color);
+  if (cfg.company_name) document.querySelector(".head h1").textContent = cfg.company_name;
+  MAX = cfg.max_length; input.maxLength = MAX; sendKey = cfg.send_key; welcome = cfg.welcome_message;
+  const w = log.querySelector(".welcome .text");
+  if (w && welcome) w.textContent = welcome;
+  const details = [cfg.notice, cfg.address, cfg.phone, cfg.email].filter(Boolean).join(" · ");
+  if (details) {
+    const notice = document.createElement("div");
+    notice.className = "notice"; notice.dataset.testid = "widget-notice"; notice.textContent = details;
+    document.querySelector(".head").after(notice);
+  }
+  updateCounter();
+}).catch(() => {});

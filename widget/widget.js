@@ -5,7 +5,7 @@
   const tenant = script.dataset.tenant || "default";
   const base = new URL(script.src).origin;
   const color = script.dataset.color || "#2563eb";
-  const side = script.dataset.position === "left" ? "left" : "right";
+  let side = script.dataset.position === "left" ? "left" : "right";
   const openKey = "hub:open:" + tenant;
   let frame = null;
   let open = false;
@@ -46,7 +46,7 @@
     open = value;
     if (open && !frame) makeFrame();
     layout();
-    if (!script.dataset.text) launcher.innerHTML = open ? ICON_CLOSE : ICON_CHAT;
+    if (launcher.querySelector("svg")) launcher.innerHTML = open ? ICON_CLOSE : ICON_CHAT;
     if (open && innerWidth < 600) launcher.style.display = "none";
   }
 
@@ -57,6 +57,16 @@
     if (e.data.type === "hub:conversation") localStorage.setItem(openKey, e.data.open ? "1" : "");
     if (e.data.type === "hub:close") { toggle(false); launcher.style.display = ""; }
   });
+  fetch(`${base}/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`).then((r) => r.json()).then((c) => {
+    if (!script.dataset.color) launcher.style.background = c.color;
+    if (!script.dataset.position && c.position === "left") {
+      side = "left"; launcher.style.right = ""; launcher.style.left = "20px"; layout();
+    }
+    if (c.launcher_text && !script.dataset.text) {
+      launcher.textContent = c.launcher_text;
+      launcher.style.width = "auto"; launcher.style.padding = "0 18px"; launcher.style.borderRadius = "28px";
+    }
+  }).catch(() => {});
   const start = () => {
     document.body.appendChild(launcher);
     if (localStorage.getItem(openKey)) makeFrame();

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from hub.context import Hub
@@ -54,3 +55,50 @@ async def leave_message(
     left = LeftMessage(id=new_id(), tenant=tenant, contact_id=contact_id, **fields)
     await hub.store.create_left_message(left)
     return left
+
+
+WIDGET_DEFAULTS: dict[str, Any] = {
+    "color": "#2563eb",
+    "position": "right",
+    "launcher_text": "",
+    "company_name": "",
+    "address": "",
+    "phone": "",
+    "email": "",
+    "notice": "",
+    "welcome_message": "",
+    "max_length": 2000,
+    "send_key": "enter",
+}
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def widget_config(doc: dict[str, Any] | None) -> dict[str, Any]:
+    return {**WIDGET_DEFAULTS, **{k: v for k, v in (doc or {}).items() if k in WIDGET_DEFAULTS}}
+
+
+async def put_widget_config(hub: Hub, tenant: str, raw: object) -> dict[str, Any]:
+    """Widget appearance: launcher colour and side, texts, contact details, limits."""
+    if not isinstance(raw, dict):
+        raise Invalid("send a JSON object", code="invalid_widget_settings")
+    config = widget_config(await hub.store.get_settings(tenant, "widget"))
+    for key, value in raw.items():
+        if key not in WIDGET_DEFAULTS:
+            raise Invalid(f"unknown widget setting {key}", code="invalid_widget_settings")
+        if key == "color" and not (isinstance(value, str) and _COLOR.match(value)):
+            raise Invalid("color must look like #2563eb", code="invalid_widget_settings")
+        elif key == "position" and value not in ("left", "right"):
+            raise Invalid("position is left or right", code="invalid_widget_settings")
+        elif key == "send_key" and value not in ("enter", "ctrl_enter"):
+            raise Invalid("send_key is enter or ctrl_enter", code="invalid_widget_settings")
+        elif key == "max_length" and not (isinstance(value, int) and 1 <= value <= 5000):
+            raise Invalid("max_length is between 1 and 5000", code="invalid_widget_settings")
+        elif isinstance(WIDGET_DEFAULTS[key], str) and not (
+            isinstance(value, str) and len(value) <= 500
+        ):
+            raise Invalid(
+                f"{key} is text of at most 500 characters", code="invalid_widget_settings"
+            )
+        config[key] = value
+    await hub.store.put_settings(tenant, "widget", config)
+    return config

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.actions.workspace import leave_message, put_quick_replies
+from hub.actions.workspace import (
+    leave_message,
+    put_quick_replies,
+    put_widget_config,
+    widget_config,
+)
 from hub.api.common import current_admin, current_agent, hub_of
 from hub.errors import Invalid
 
@@ -51,3 +56,18 @@ async def list_left_messages(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     items = await hub_of(request).store.list_left_messages(agent.tenant)
     return web.json_response({"items": [left.public() for left in items]})
+
+
+@routes.get("/api/v1/widget/config")
+async def get_widget_config(request: web.Request) -> web.Response:
+    """Public: the widget's appearance for a tenant."""
+    tenant = request.query.get("tenant", "default")
+    doc = await hub_of(request).store.get_settings(tenant, "widget")
+    return web.json_response(widget_config(doc), headers={"Access-Control-Allow-Origin": "*"})
+
+
+@routes.put("/api/v1/settings/widget")
+async def put_widget_settings(request: web.Request) -> web.Response:
+    admin = await current_admin(request)
+    config = await put_widget_config(hub_of(request), admin.tenant, await request.json())
+    return web.json_response(config)
