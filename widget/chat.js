@@ -81,6 +81,7 @@ function showMessage(m) {
 function setStatus(c) {
   if (!c) { statusEl.textContent = t("welcome"); return; }
   statusEl.dataset.status = c.status;
+  if (c.status === "assigned") document.querySelector("form.leave")?.remove();
   if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
   else if (c.status === "queued" && c.queue_position) { statusEl.textContent = t("queue", { n: c.queue_position }); offerLeaveMessage(); }
   else if (c.status === "closed") { statusEl.textContent = t("closed"); offerRating(); }
