@@ -18,6 +18,9 @@ let lastSeq = 0;
 const seen = new Set(); // message ids and client ids already on screen
 
 applyI18n();
+log.prepend(Object.assign(document.createElement("div"), { className: "msg welcome" }));
+log.firstChild.dataset.senderType = "system";
+log.firstChild.append(Object.assign(document.createElement("span"), { className: "text", textContent: t("welcome") }));
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 $("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
@@ -98,7 +101,6 @@ socket.on("session", async (s) => {
   localStorage.setItem(tokenKey, s.visitor_token);
   conversation = s.conversation;
   parent.postMessage({ type: "hub:conversation", open: !!conversation }, "*");
-  if (!log.querySelector(".welcome")) addBubble({ senderType: "system", text: welcome || t("welcome") }).classList.add("welcome");
   setStatus(conversation);
   if (conversation) await sync();
 });

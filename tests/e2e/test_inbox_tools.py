@@ -81,6 +81,17 @@ def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None
         "[data-testid=message][data-sender-type=agent] a.file", has_text="invoice.txt"
     ).wait_for()
 
+    # A private note stays with the agents.
+    agent.get_by_test_id("composer-note").check()
+    agent.get_by_test_id("composer-input").fill("internal: check warehouse")
+    agent.get_by_test_id("composer-send").click()
+    agent.locator("[data-testid=message].note", has_text="internal: check warehouse").wait_for()
+    agent.get_by_test_id("composer-note").uncheck()
+    agent.get_by_test_id("composer-input").fill("One moment please")
+    agent.get_by_test_id("composer-send").click()
+    frame.locator("[data-testid=message]", has_text="One moment please").wait_for()
+    assert frame.locator("[data-testid=message]", has_text="internal").count() == 0
+
     # Transfer to Lily with a note.
     lily_ctx = browser.new_context(locale="en-US")
     lily = lily_ctx.new_page()

@@ -173,7 +173,11 @@ function renderPane() {
   };
   const quick = el("div", { className: "quick", hidden: true });
   input.addEventListener("input", () => showQuickReplies(input, quick));
-  const form = el("form", { className: "composer" }, attach, file, input, send);
+  const noteBox = el("input", { type: "checkbox" });
+  noteBox.dataset.testid = "composer-note";
+  const noteLabel = el("label", { className: "note-toggle", title: t("noteHint") }, noteBox, t("note"));
+  noteBox.onchange = () => form.classList.toggle("private", noteBox.checked);
+  const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
   const transfer = el("button", { type: "button", textContent: t("transfer") });
   transfer.dataset.testid = "conversation-transfer";
   transfer.onclick = () => openTransfer(c);
@@ -192,7 +196,7 @@ function renderPane() {
     if (!text) return;
     input.value = "";
     const ack = await state.socket.emitWithAck("message",
-      { conversation_id: c.conversation.id, client_id: crypto.randomUUID(), text });
+      { conversation_id: c.conversation.id, client_id: crypto.randomUUID(), text, private: noteBox.checked });
     if (ack.ok && addMessage(c, ack.message)) { $("log")?.append(bubble(ack.message)); scrollLog(); renderList(); }
   };
   pane.replaceChildren(
