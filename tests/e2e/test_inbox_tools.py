@@ -81,6 +81,12 @@ def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None
         "[data-testid=message][data-sender-type=agent] a.file", has_text="invoice.txt"
     ).wait_for()
 
+    # Contact edit from the panel.
+    agent.get_by_test_id("contact-name").fill("Zhang Wei")
+    agent.get_by_test_id("contact-phone").fill("13900000000")
+    agent.get_by_test_id("contact-save").click()
+    agent.get_by_test_id("conversation-item").filter(has_text="Zhang Wei").wait_for()
+
     # A private note stays with the agents.
     agent.get_by_test_id("composer-note").check()
     agent.get_by_test_id("composer-input").fill("internal: check warehouse")

@@ -256,7 +256,24 @@ function renderSide() {
     ["IP", at.ip], ["Region", at.region]];
   const dl = el("dl");
   for (const [k, v] of rows) if (v) dl.append(el("dt", { textContent: k }), el("dd", { textContent: String(v) }));
-  side.replaceChildren(el("h3", { textContent: contactName(c) }), dl);
+  const form = el("form", { className: "contact-edit" });
+  const inputs = {};
+  for (const key of ["name", "phone", "email", "notes"]) {
+    const f = el(key === "notes" ? "textarea" : "input", { value: info[key] || "", placeholder: t(`leave_${key === "notes" ? "text" : key}`) });
+    f.dataset.testid = `contact-${key}`;
+    inputs[key] = f;
+    form.append(f);
+  }
+  const save = el("button", { type: "submit", textContent: t("save") });
+  save.dataset.testid = "contact-save";
+  form.append(save);
+  form.onsubmit = async (e) => {
+    e.preventDefault();
+    const body = Object.fromEntries(Object.entries(inputs).map(([k, f]) => [k, f.value]));
+    c.contact = await api(`/api/v1/contacts/${c.conversation.contact_id}`, { method: "PATCH", body: JSON.stringify(body) });
+    renderSide(); renderList();
+  };
+  side.replaceChildren(el("h3", { textContent: contactName(c) }), dl, form);
 }
 
 async function refreshLeftMessages() {
