@@ -155,7 +155,7 @@ $("composer").addEventListener("submit", (e) => {
   const clientId = crypto.randomUUID();
   seen.add(clientId);
   const el = addBubble({ clientId, senderType: "contact", text, state: "sending" });
-  socket.emit("typing", { on: false });
+  stopTyping();
   send(text, el, clientId);
 });
 input.addEventListener("keydown", (e) => {
@@ -164,11 +164,16 @@ input.addEventListener("keydown", (e) => {
 });
 let typingSent = false;
 let idleTimer;
+function stopTyping() {
+  clearTimeout(idleTimer);
+  if (typingSent) socket.emit("typing", { on: false });
+  typingSent = false;
+}
 input.addEventListener("input", () => {
   updateCounter();
   if (!typingSent) { socket.emit("typing", { on: true }); typingSent = true; }
   clearTimeout(idleTimer);
-  idleTimer = setTimeout(() => { socket.emit("typing", { on: false }); typingSent = false; }, 3000);
+  idleTimer = setTimeout(stopTyping, 3000);
 });
 function updateCounter() { $("counter").textContent = `${input.value.length} / ${MAX}`; }
 updateCounter();

@@ -60,6 +60,10 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
         "[data-testid=message][data-sender-type=agent]", has_text="Sure, how can I help?"
     ).wait_for()
 
+    # Typing indicator, visitor to agent.
+    frame.get_by_test_id("composer-input").press_sequentially("ok")
+    agent.locator("#typing", has_text="typing").wait_for()
+
     # XSS: shown as text on both sides, nothing executes.
     frame.get_by_test_id("composer-input").fill(XSS)
     frame.get_by_test_id("composer-send").click()
