@@ -8,7 +8,7 @@ const STRINGS = {
     comment: "Comment (optional)", submit: "Submit", login: "Sign in", email: "Email", password: "Password",
     ready: "Ready", notReady: "Not ready", mine: "Mine", closeConv: "Close", noSelection: "Select a conversation",
     serving_n: "Serving {n}", logout: "Sign out", inbox: "Inbox", visitor: "Visitor", loginFailed: "Wrong email or password",
-    newMessage: "New message", lang: "中文", queued_n: "Queued {n}", online_n: "Agents online {n}", transfer: "Transfer", transferNote: "Note for the next agent", leaveTitle: "No agent is available right now. Leave a message and we will get back to you.", leave_name: "Name", leave_phone: "Phone", leave_email: "Email", leave_text: "Your message", leaveThanks: "Thanks! We will contact you soon.", leftMessages: "Left messages", note: "Note", save: "Save", noteHint: "Private note: only agents see it",
+    newMessage: "New message", lang: "中文", queued_n: "Queued {n}", online_n: "Agents online {n}", transfer: "Transfer", transferNote: "Note for the next agent", leaveTitle: "No agent is available right now. Leave a message and we will get back to you.", leave_name: "Name", leave_phone: "Phone", leave_email: "Email", leave_text: "Your message", leaveThanks: "Thanks! We will contact you soon.", leftMessages: "Left messages", note: "Note", save: "Save", contactNotes: "Notes about this contact", noteHint: "Private note: only agents see it",
   },
   zh: {
     title: "在线咨询", placeholder: "请输入消息…", send: "发送", welcome: "您好！请问有什么可以帮您？",
@@ -18,7 +18,7 @@ const STRINGS = {
     comment: "评价内容（选填）", submit: "提交", login: "登录", email: "邮箱", password: "密码",
     ready: "就绪", notReady: "未就绪", mine: "我的会话", closeConv: "结束会话", noSelection: "请选择一个会话",
     serving_n: "服务中 {n}", logout: "退出", inbox: "工作台", visitor: "访客", loginFailed: "邮箱或密码错误",
-    newMessage: "新消息", lang: "English", queued_n: "排队 {n}", online_n: "在线坐席 {n}", transfer: "转接", transferNote: "转接备注", leaveTitle: "当前暂无客服在线，请留言，我们会尽快联系您。", leave_name: "姓名", leave_phone: "电话", leave_email: "邮箱", leave_text: "留言内容", leaveThanks: "留言成功，我们会尽快联系您！", leftMessages: "留言", note: "备注", save: "保存", noteHint: "内部备注：仅客服可见",
+    newMessage: "新消息", lang: "English", queued_n: "排队 {n}", online_n: "在线坐席 {n}", transfer: "转接", transferNote: "转接备注", leaveTitle: "当前暂无客服在线，请留言，我们会尽快联系您。", leave_name: "姓名", leave_phone: "电话", leave_email: "邮箱", leave_text: "留言内容", leaveThanks: "留言成功，我们会尽快联系您！", leftMessages: "留言", note: "备注", save: "保存", contactNotes: "客户备注", noteHint: "内部备注：仅客服可见",
   },
 };
 

@@ -259,7 +259,7 @@ function renderSide() {
   const form = el("form", { className: "contact-edit" });
   const inputs = {};
   for (const key of ["name", "phone", "email", "notes"]) {
-    const f = el(key === "notes" ? "textarea" : "input", { value: info[key] || "", placeholder: t(`leave_${key === "notes" ? "text" : key}`) });
+    const f = el(key === "notes" ? "textarea" : "input", { value: info[key] || "", placeholder: t(key === "notes" ? "contactNotes" : `leave_${key}`) });
     f.dataset.testid = `contact-${key}`;
     inputs[key] = f;
     form.append(f);
