@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from hub.domain import (
@@ -92,6 +93,13 @@ class Store(ABC):
 
     @abstractmethod
     async def find_contact(self, tenant: str, identity: Identity) -> Contact | None: ...
+
+    @abstractmethod
+    async def list_contacts(
+        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+    ) -> list[Contact]:
+        """Most recently seen first. With `blocked_at`, only the contacts blacklisted at that
+        moment (`blocked_until` later than it)."""
 
     @abstractmethod
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:

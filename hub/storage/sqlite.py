@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -30,6 +31,7 @@ from hub.domain import (
     LeftMessage,
     Message,
     Tenant,
+    iso,
 )
 from hub.errors import Conflict, NotFound
 from hub.storage.base import Store
@@ -200,10 +202,11 @@ class SqliteStore(Store):
     # reading helpers -------------------------------------------------------------------
 
     async def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
+        # One hop: a cursor left open between hops keeps the reader's snapshot pinned, so
+        # other reads on the connection would miss rows committed meanwhile.
         assert self._reader is not None
-        async with self._reader.execute(sql, params) as cursor:
-            row = await cursor.fetchone()
-        return _load(row[0]) if row else None
+        rows = await self._reader.execute_fetchall(sql, params)
+        return _load(rows[0][0]) if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         assert self._reader is not None
@@ -347,6 +350,21 @@ class SqliteStore(Store):
             (tenant, identity.channel, identity.external_id),
         )
         return from_doc(Contact, doc) if doc else None
+
+    async def list_contacts(
+        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+    ) -> list[Contact]:
+        where, params = "tenant = ?", [tenant]
+        if blocked_at is not None:
+            # ISO 8601 UTC strings of one format order like the moments they name.
+            where += " AND json_extract(doc, '$.blocked_until') > ?"
+            params.append(iso(blocked_at))  # type: ignore[arg-type]
+        docs = await self._all(
+            f"SELECT doc FROM contacts WHERE {where} "
+            "ORDER BY json_extract(doc, '$.last_seen_at') DESC, id LIMIT ?",
+            [*params, limit],
+        )
+        return [from_doc(Contact, d) for d in docs]
 
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(contact, f)) for f in fields}

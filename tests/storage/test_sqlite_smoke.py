@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from hub.domain import Conversation, Message, Sender, Tenant, new_id
+from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
 from hub.storage.sqlite import SqliteStore
 
 
@@ -39,4 +39,37 @@ async def test_concurrent_appends_are_gap_free_deduped_and_batched(tmp_path: Pat
         assert created == list(range(1, 151))
         assert store.commit_count < 50
     finally:
+        await store.close()
+
+
+async def test_reads_see_writes_committed_while_other_reads_run(tmp_path: Path) -> None:
+    """A read must not answer from a snapshot pinned by another coroutine's open cursor
+    (seen under load: a contact created and then not found)."""
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    stop = asyncio.Event()
+    try:
+        await store.create_tenant(Tenant(id="t", name="t"))
+
+        async def busy_reader() -> None:
+            while not stop.is_set():
+                await store.get_tenant("t")
+
+        async def create_then_read(task: int) -> list[bool]:
+            found = []
+            for i in range(20):
+                contact = Contact(id=f"k{task}-{i}", tenant="t")
+                await store.create_contact(contact)
+                found.append(await store.get_contact("t", contact.id) is not None)
+            return found
+
+        readers = [asyncio.create_task(busy_reader()) for _ in range(20)]
+        found = [
+            hit for hits in await asyncio.gather(*map(create_then_read, range(50))) for hit in hits
+        ]
+        stop.set()
+        await asyncio.gather(*readers)
+        assert all(found), f"{found.count(False)} of 1000 read-backs missed their own write"
+    finally:
+        stop.set()
         await store.close()
