@@ -39,10 +39,13 @@ async def do_close(
     *,
     summary: object = "",
     reason: str = "agent",
+    require_hold: bool = True,
 ) -> Conversation:
     if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
         raise Invalid(f"summary must be text of at most {MAX_SUMMARY} characters")
-    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=True)
+    conversation = await check_staff_conversation(
+        hub, actor, conversation_id, must_hold=require_hold
+    )
     if not conversation.is_open:
         return conversation  # closing twice is not an error: the outcome is the same
     before = conversation.status

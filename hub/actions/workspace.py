@@ -6,8 +6,8 @@ import re
 from typing import Any
 
 from hub.context import Hub
-from hub.domain import Contact, LeftMessage, new_id
-from hub.errors import Invalid, NotFound
+from hub.domain import LeftMessage, new_id
+from hub.errors import Invalid
 
 MAX_QUICK_REPLIES = 500
 
@@ -102,24 +102,3 @@ async def put_widget_config(hub: Hub, tenant: str, raw: object) -> dict[str, Any
         config[key] = value
     await hub.store.put_settings(tenant, "widget", config)
     return config
-
-
-CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
-
-
-async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
-    """Agents correct a contact's name, phone, email and notes."""
-    if not isinstance(raw, dict) or not raw:
-        raise Invalid("send the fields to change", code="invalid_contact")
-    contact = await hub.store.get_contact(tenant, contact_id)
-    if contact is None:
-        raise NotFound("no such contact", code="contact_not_found")
-    changed = []
-    for key, value in raw.items():
-        limit = CONTACT_FIELDS.get(key)
-        if limit is None or not isinstance(value, str) or len(value) > limit:
-            raise Invalid(f"{key} cannot be set this way", code="invalid_contact")
-        setattr(contact, key, value.strip())
-        changed.append(key)
-    await hub.store.update_contact(contact, changed)
-    return contact

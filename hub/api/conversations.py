@@ -66,17 +66,6 @@ async def list_messages(request: web.Request) -> web.Response:
     return web.json_response({"items": [m.public() for m in messages]})
 
 
-@routes.get("/api/v1/contacts/{contact_id}")
-async def get_contact(request: web.Request) -> web.Response:
-    agent = await current_agent(request)
-    contact = await hub_of(request).store.get_contact(
-        agent.tenant, request.match_info["contact_id"]
-    )
-    if contact is None:
-        raise NotFound("no such contact", code="contact_not_found")
-    return web.json_response(contact.public())
-
-
 @routes.get("/api/v1/monitor")
 async def monitor(request: web.Request) -> web.Response:
     """Live state for the inbox header and the supervisor view."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.actions.workspace import (
-    edit_contact,
     leave_message,
     put_quick_replies,
     put_widget_config,
@@ -72,12 +71,3 @@ async def put_widget_settings(request: web.Request) -> web.Response:
     admin = await current_admin(request)
     config = await put_widget_config(hub_of(request), admin.tenant, await request.json())
     return web.json_response(config)
-
-
-@routes.patch("/api/v1/contacts/{contact_id}")
-async def patch_contact(request: web.Request) -> web.Response:
-    agent = await current_agent(request)
-    contact = await edit_contact(
-        hub_of(request), agent.tenant, request.match_info["contact_id"], await request.json()
-    )
-    return web.json_response(contact.public())

@@ -1,0 +1,134 @@
+"""Contacts: agents' edits, tags (with the tenant's tag catalogue) and the blacklist (拉黑)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from hub.actions import events
+from hub.actions.conversations import do_close
+from hub.context import Hub
+from hub.domain import Agent, Contact, utcnow
+from hub.errors import Invalid, NotFound
+
+CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
+MAX_TAG = 32
+MAX_CONTACT_TAGS = 20
+MAX_CATALOGUE = 200
+MAX_BLOCK_MINUTES = 10 * 365 * 24 * 60
+# A block without an end is stored as the last representable moment, so "is blocked" stays
+# one comparison and listing the blacklist stays one range query.
+FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
+_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def check_tag(raw: object) -> str:
+    if not isinstance(raw, str) or not 0 < len(raw.strip()) <= MAX_TAG:
+        raise Invalid(f"a tag is text of 1 to {MAX_TAG} characters", code="invalid_tag")
+    return raw.strip()
+
+
+def check_tags(raw: object) -> list[str]:
+    if not isinstance(raw, list) or len(raw) > MAX_CONTACT_TAGS:
+        raise Invalid(f"tags is a list of at most {MAX_CONTACT_TAGS}", code="invalid_tag")
+    return list(dict.fromkeys(check_tag(tag) for tag in raw))
+
+
+async def get_contact(hub: Hub, tenant: str, contact_id: str) -> Contact:
+    contact = await hub.store.get_contact(tenant, contact_id)
+    if contact is None:
+        raise NotFound("no such contact", code="contact_not_found")
+    return contact
+
+
+async def _announce(hub: Hub, contact: Contact) -> None:
+    await events.to_staff(hub, contact.tenant, "contact.updated", {"contact": contact.public()})
+
+
+async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
+    """Agents correct a contact's name, phone, email and notes, and set its tags."""
+    if not isinstance(raw, dict) or not raw:
+        raise Invalid("send the fields to change", code="invalid_contact")
+    changes: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "tags":
+            changes[key] = check_tags(value)
+            continue
+        limit = CONTACT_FIELDS.get(key)
+        if limit is None or not isinstance(value, str) or len(value) > limit:
+            raise Invalid(f"{key} cannot be set this way", code="invalid_contact")
+        changes[key] = value.strip()
+    contact = await get_contact(hub, tenant, contact_id)
+    for key, value in changes.items():
+        setattr(contact, key, value)
+    await hub.store.update_contact(contact, list(changes))
+    await _announce(hub, contact)
+    return contact
+
+
+async def do_block_contact(
+    hub: Hub, actor: Agent, contact_id: str, *, minutes: object, reason: object = ""
+) -> Contact:
+    """Blacklist a contact for `minutes` (None: until lifted). Its open conversations close;
+    it cannot start new ones until the block ends."""
+    if minutes is not None and (
+        isinstance(minutes, bool)
+        or not isinstance(minutes, int)
+        or not 0 < minutes <= MAX_BLOCK_MINUTES
+    ):
+        raise Invalid(
+            f"minutes is a whole number from 1 to {MAX_BLOCK_MINUTES}, or null for no end",
+            code="invalid_block",
+        )
+    if not isinstance(reason, str) or len(reason) > 500:
+        raise Invalid("reason is text of at most 500 characters", code="invalid_block")
+    contact = await get_contact(hub, actor.tenant, contact_id)
+    contact.blocked_until = FOREVER if minutes is None else utcnow() + timedelta(minutes=minutes)
+    contact.attributes = {**contact.attributes, "blocked_reason": reason.strip()}
+    await hub.store.update_contact(contact, ["blocked_until", "attributes"])
+    for conversation in await hub.store.list_conversations(
+        actor.tenant, contact_id=contact.id, status=["bot", "queued", "assigned"], limit=50
+    ):
+        await do_close(hub, actor, conversation.id, reason="blocked", require_hold=False)
+    await _announce(hub, contact)
+    return contact
+
+
+async def do_unblock_contact(hub: Hub, actor: Agent, contact_id: str) -> Contact:
+    contact = await get_contact(hub, actor.tenant, contact_id)
+    if contact.blocked_until is None:
+        return contact
+    contact.blocked_until = None
+    await hub.store.update_contact(contact, ["blocked_until"])
+    await _announce(hub, contact)
+    return contact
+
+
+async def list_blocked(hub: Hub, tenant: str, limit: int) -> list[Contact]:
+    return await hub.store.list_contacts(tenant, blocked_at=utcnow(), limit=limit)
+
+
+def tag_catalogue(doc: dict[str, Any] | None) -> list[dict[str, str]]:
+    return list((doc or {}).get("items", []))
+
+
+async def put_tag_catalogue(hub: Hub, tenant: str, raw: object) -> list[dict[str, str]]:
+    """The tenant's tags with their colours (e.g. VIP客户 red), offered when tagging contacts."""
+    if not isinstance(raw, list) or len(raw) > MAX_CATALOGUE:
+        raise Invalid(f"items is a list of at most {MAX_CATALOGUE} tags", code="invalid_tag")
+    items: dict[str, dict[str, str]] = {}
+    for entry in raw:
+        if not isinstance(entry, dict):
+            raise Invalid("each tag is an object {name, color}", code="invalid_tag")
+        name = check_tag(entry.get("name"))
+        color = entry.get("color", "#64748b")
+        if not isinstance(color, str) or not _COLOR.match(color):
+            raise Invalid("color must look like #64748b", code="invalid_tag")
+        if name in items:
+            raise Invalid(f"tag {name} is listed twice", code="duplicate_tag")
+        items[name] = {"name": name, "color": color.lower()}
+    catalogue = list(items.values())
+    await hub.store.put_settings(tenant, "tags", {"items": catalogue})
+    await events.to_staff(hub, tenant, "tags.updated", {"items": catalogue})
+    return catalogue
