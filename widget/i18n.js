@@ -30,6 +30,11 @@ export function currentLang() {
   return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
+/** Pages and modules add their own strings ({en: {...}, zh: {...}}) so each keeps its own. */
+export function addStrings(more) {
+  for (const [lang, table] of Object.entries(more)) Object.assign(STRINGS[lang] ??= {}, table);
+}
+
 export function t(key, vars = {}) {
   const table = STRINGS[currentLang()] || STRINGS.en;
   let text = table[key] ?? STRINGS.en[key] ?? key;
