@@ -441,9 +441,19 @@ class SqliteStore(Store):
             if any(doc.get(k) != v for k, v in expected.items()):
                 return False
             doc |= changes
+            # Every queried column follows the document, or filters would see old values.
             conn.execute(
-                "UPDATE conversations SET status = ?, agent_id = ?, doc = ? WHERE id = ?",
-                (doc["status"], doc["agent_id"], _dump(doc), conversation.id),
+                "UPDATE conversations SET status = ?, agent_id = ?, contact_id = ?, channel = ?, "
+                "created_at = ?, doc = ? WHERE id = ?",
+                (
+                    doc["status"],
+                    doc["agent_id"],
+                    doc["contact_id"],
+                    doc["channel"],
+                    doc["created_at"],
+                    _dump(doc),
+                    conversation.id,
+                ),
             )
             return True
 
