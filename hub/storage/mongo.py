@@ -7,9 +7,10 @@ as well, which makes the primary index the lookup by id. Fields that exist only 
 
 Durability: every write is sent with write concern `w="majority", j=True`. A write is then
 acknowledged only once it is in the journal of a majority of the replica set, so it survives
-a crash of the hub, of the primary and a fail-over: "acked means durable" holds. The fake
-used in tests (mongomock-motor) is built with `write_concern=None`, the client's default;
-it accepts the option too, but has no journal to honour it.
+a crash of the hub, of the primary and a fail-over: "acked means durable" holds. The write
+concern is a constructor argument; `write_concern=None` leaves the client's default, for a
+fake that refuses the option. mongomock-motor, the fake the tests use, accepts it (and, having
+no journal, cannot honour it), so the tests run this module unchanged.
 
 Throughput: MongoDB has no equivalent of SQLite's group commit that a client could drive, and
 none is imitated here. Concurrent calls run concurrently: motor pipelines them over its
@@ -163,6 +164,18 @@ INDEXES = [
 ]
 
 
+COLLECTIONS = (
+    "tenants",
+    "settings",
+    "agents",
+    "contacts",
+    "identities",
+    "conversations",
+    "messages",
+    "left_messages",
+)
+
+
 def _with_id(record: Any) -> dict[str, Any]:
     return {"_id": record.id, **to_doc(record)}
 
@@ -203,7 +216,7 @@ class MongoStore(Store):
         self.db_name = db_name
         self.write_concern = write_concern
         self._client: AsyncIOMotorClient | None = None
-        self._db: AsyncIOMotorDatabase | None = None
+        self._collections: dict[str, AsyncIOMotorCollection] = {}
         self._closing = False
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._turns: dict[str, _Turn] = {}
@@ -219,10 +232,24 @@ class MongoStore(Store):
     # life cycle ------------------------------------------------------------------------
 
     async def open(self) -> None:
-        if self._db is not None:
+        if self._collections:
             return
         client = self._connect()
-        db = client.get_database(self.db_name, write_concern=self.write_concern)
+        db = client.get_database(self.db_name)
+        try:
+            await self._declare_indexes(db)
+        except BaseException:
+            client.close()
+            raise
+        # The write concern is set on each collection rather than inherited from the
+        # database: mongomock-motor's collections would not inherit it.
+        self._collections = {
+            name: db.get_collection(name, write_concern=self.write_concern) for name in COLLECTIONS
+        }
+        self._client, self._closing = client, False
+
+    @classmethod
+    async def _declare_indexes(cls, db: AsyncIOMotorDatabase) -> None:
         present: dict[str, dict[str, Any]] = {}
         for spec in INDEXES:
             if spec.collection not in present:
@@ -232,7 +259,7 @@ class MongoStore(Store):
             # stored documents (it checks uniqueness ignoring the partial filter).
             existing = present[spec.collection].get(spec.name)
             if existing is None:
-                await self._create_index(db, spec)
+                await cls._create_index(db, spec)
             elif not spec.describes(existing):
                 # Changing an index on a live database is an operator's decision (it can
                 # fail on existing data, or take long); say which one instead of guessing.
@@ -240,7 +267,6 @@ class MongoStore(Store):
                     f"index {spec.name} on {spec.collection} differs from the one the hub "
                     "declares; drop it and start again to have it built as declared"
                 )
-        self._client, self._db, self._closing = client, db, False
 
     @staticmethod
     async def _create_index(db: AsyncIOMotorDatabase, spec: IndexSpec) -> None:
@@ -257,14 +283,15 @@ class MongoStore(Store):
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._client is not None:
             self._client.close()
-        self._client = self._db = None
+        self._client = None
+        self._collections = {}
 
     def _col(self, name: str) -> AsyncIOMotorCollection:
-        assert self._db is not None, "the store is not open"
-        return self._db[name]
+        assert self._collections, "the store is not open"
+        return self._collections[name]
 
     async def _write(self, operation: Coroutine[Any, Any, T]) -> T:
-        if self._closing or self._db is None:
+        if self._closing or not self._collections:
             operation.close()
             raise RuntimeError("the store is closed")
         task = asyncio.get_running_loop().create_task(operation)

@@ -65,41 +65,67 @@ def _with_round_trip(
     return call
 
 
+def _fake_mongo_backend(monkeypatch: pytest.MonkeyPatch) -> Backend:
+    for name in FAKE_ROUND_TRIPS:
+        original = getattr(AsyncMongoMockCollection, name)
+        monkeypatch.setattr(AsyncMongoMockCollection, name, _with_round_trip(original))
+    fake = AsyncMongoMockClient()
+    return Backend("mongomock-motor-fake", lambda: MongoStore(lambda: fake, "hub"))
+
+
+async def _real_mongo_backend() -> AsyncIterator[Backend]:
+    url = os.environ.get(MONGO_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{MONGO_URL_VARIABLE} is not set: no real MongoDB to run against")
+    db_name = f"hub_test_{uuid.uuid4().hex[:16]}"
+    backend = Backend("mongodb", lambda: MongoStore.from_url(url, db_name))
+    try:
+        yield backend
+    finally:
+        await _close_all(backend)
+        client: AsyncIOMotorClient = AsyncIOMotorClient(url)
+        try:
+            await client.drop_database(db_name)
+        finally:
+            client.close()
+
+
+async def _close_all(backend: Backend) -> None:
+    for store in backend.opened:
+        await store.close()
+
+
+async def _backend(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Backend]:
+    if kind == "mongodb":
+        async for backend in _real_mongo_backend():
+            yield backend
+        return
+    if kind == "sqlite":
+        backend = Backend("sqlite", lambda: SqliteStore(tmp_path / "hub.sqlite3"))
+    else:
+        backend = _fake_mongo_backend(monkeypatch)
+    try:
+        yield backend
+    finally:
+        await _close_all(backend)
+
+
 @pytest.fixture(params=["sqlite", "mongomock-motor-fake", "mongodb"])
 async def backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Backend]:
-    if request.param == "sqlite":
-        backend = Backend("sqlite", lambda: SqliteStore(tmp_path / "hub.sqlite3"))
-        drop: Callable[[], Awaitable[None]] | None = None
-    elif request.param == "mongomock-motor-fake":
-        for name in FAKE_ROUND_TRIPS:
-            original = getattr(AsyncMongoMockCollection, name)
-            monkeypatch.setattr(AsyncMongoMockCollection, name, _with_round_trip(original))
-        fake = AsyncMongoMockClient()
-        backend = Backend("mongomock-motor-fake", lambda: MongoStore(lambda: fake, "hub"))
-        drop = None
-    else:
-        url = os.environ.get(MONGO_URL_VARIABLE)
-        if not url:
-            pytest.skip(f"{MONGO_URL_VARIABLE} is not set: no real MongoDB to run against")
-        db_name = f"hub_test_{uuid.uuid4().hex[:16]}"
-        backend = Backend("mongodb", lambda: MongoStore.from_url(url, db_name))
+    async for made in _backend(request.param, tmp_path, monkeypatch):
+        yield made
 
-        async def drop() -> None:
-            client: AsyncIOMotorClient = AsyncIOMotorClient(url)
-            try:
-                await client.drop_database(db_name)
-            finally:
-                client.close()
 
-    try:
-        yield backend
-    finally:
-        for store in backend.opened:
-            await store.close()
-        if drop is not None:
-            await drop()
+@pytest.fixture(params=["mongomock-motor-fake", "mongodb"])
+async def mongo_backend(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[Backend]:
+    async for made in _backend(request.param, tmp_path, monkeypatch):
+        yield made
 
 
 @pytest.fixture
