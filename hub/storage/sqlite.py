@@ -132,6 +132,8 @@ class SqliteStore(Store):
         return conn
 
     async def open(self) -> None:
+        if self._writer_task is not None:
+            return  # open already: a second writer would leave the first one behind
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._writer.executescript(SCHEMA)

@@ -8,7 +8,7 @@ conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
@@ -323,7 +323,7 @@ async def test_conversations_round_trip_in_their_tenant_only(store: Store) -> No
         queued_at=at(1),
         assigned_at=at(2),
         first_response_at=at(3),
-        closed_at=at(4),
+        closed_at=at(4).astimezone(timezone(timedelta(hours=8))),  # the same moment
         close_reason="agent",
         summary="asked about shoes",
         rating=Rating(4, "quick"),
@@ -675,6 +675,18 @@ async def test_records_survive_close_and_open_and_close_twice_is_harmless(
     again = await backend.open_store()
     assert [m.client_id for m in await again.list_messages("a", "c1")] == ["cl-1", "cl-2"]
     assert not (await again.append_message(a_message("c1", client_id="cl-1"))).created
+
+
+async def test_opening_an_open_store_again_changes_nothing(backend: Backend) -> None:
+    store = await backend.open_store()
+    await store.create_conversation(a_conversation("c1"))
+    await store.open()
+    assert (await store.append_message(a_message("c1"))).message.seq == 1
+    await store.close()
+    # Nothing the second open could have started is left running after close.
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    await store.open()
+    assert [m.seq for m in await store.list_messages("a", "c1")] == [1]
 
 
 async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
