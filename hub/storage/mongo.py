@@ -13,9 +13,12 @@ fake that refuses the option. mongomock-motor, the fake the tests use, accepts i
 no journal, cannot honour it), so the tests run this module unchanged.
 
 Throughput: MongoDB has no equivalent of SQLite's group commit that a client could drive, and
-none is imitated here. Concurrent calls run concurrently: motor pipelines them over its
-connection pool, and the server group-commits its journal across them, so many in-flight
-`j=True` writes share a journal flush. A slow write holds up only its own caller.
+none is imitated here. Concurrent calls run side by side: motor sends them over its
+connection pool without waiting for one another, and the server's journal commits in groups,
+so many in-flight `j=True` writes share a journal flush. A slow write holds up only its own
+caller. Appends to one conversation from one process take turns (below), so one busy
+conversation is bounded by its round trips (a read, an insert, an update); conversations do
+not wait for each other.
 
 Appends and `seq`, across several processes:
 * The unique index (conversation_id, seq) decides who gets a seq. An append reads the
@@ -104,9 +107,16 @@ def _is_string(name: str) -> dict[str, Any]:
     return {name: {"$type": "string"}}
 
 
+# Listings sort newest first with the id as tie-break (oldest first for agents); each index a
+# listing uses ends in that sort order, so the server reads the first `limit` entries of the
+# index instead of sorting every matching document in memory.
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
+RECENTLY_SEEN_FIRST = [("last_seen_at", DESCENDING), ("_id", ASCENDING)]
+
 INDEXES = [
     IndexSpec("agents", "email_unique", [("email_key", ASCENDING)], unique=True),
-    IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), ("created_at", ASCENDING)]),
+    IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
     IndexSpec(
         "identities",
         "identity_unique",
@@ -114,26 +124,26 @@ INDEXES = [
         unique=True,
     ),
     IndexSpec("identities", "contact", [("contact_id", ASCENDING)]),
-    IndexSpec("contacts", "tenant_seen", [("tenant", ASCENDING), ("last_seen_at", DESCENDING)]),
+    IndexSpec(
+        "contacts",
+        "tenant_seen",
+        [("tenant", ASCENDING), *RECENTLY_SEEN_FIRST],
+    ),
+    IndexSpec("conversations", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
     IndexSpec(
         "conversations",
         "tenant_status",
-        [("tenant", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)],
+        [("tenant", ASCENDING), ("status", ASCENDING), *NEWEST_FIRST],
     ),
     IndexSpec(
         "conversations",
         "tenant_agent",
-        [("tenant", ASCENDING), ("agent_id", ASCENDING), ("created_at", DESCENDING)],
+        [("tenant", ASCENDING), ("agent_id", ASCENDING), *NEWEST_FIRST],
     ),
     IndexSpec(
         "conversations",
         "tenant_contact_channel",
-        [
-            ("tenant", ASCENDING),
-            ("contact_id", ASCENDING),
-            ("channel", ASCENDING),
-            ("created_at", DESCENDING),
-        ],
+        [("tenant", ASCENDING), ("contact_id", ASCENDING), ("channel", ASCENDING), *NEWEST_FIRST],
     ),
     IndexSpec(
         "messages",
@@ -158,7 +168,7 @@ INDEXES = [
     IndexSpec(
         "left_messages",
         "tenant_handled",
-        [("tenant", ASCENDING), ("handled", ASCENDING), ("created_at", DESCENDING)],
+        [("tenant", ASCENDING), ("handled", ASCENDING), *NEWEST_FIRST],
     ),
     IndexSpec("settings", "tenant_key", [("tenant", ASCENDING), ("key", ASCENDING)], unique=True),
 ]
@@ -350,11 +360,7 @@ class MongoStore(Store):
         return from_doc(Agent, doc) if doc else None
 
     async def list_agents(self, tenant: str) -> list[Agent]:
-        cursor = (
-            self._col("agents")
-            .find({"tenant": tenant})
-            .sort([("created_at", ASCENDING), ("_id", ASCENDING)])
-        )
+        cursor = self._col("agents").find({"tenant": tenant}).sort(OLDEST_FIRST)
         return [from_doc(Agent, doc) async for doc in cursor]
 
     async def update_agent(self, agent: Agent, fields: Sequence[str]) -> None:
@@ -453,12 +459,7 @@ class MongoStore(Store):
             # ISO 8601 UTC strings of one format order like the moments they name; `$gt` on
             # a string never matches null, so contacts never blocked stay out.
             where["blocked_until"] = {"$gt": iso(blocked_at)}
-        cursor = (
-            self._col("contacts")
-            .find(where)
-            .sort([("last_seen_at", DESCENDING), ("_id", ASCENDING)])
-            .limit(limit)
-        )
+        cursor = self._col("contacts").find(where).sort(RECENTLY_SEEN_FIRST).limit(limit)
         return [from_doc(Contact, doc) async for doc in cursor]
 
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
@@ -542,12 +543,7 @@ class MongoStore(Store):
         ):
             if value is not None:
                 where[name] = value
-        cursor = (
-            self._col("conversations")
-            .find(where)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
-        )
+        cursor = self._col("conversations").find(where).sort(NEWEST_FIRST).limit(limit)
         return [from_doc(Conversation, doc) async for doc in cursor]
 
     async def find_open_conversation(
@@ -560,7 +556,7 @@ class MongoStore(Store):
                 "channel": channel,
                 "status": {"$ne": ConversationStatus.CLOSED.value},
             },
-            sort=[("created_at", DESCENDING), ("_id", DESCENDING)],
+            sort=NEWEST_FIRST,
         )
         return from_doc(Conversation, doc) if doc else None
 
@@ -664,12 +660,7 @@ class MongoStore(Store):
         where: dict[str, Any] = {"tenant": tenant}
         if handled is not None:
             where["handled"] = handled
-        cursor = (
-            self._col("left_messages")
-            .find(where)
-            .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
-            .limit(limit)
-        )
+        cursor = self._col("left_messages").find(where).sort(NEWEST_FIRST).limit(limit)
         return [from_doc(LeftMessage, doc) async for doc in cursor]
 
     async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None:
