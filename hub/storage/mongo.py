@@ -82,6 +82,8 @@ from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
 
 T = TypeVar("T")
 
+# Acked means durable: an acknowledged write is journaled on a majority of the replica set,
+# so neither a crash nor a fail-over to another member can lose it.
 DURABLE_WRITES = WriteConcern(w="majority", j=True)
 APPEND_OWNED = frozenset({"last_seq", "last_message_at", "last_message_preview"})
 
@@ -436,7 +438,9 @@ class MongoStore(Store):
             try:
                 await self._claim_identities(contact)
             except Conflict:
-                await self._col("contacts").delete_one({"_id": contact.id})
+                await self._col("contacts").delete_one(
+                    {"_id": contact.id, "tenant": contact.tenant}
+                )
                 raise
 
         await self._write(op())
@@ -622,7 +626,11 @@ class MongoStore(Store):
         messages = self._col("messages")
         if message.client_id is not None:
             original = await messages.find_one(
-                {"conversation_id": message.conversation_id, "client_id": message.client_id}
+                {
+                    "conversation_id": message.conversation_id,
+                    "tenant": message.tenant,
+                    "client_id": message.client_id,
+                }
             )
             if original is not None:
                 return original
