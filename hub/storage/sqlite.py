@@ -132,6 +132,8 @@ class SqliteStore(Store):
         return conn
 
     async def open(self) -> None:
+        if self._writer_task is not None:
+            return  # open already: a second writer would leave the first one behind
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._writer = await self._connect()
         await self._writer.executescript(SCHEMA)
@@ -441,9 +443,19 @@ class SqliteStore(Store):
             if any(doc.get(k) != v for k, v in expected.items()):
                 return False
             doc |= changes
+            # Every queried column follows the document, or filters would see old values.
             conn.execute(
-                "UPDATE conversations SET status = ?, agent_id = ?, doc = ? WHERE id = ?",
-                (doc["status"], doc["agent_id"], _dump(doc), conversation.id),
+                "UPDATE conversations SET status = ?, agent_id = ?, contact_id = ?, channel = ?, "
+                "created_at = ?, doc = ? WHERE id = ?",
+                (
+                    doc["status"],
+                    doc["agent_id"],
+                    doc["contact_id"],
+                    doc["channel"],
+                    doc["created_at"],
+                    _dump(doc),
+                    conversation.id,
+                ),
             )
             return True
 

@@ -1,0 +1,683 @@
+"""The scale-out store: MongoDB through motor, for several hub processes sharing one database.
+
+Documents have the shapes of hub/storage/codec.py (datetimes as ISO 8601 UTC strings), so a
+record reads back identical whichever backend wrote it. Records with an id keep it as `_id`
+as well, which makes the primary index the lookup by id. Fields that exist only to be indexed
+(`email_key`) are ignored when a document is read back.
+
+Durability: every write is sent with write concern `w="majority", j=True`. A write is then
+acknowledged only once it is in the journal of a majority of the replica set, so it survives
+a crash of the hub, of the primary and a fail-over: "acked means durable" holds. The write
+concern is a constructor argument; `write_concern=None` leaves the client's default, for a
+fake that refuses the option. mongomock-motor, the fake the tests use, accepts it (and, having
+no journal, cannot honour it), so the tests run this module unchanged.
+
+Throughput: MongoDB has no equivalent of SQLite's group commit that a client could drive, and
+none is imitated here. Concurrent calls run side by side: motor sends them over its
+connection pool without waiting for one another, and the server's journal commits in groups,
+so many in-flight `j=True` writes share a journal flush. A slow write holds up only its own
+caller. Appends to one conversation from one process take turns (below), so one busy
+conversation is bounded by its round trips (a read, an insert, an update); conversations do
+not wait for each other.
+
+Appends and `seq`, across several processes:
+* The unique index (conversation_id, seq) decides who gets a seq. An append reads the
+  conversation's `last_seq`, inserts the message with `last_seq + 1`, and if that seq was
+  taken meanwhile (another process won), retries with one above the highest stored seq. A
+  seq therefore exists only as a stored message, and seq n is only tried once n - 1 is stored:
+  there is no gap, not even after a crash. A counter incremented before the insert
+  (`$inc` then insert) could not promise that: a crash, a cancellation or a duplicate between
+  the two steps leaves a number that no message carries.
+* Within one process, appends to one conversation take turns (an asyncio lock per
+  conversation), so they do not race each other for a seq and keep their call order.
+* Deduplication is the unique partial indexes (conversation_id, client_id) and
+  (tenant, platform_message_id): an insert they refuse returns the stored original with
+  `created=False`, in every process.
+* After the insert, the conversation's `last_seq`, `last_message_at` and preview are set by
+  an update conditional on `last_seq` being lower, so the newest message wins whichever
+  process finishes last. A crash between the insert and that update leaves `last_seq` one
+  behind the messages until the next append, which repairs it (the messages are the truth).
+
+Identities live in their own `identities` collection with a unique index on (tenant, channel,
+external_id): a unique multikey index over `identities.channel`/`identities.external_id` in
+the contact document would index the cross product of the array's values and refuse valid
+pairs. Writes to the two collections are not one transaction: a contact is inserted before
+its identities are claimed (a crash leaves a contact nobody finds by identity, never an
+identity claimed by a contact that does not exist), and a conflict removes what this call
+wrote. On update, new identities are claimed before the contact is written and released ones
+are removed after. The registry decides who owns an identity and is what `find_contact` reads.
+
+Writes run as tasks: a caller that goes away does not cut a write in half, and `close()`
+waits for the writes in flight, as the SQLite store does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
+from pymongo import ASCENDING, DESCENDING, WriteConcern
+from pymongo.errors import DuplicateKeyError
+
+from hub.domain import (
+    Agent,
+    AppendResult,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Identity,
+    LeftMessage,
+    Message,
+    Tenant,
+    iso,
+)
+from hub.errors import Conflict, NotFound
+from hub.storage.base import Store
+from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+
+T = TypeVar("T")
+
+# Acked means durable: an acknowledged write is journaled on a majority of the replica set,
+# so neither a crash nor a fail-over to another member can lose it.
+DURABLE_WRITES = WriteConcern(w="majority", j=True)
+APPEND_OWNED = frozenset({"last_seq", "last_message_at", "last_message_preview"})
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    collection: str
+    name: str
+    keys: list[tuple[str, int]]
+    unique: bool = False
+    partial: dict[str, Any] | None = None
+
+    def describes(self, present: Mapping[str, Any]) -> bool:
+        """Whether an index the database already has (from `index_information`) is this."""
+        return (
+            [(key, int(direction)) for key, direction in present["key"]] == self.keys
+            and bool(present.get("unique", False)) == self.unique
+            and present.get("partialFilterExpression") == self.partial
+        )
+
+
+def _is_string(name: str) -> dict[str, Any]:
+    return {name: {"$type": "string"}}
+
+
+# Listings sort newest first with the id as tie-break (oldest first for agents); each index a
+# listing uses ends in that sort order, so the server reads the first `limit` entries of the
+# index instead of sorting every matching document in memory.
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
+RECENTLY_SEEN_FIRST = [("last_seen_at", DESCENDING), ("_id", ASCENDING)]
+
+INDEXES = [
+    IndexSpec("agents", "email_unique", [("email_key", ASCENDING)], unique=True),
+    IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec(
+        "identities",
+        "identity_unique",
+        [("tenant", ASCENDING), ("channel", ASCENDING), ("external_id", ASCENDING)],
+        unique=True,
+    ),
+    IndexSpec("identities", "contact", [("contact_id", ASCENDING)]),
+    IndexSpec(
+        "contacts",
+        "tenant_seen",
+        [("tenant", ASCENDING), *RECENTLY_SEEN_FIRST],
+    ),
+    IndexSpec("conversations", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
+    IndexSpec(
+        "conversations",
+        "tenant_status",
+        [("tenant", ASCENDING), ("status", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec(
+        "conversations",
+        "tenant_agent",
+        [("tenant", ASCENDING), ("agent_id", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec(
+        "conversations",
+        "tenant_contact_channel",
+        [("tenant", ASCENDING), ("contact_id", ASCENDING), ("channel", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec(
+        "messages",
+        "seq_unique",
+        [("conversation_id", ASCENDING), ("seq", ASCENDING)],
+        unique=True,
+    ),
+    IndexSpec(
+        "messages",
+        "client_id_unique",
+        [("conversation_id", ASCENDING), ("client_id", ASCENDING)],
+        unique=True,
+        partial=_is_string("client_id"),
+    ),
+    IndexSpec(
+        "messages",
+        "platform_message_id_unique",
+        [("tenant", ASCENDING), ("platform_message_id", ASCENDING)],
+        unique=True,
+        partial=_is_string("platform_message_id"),
+    ),
+    IndexSpec(
+        "left_messages",
+        "tenant_handled",
+        [("tenant", ASCENDING), ("handled", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec("settings", "tenant_key", [("tenant", ASCENDING), ("key", ASCENDING)], unique=True),
+]
+
+
+COLLECTIONS = (
+    "tenants",
+    "settings",
+    "agents",
+    "contacts",
+    "identities",
+    "conversations",
+    "messages",
+    "left_messages",
+)
+
+
+def _with_id(record: Any) -> dict[str, Any]:
+    return {"_id": record.id, **to_doc(record)}
+
+
+def _agent_doc(agent: Agent) -> dict[str, Any]:
+    return _with_id(agent) | {"email_key": agent.email.lower()}
+
+
+def _identity_conflict() -> Conflict:
+    return Conflict("that identity belongs to another contact", code="identity_taken")
+
+
+def _refuse_repeated(identities: Sequence[Identity]) -> None:
+    # One identity listed twice is refused like a clash, as the SQLite store does.
+    if len(set(identities)) != len(identities):
+        raise _identity_conflict()
+
+
+@dataclass(slots=True)
+class _Turn:
+    """Appends to one conversation in this process wait here for one another."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class MongoStore(Store):
+    def __init__(
+        self,
+        connect: Callable[[], AsyncIOMotorClient],
+        db_name: str,
+        *,
+        write_concern: WriteConcern | None = DURABLE_WRITES,
+    ) -> None:
+        """`connect` makes a client (a fresh one on every `open()`, since a closed client
+        cannot be used again). `write_concern=None` leaves the client's default, for fakes."""
+        self._connect = connect
+        self.db_name = db_name
+        self.write_concern = write_concern
+        self._client: AsyncIOMotorClient | None = None
+        self._collections: dict[str, AsyncIOMotorCollection] = {}
+        self._closing = False
+        self._in_flight: set[asyncio.Task[Any]] = set()
+        self._turns: dict[str, _Turn] = {}
+
+    @classmethod
+    def from_url(
+        cls, url: str, db_name: str, *, write_concern: WriteConcern | None = DURABLE_WRITES
+    ) -> MongoStore:
+        # Retryable writes (the driver's default) resend a write once after a network error
+        # or a fail-over; the server recognises the resend, so nothing is written twice.
+        return cls(lambda: AsyncIOMotorClient(url), db_name, write_concern=write_concern)
+
+    # life cycle ------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        if self._collections:
+            return
+        client = self._connect()
+        db = client.get_database(self.db_name)
+        try:
+            await self._declare_indexes(db)
+        except BaseException:
+            client.close()
+            raise
+        # The write concern is set on each collection rather than inherited from the
+        # database: mongomock-motor's collections would not inherit it.
+        self._collections = {
+            name: db.get_collection(name, write_concern=self.write_concern) for name in COLLECTIONS
+        }
+        self._client, self._closing = client, False
+
+    @classmethod
+    async def _declare_indexes(cls, db: AsyncIOMotorDatabase) -> None:
+        present: dict[str, dict[str, Any]] = {}
+        for spec in INDEXES:
+            if spec.collection not in present:
+                present[spec.collection] = await db[spec.collection].index_information()
+            # Declared indexes that exist are checked, not sent again: a drifted one gets a
+            # clear error, and mongomock-motor cannot re-declare a partial unique index over
+            # stored documents (it checks uniqueness ignoring the partial filter).
+            existing = present[spec.collection].get(spec.name)
+            if existing is None:
+                await cls._create_index(db, spec)
+            elif not spec.describes(existing):
+                # Changing an index on a live database is an operator's decision (it can
+                # fail on existing data, or take long); say which one instead of guessing.
+                raise RuntimeError(
+                    f"index {spec.name} on {spec.collection} differs from the one the hub "
+                    "declares; drop it and start again to have it built as declared"
+                )
+
+    @staticmethod
+    async def _create_index(db: AsyncIOMotorDatabase, spec: IndexSpec) -> None:
+        options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
+        if spec.partial is not None:
+            # Only documents that carry the field as a string are indexed, so the many
+            # messages without a client id or platform id never collide on null.
+            options["partialFilterExpression"] = spec.partial
+        await db[spec.collection].create_index(spec.keys, **options)
+
+    async def close(self) -> None:
+        self._closing = True
+        while self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
+        if self._client is not None:
+            self._client.close()
+        self._client = None
+        self._collections = {}
+
+    def _col(self, name: str) -> AsyncIOMotorCollection:
+        assert self._collections, "the store is not open"
+        return self._collections[name]
+
+    async def _write(self, operation: Coroutine[Any, Any, T]) -> T:
+        if self._closing or not self._collections:
+            operation.close()
+            raise RuntimeError("the store is closed")
+        task = asyncio.get_running_loop().create_task(operation)
+        self._in_flight.add(task)
+        task.add_done_callback(self._in_flight.discard)
+        return await asyncio.shield(task)
+
+    # tenants and settings --------------------------------------------------------------
+
+    async def create_tenant(self, tenant: Tenant) -> None:
+        async def op() -> None:
+            try:
+                await self._col("tenants").insert_one(_with_id(tenant))
+            except DuplicateKeyError as exc:
+                raise Conflict(f"tenant {tenant.id} exists", code="tenant_exists") from exc
+
+        await self._write(op())
+
+    async def get_tenant(self, tenant_id: str) -> Tenant | None:
+        doc = await self._col("tenants").find_one({"_id": tenant_id})
+        return from_doc(Tenant, doc) if doc else None
+
+    async def list_tenant_ids(self) -> list[str]:
+        cursor = self._col("tenants").find({}, {"_id": 1}).sort("_id", ASCENDING)
+        return [doc["_id"] async for doc in cursor]
+
+    async def get_settings(self, tenant: str, key: str) -> dict[str, Any] | None:
+        doc = await self._col("settings").find_one({"tenant": tenant, "key": key})
+        return doc["value"] if doc else None
+
+    async def put_settings(self, tenant: str, key: str, value: Mapping[str, Any]) -> None:
+        encoded = encode_value(dict(value))
+        await self._write(
+            self._col("settings").update_one(
+                {"tenant": tenant, "key": key}, {"$set": {"value": encoded}}, upsert=True
+            )
+        )
+
+    # agents ----------------------------------------------------------------------------
+
+    async def create_agent(self, agent: Agent) -> None:
+        async def op() -> None:
+            try:
+                await self._col("agents").insert_one(_agent_doc(agent))
+            except DuplicateKeyError as exc:
+                raise Conflict("an agent with this email exists", code="email_taken") from exc
+
+        await self._write(op())
+
+    async def get_agent(self, tenant: str, agent_id: str) -> Agent | None:
+        doc = await self._col("agents").find_one({"_id": agent_id, "tenant": tenant})
+        return from_doc(Agent, doc) if doc else None
+
+    async def get_agent_by_email(self, email: str) -> Agent | None:
+        doc = await self._col("agents").find_one({"email_key": email.lower()})
+        return from_doc(Agent, doc) if doc else None
+
+    async def list_agents(self, tenant: str) -> list[Agent]:
+        cursor = self._col("agents").find({"tenant": tenant}).sort(OLDEST_FIRST)
+        return [from_doc(Agent, doc) async for doc in cursor]
+
+    async def update_agent(self, agent: Agent, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(agent, f)) for f in fields}
+        if "email" in changes:
+            changes["email_key"] = agent.email.lower()
+
+        async def op() -> None:
+            try:
+                found = await self._update_fields(
+                    "agents", {"_id": agent.id, "tenant": agent.tenant}, changes
+                )
+            except DuplicateKeyError as exc:
+                raise Conflict("an agent with this email exists", code="email_taken") from exc
+            if not found:
+                raise NotFound("no such agent", code="agent_not_found")
+
+        await self._write(op())
+
+    async def _update_fields(
+        self, collection: str, where: dict[str, Any], changes: dict[str, Any]
+    ) -> bool:
+        """Sets `changes` on the document matching `where`; True if one matched. MongoDB
+        refuses an empty `$set`, so naming no field only checks that the document is there."""
+        if not changes:
+            return await self._col(collection).find_one(where, {"_id": 1}) is not None
+        result = await self._col(collection).update_one(where, {"$set": changes})
+        return result.matched_count == 1
+
+    # contacts --------------------------------------------------------------------------
+
+    async def _claim_identities(self, contact: Contact) -> list[Identity]:
+        """Records `contact` as the owner of each of its identities. Returns the ones claimed
+        by this call; on a clash releases them again and raises Conflict."""
+        identities = self._col("identities")
+        claimed: list[Identity] = []
+        for identity in contact.identities:
+            key = {
+                "tenant": contact.tenant,
+                "channel": identity.channel,
+                "external_id": identity.external_id,
+            }
+            try:
+                await identities.insert_one(key | {"contact_id": contact.id})
+                claimed.append(identity)
+            except DuplicateKeyError as exc:
+                owner = await identities.find_one(key)
+                if owner is not None and owner["contact_id"] == contact.id:
+                    continue
+                await self._release_identities(contact, claimed)
+                raise _identity_conflict() from exc
+        return claimed
+
+    async def _release_identities(self, contact: Contact, identities: Sequence[Identity]) -> None:
+        if not identities:
+            return
+        await self._col("identities").delete_many(
+            {
+                "tenant": contact.tenant,
+                "contact_id": contact.id,
+                "$or": [{"channel": i.channel, "external_id": i.external_id} for i in identities],
+            }
+        )
+
+    async def create_contact(self, contact: Contact) -> None:
+        _refuse_repeated(contact.identities)
+
+        async def op() -> None:
+            try:
+                await self._col("contacts").insert_one(_with_id(contact))
+            except DuplicateKeyError as exc:
+                raise Conflict("contact exists", code="contact_exists") from exc
+            try:
+                await self._claim_identities(contact)
+            except Conflict:
+                await self._col("contacts").delete_one(
+                    {"_id": contact.id, "tenant": contact.tenant}
+                )
+                raise
+
+        await self._write(op())
+
+    async def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
+        doc = await self._col("contacts").find_one({"_id": contact_id, "tenant": tenant})
+        return from_doc(Contact, doc) if doc else None
+
+    async def find_contact(self, tenant: str, identity: Identity) -> Contact | None:
+        owner = await self._col("identities").find_one(
+            {"tenant": tenant, "channel": identity.channel, "external_id": identity.external_id}
+        )
+        return await self.get_contact(tenant, owner["contact_id"]) if owner else None
+
+    async def list_contacts(
+        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+    ) -> list[Contact]:
+        where: dict[str, Any] = {"tenant": tenant}
+        if blocked_at is not None:
+            # ISO 8601 UTC strings of one format order like the moments they name; `$gt` on
+            # a string never matches null, so contacts never blocked stay out.
+            where["blocked_until"] = {"$gt": iso(blocked_at)}
+        cursor = self._col("contacts").find(where).sort(RECENTLY_SEEN_FIRST).limit(limit)
+        return [from_doc(Contact, doc) async for doc in cursor]
+
+    async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(contact, f)) for f in fields}
+        where = {"_id": contact.id, "tenant": contact.tenant}
+        if "identities" in changes:
+            _refuse_repeated(contact.identities)
+
+        async def op() -> None:
+            if "identities" not in changes:
+                if not await self._update_fields("contacts", where, changes):
+                    raise NotFound("no such contact", code="contact_not_found")
+                return
+            if await self._col("contacts").find_one(where, {"_id": 1}) is None:
+                raise NotFound("no such contact", code="contact_not_found")
+            await self._claim_identities(contact)
+            await self._update_fields("contacts", where, changes)
+            await self._col("identities").delete_many(
+                {"tenant": contact.tenant, "contact_id": contact.id}
+                | self._not_one_of(contact.identities)
+            )
+
+        await self._write(op())
+
+    @staticmethod
+    def _not_one_of(identities: Sequence[Identity]) -> dict[str, Any]:
+        if not identities:
+            return {}
+        return {"$nor": [{"channel": i.channel, "external_id": i.external_id} for i in identities]}
+
+    # conversations ---------------------------------------------------------------------
+
+    async def create_conversation(self, conversation: Conversation) -> None:
+        async def op() -> None:
+            try:
+                await self._col("conversations").insert_one(_with_id(conversation))
+            except DuplicateKeyError as exc:
+                raise Conflict("conversation exists", code="conversation_exists") from exc
+
+        await self._write(op())
+
+    async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
+        doc = await self._col("conversations").find_one({"_id": conversation_id, "tenant": tenant})
+        return from_doc(Conversation, doc) if doc else None
+
+    async def update_conversation(
+        self,
+        conversation: Conversation,
+        fields: Sequence[str],
+        expect: Mapping[str, Any] | None = None,
+    ) -> bool:
+        owned = APPEND_OWNED.intersection(fields)
+        if owned:
+            raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
+        changes = {f: encode_value(getattr(conversation, f)) for f in fields}
+        # The expected values go into the filter, so the check and the write are one atomic
+        # operation on the server: this is the compare-and-set.
+        where = {k: encode_value(v) for k, v in (expect or {}).items()} | {
+            "_id": conversation.id,
+            "tenant": conversation.tenant,
+        }
+        return await self._write(self._update_fields("conversations", where, changes))
+
+    async def list_conversations(
+        self,
+        tenant: str,
+        *,
+        status: Sequence[str] | None = None,
+        agent_id: str | None = None,
+        channel: str | None = None,
+        contact_id: str | None = None,
+        limit: int = 100,
+    ) -> list[Conversation]:
+        where: dict[str, Any] = {"tenant": tenant}
+        if status:
+            where["status"] = {"$in": list(status)}
+        for name, value in (
+            ("agent_id", agent_id),
+            ("channel", channel),
+            ("contact_id", contact_id),
+        ):
+            if value is not None:
+                where[name] = value
+        cursor = self._col("conversations").find(where).sort(NEWEST_FIRST).limit(limit)
+        return [from_doc(Conversation, doc) async for doc in cursor]
+
+    async def find_open_conversation(
+        self, tenant: str, contact_id: str, channel: str
+    ) -> Conversation | None:
+        doc = await self._col("conversations").find_one(
+            {
+                "tenant": tenant,
+                "contact_id": contact_id,
+                "channel": channel,
+                "status": {"$ne": ConversationStatus.CLOSED.value},
+            },
+            sort=NEWEST_FIRST,
+        )
+        return from_doc(Conversation, doc) if doc else None
+
+    # messages --------------------------------------------------------------------------
+
+    @asynccontextmanager
+    async def _turn(self, conversation_id: str) -> AsyncIterator[None]:
+        turn = self._turns.get(conversation_id)
+        if turn is None:
+            turn = self._turns[conversation_id] = _Turn()
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[conversation_id]  # idle conversations hold no lock
+
+    async def append_message(self, message: Message) -> AppendResult:
+        return await self._write(self._append(message))
+
+    async def _append(self, message: Message) -> AppendResult:
+        conversations, messages = self._col("conversations"), self._col("messages")
+        where = {"_id": message.conversation_id, "tenant": message.tenant}
+        async with self._turn(message.conversation_id):
+            conversation = await conversations.find_one(where, {"last_seq": 1})
+            if conversation is None:
+                raise NotFound("no such conversation", code="conversation_not_found")
+            seq = int(conversation["last_seq"]) + 1
+            doc = to_doc(message)
+            while True:
+                stored = doc | {"seq": seq}
+                try:
+                    # insert_one adds `_id` to the dict it is given; `stored` stays ours.
+                    await messages.insert_one(dict(stored))
+                    break
+                except DuplicateKeyError:
+                    original = await self._original_of(message)
+                    if original is not None:
+                        return AppendResult(from_doc(Message, original), False)
+                    if (
+                        await messages.find_one(
+                            {"conversation_id": message.conversation_id, "seq": seq}, {"_id": 1}
+                        )
+                        is None
+                    ):
+                        raise  # not a lost race for this seq: a conflict we do not expect
+                    seq = await self._highest_seq(message.conversation_id) + 1
+            await conversations.update_one(
+                where | {"last_seq": {"$lt": seq}},
+                {
+                    "$set": {
+                        "last_seq": seq,
+                        "last_message_at": stored["created_at"],
+                        "last_message_preview": preview_of(stored),
+                    }
+                },
+            )
+        return AppendResult(from_doc(Message, stored), True)
+
+    async def _original_of(self, message: Message) -> dict[str, Any] | None:
+        messages = self._col("messages")
+        if message.client_id is not None:
+            original = await messages.find_one(
+                {
+                    "conversation_id": message.conversation_id,
+                    "tenant": message.tenant,
+                    "client_id": message.client_id,
+                }
+            )
+            if original is not None:
+                return original
+        if message.platform_message_id is not None:
+            return await messages.find_one(
+                {"tenant": message.tenant, "platform_message_id": message.platform_message_id}
+            )
+        return None
+
+    async def _highest_seq(self, conversation_id: str) -> int:
+        top = await self._col("messages").find_one(
+            {"conversation_id": conversation_id}, {"seq": 1}, sort=[("seq", DESCENDING)]
+        )
+        return int(top["seq"]) if top else 0
+
+    async def list_messages(
+        self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
+    ) -> list[Message]:
+        cursor = (
+            self._col("messages")
+            .find({"conversation_id": conversation_id, "tenant": tenant, "seq": {"$gt": after_seq}})
+            .sort("seq", ASCENDING)
+            .limit(limit)
+        )
+        return [from_doc(Message, doc) async for doc in cursor]
+
+    # left messages ---------------------------------------------------------------------
+
+    async def create_left_message(self, left: LeftMessage) -> None:
+        await self._write(self._col("left_messages").insert_one(_with_id(left)))
+
+    async def list_left_messages(
+        self, tenant: str, *, handled: bool | None = None, limit: int = 100
+    ) -> list[LeftMessage]:
+        where: dict[str, Any] = {"tenant": tenant}
+        if handled is not None:
+            where["handled"] = handled
+        cursor = self._col("left_messages").find(where).sort(NEWEST_FIRST).limit(limit)
+        return [from_doc(LeftMessage, doc) async for doc in cursor]
+
+    async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(left, f)) for f in fields}
+
+        async def op() -> None:
+            if not await self._update_fields(
+                "left_messages", {"_id": left.id, "tenant": left.tenant}, changes
+            ):
+                raise NotFound("no such left message", code="left_message_not_found")
+
+        await self._write(op())

@@ -1,0 +1,696 @@
+"""The storage contract: the rules of hub/storage/base.py, checked on every backend.
+
+Each test runs on SQLite, on MongoStore over mongomock-motor (a fake: it executes the motor
+code, it is not MongoDB) and on a real MongoDB when HUB_TEST_MONGO_URL is set (see
+conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+
+from hub.domain import (
+    Agent,
+    Contact,
+    Conversation,
+    Identity,
+    LeftMessage,
+    Message,
+    Rating,
+    Sender,
+    Tenant,
+    new_id,
+)
+from hub.errors import Conflict, NotFound
+from hub.storage.base import Store
+from tests.storage.conftest import Backend
+
+# Stores keep datetimes to the millisecond (ISO 8601 strings), so test moments have no more.
+T0 = datetime(2026, 3, 4, 5, 6, 7, 890000, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def a_conversation(
+    conversation_id: str | None = None, tenant: str = "a", **values: Any
+) -> Conversation:
+    values.setdefault("created_at", T0)
+    return Conversation(
+        id=conversation_id or new_id(),
+        tenant=tenant,
+        channel=values.pop("channel", "webim"),
+        contact_id=values.pop("contact_id", "k1"),
+        **values,
+    )
+
+
+def a_message(conversation_id: str, tenant: str = "a", **values: Any) -> Message:
+    values.setdefault("created_at", T0)
+    return Message(
+        id=new_id(),
+        tenant=tenant,
+        conversation_id=conversation_id,
+        sender=values.pop("sender", Sender("contact", "k1", "Kim")),
+        **values,
+    )
+
+
+def an_agent(email: str, tenant: str = "a", **values: Any) -> Agent:
+    values.setdefault("created_at", T0)
+    return Agent(id=new_id(), tenant=tenant, name="Ann", email=email, password_hash="x", **values)
+
+
+# tenants and settings ---------------------------------------------------------------------
+
+
+async def test_tenants_are_created_once_read_back_and_listed_in_order(store: Store) -> None:
+    for tenant_id in ("b", "c", "a"):
+        await store.create_tenant(Tenant(id=tenant_id, name=f"Tenant {tenant_id}", created_at=T0))
+    with pytest.raises(Conflict) as refused:
+        await store.create_tenant(Tenant(id="a", name="again"))
+    assert refused.value.code == "tenant_exists"
+    assert await store.get_tenant("a") == Tenant(id="a", name="Tenant a", created_at=T0)
+    assert await store.get_tenant("missing") is None
+    assert await store.list_tenant_ids() == ["a", "b", "c"]
+
+
+async def test_settings_are_put_overwritten_and_kept_per_tenant(store: Store) -> None:
+    assert await store.get_settings("a", "routing") is None
+    await store.put_settings("a", "routing", {"policy": "idle_first", "nested": {"n": [1, 2]}})
+    await store.put_settings("a", "widget", {"colour": "#123456"})
+    await store.put_settings("a", "routing", {"policy": "round_robin"})
+    assert await store.get_settings("a", "routing") == {"policy": "round_robin"}
+    assert await store.get_settings("a", "widget") == {"colour": "#123456"}
+    assert await store.get_settings("b", "routing") is None
+    await store.put_settings("b", "routing", {"policy": "idle_first"})
+    assert await store.get_settings("a", "routing") == {"policy": "round_robin"}
+
+
+# agents -----------------------------------------------------------------------------------
+
+
+async def test_agents_round_trip_and_are_listed_oldest_first_per_tenant(store: Store) -> None:
+    newer = an_agent("new@example.com", created_at=at(2), roles=["admin"], skills=["vip"])
+    older = an_agent("old@example.com", created_at=at(1), max_concurrent=2, disabled=True)
+    foreign = an_agent("other@example.com", tenant="b", created_at=at(0))
+    for agent in (newer, older, foreign):
+        await store.create_agent(agent)
+    assert await store.get_agent("a", newer.id) == newer
+    assert await store.list_agents("a") == [older, newer]
+    assert await store.list_agents("b") == [foreign]
+    assert await store.get_agent("b", newer.id) is None
+    assert await store.get_agent("a", foreign.id) is None
+
+
+async def test_agent_email_is_unique_case_insensitively_across_tenants(store: Store) -> None:
+    agent = an_agent("Ann.Lee@Example.com")
+    await store.create_agent(agent)
+    for tenant in ("a", "b"):
+        with pytest.raises(Conflict) as refused:
+            await store.create_agent(an_agent("ann.lee@EXAMPLE.COM", tenant=tenant))
+        assert refused.value.code == "email_taken"
+    assert await store.get_agent_by_email("ANN.LEE@example.com") == agent
+    assert await store.get_agent_by_email("nobody@example.com") is None
+    assert await store.list_agents("b") == []
+
+
+async def test_update_agent_writes_only_the_named_fields(store: Store) -> None:
+    agent = an_agent("ann@example.com", max_concurrent=3)
+    await store.create_agent(agent)
+    renamed = an_agent("ann@example.com", max_concurrent=9)
+    renamed.id, renamed.name, renamed.created_at = agent.id, "Annie", agent.created_at
+    await store.update_agent(renamed, ["name"])
+    stored = await store.get_agent("a", agent.id)
+    assert stored is not None
+    assert (stored.name, stored.max_concurrent) == ("Annie", 3)
+
+
+async def test_update_agent_email_moves_the_login_and_stays_unique(store: Store) -> None:
+    ann, bob = an_agent("ann@example.com"), an_agent("bob@example.com", tenant="b")
+    await store.create_agent(ann)
+    await store.create_agent(bob)
+    ann.email = "BOB@example.com"
+    with pytest.raises(Conflict) as refused:
+        await store.update_agent(ann, ["email"])
+    assert refused.value.code == "email_taken"
+    assert await store.get_agent_by_email("ann@example.com") is not None
+    ann.email = "Anna@example.com"
+    await store.update_agent(ann, ["email"])
+    assert await store.get_agent_by_email("ann@example.com") is None
+    moved = await store.get_agent_by_email("anna@EXAMPLE.com")
+    assert moved is not None and moved.id == ann.id and moved.email == "Anna@example.com"
+    with pytest.raises(Conflict):
+        await store.create_agent(an_agent("anna@example.com"))
+    await store.create_agent(an_agent("ann@example.com"))  # the old address is free again
+
+
+async def test_update_agent_of_a_missing_or_foreign_agent_is_not_found(store: Store) -> None:
+    agent = an_agent("ann@example.com")
+    await store.create_agent(agent)
+    foreign = an_agent("ann@example.com", tenant="b")
+    foreign.id, foreign.name = agent.id, "Hijacked"
+    for ghost in (an_agent("ghost@example.com"), foreign):
+        with pytest.raises(NotFound) as missing:
+            await store.update_agent(ghost, ["name"])
+        assert missing.value.code == "agent_not_found"
+    stored = await store.get_agent("a", agent.id)
+    assert stored is not None and stored.name == "Ann"
+
+
+# contacts ---------------------------------------------------------------------------------
+
+
+def a_contact(contact_id: str, *identities: Identity, tenant: str = "a", **values: Any) -> Contact:
+    values.setdefault("created_at", T0)
+    values.setdefault("last_seen_at", T0)
+    return Contact(id=contact_id, tenant=tenant, identities=list(identities), **values)
+
+
+WECHAT = Identity("wechat", "openid-1")
+EMAIL = Identity("email", "kim@example.com")
+WEBIM = Identity("webim", "visitor-1")
+
+
+async def test_contacts_round_trip_and_are_found_by_identity_in_their_tenant(
+    store: Store,
+) -> None:
+    contact = a_contact(
+        "k1",
+        WECHAT,
+        EMAIL,
+        name="Kim",
+        tags=["vip"],
+        attributes={"browser": "Firefox", "pages": ["/", "/shop"], "depth": {"n": 1}},
+        visit_count=3,
+        blocked_until=at(60),
+        created_at=at(0),
+        last_seen_at=at(30),
+    )
+    await store.create_contact(contact)
+    assert await store.get_contact("a", "k1") == contact
+    assert await store.find_contact("a", EMAIL) == contact
+    assert await store.find_contact("a", Identity("wechat", "openid-2")) is None
+    assert await store.get_contact("b", "k1") is None
+    assert await store.find_contact("b", WECHAT) is None
+
+
+async def test_an_identity_belongs_to_one_contact_per_tenant(store: Store) -> None:
+    await store.create_contact(a_contact("k1", WECHAT))
+    with pytest.raises(Conflict) as refused:
+        await store.create_contact(a_contact("k2", EMAIL, WECHAT))
+    assert refused.value.code == "identity_taken"
+    # The refused contact left nothing behind: neither itself nor its other identity.
+    assert await store.get_contact("a", "k2") is None
+    assert await store.find_contact("a", EMAIL) is None
+    await store.create_contact(a_contact("k3", EMAIL))
+    # Another tenant may know the same person under the same identity.
+    await store.create_contact(a_contact("k4", WECHAT, tenant="b"))
+    found = await store.find_contact("b", WECHAT)
+    assert found is not None and found.id == "k4"
+    found = await store.find_contact("a", WECHAT)
+    assert found is not None and found.id == "k1"
+
+
+async def test_one_identity_listed_twice_is_refused(store: Store) -> None:
+    with pytest.raises(Conflict) as refused:
+        await store.create_contact(a_contact("k1", WECHAT, WECHAT))
+    assert refused.value.code == "identity_taken"
+    assert await store.get_contact("a", "k1") is None
+
+
+async def test_update_contact_writes_only_the_named_fields(store: Store) -> None:
+    await store.create_contact(a_contact("k1", WEBIM, name="Visitor 1", visit_count=1))
+    # Two actions holding stale copies change different fields.
+    renamer = a_contact("k1", WEBIM, name="Kim", visit_count=1)
+    counter = a_contact("k1", WEBIM, name="Visitor 1", visit_count=2, last_seen_at=at(5))
+    await store.update_contact(renamer, ["name"])
+    await store.update_contact(counter, ["visit_count", "last_seen_at"])
+    stored = await store.get_contact("a", "k1")
+    assert stored is not None
+    assert (stored.name, stored.visit_count, stored.last_seen_at) == ("Kim", 2, at(5))
+
+
+async def test_update_contact_identities_claims_new_and_releases_dropped(store: Store) -> None:
+    kim = a_contact("k1", WEBIM, WECHAT)
+    await store.create_contact(kim)
+    kim.identities = [WECHAT, EMAIL]
+    await store.update_contact(kim, ["identities"])
+    stored = await store.get_contact("a", "k1")
+    assert stored is not None and stored.identities == [WECHAT, EMAIL]
+    for identity in (WECHAT, EMAIL):
+        found = await store.find_contact("a", identity)
+        assert found is not None and found.id == "k1"
+    assert await store.find_contact("a", WEBIM) is None
+    await store.create_contact(a_contact("k2", WEBIM))  # the dropped identity is free
+
+
+async def test_update_contact_to_a_taken_identity_is_refused_and_changes_nothing(
+    store: Store,
+) -> None:
+    await store.create_contact(a_contact("k1", WEBIM))
+    await store.create_contact(a_contact("k2", WECHAT))
+    moved = a_contact("k2", EMAIL, WEBIM, name="Taken")
+    with pytest.raises(Conflict) as refused:
+        await store.update_contact(moved, ["identities", "name"])
+    assert refused.value.code == "identity_taken"
+    stored = await store.get_contact("a", "k2")
+    assert stored is not None and stored.identities == [WECHAT] and stored.name == ""
+    found = await store.find_contact("a", WEBIM)
+    assert found is not None and found.id == "k1"
+    found = await store.find_contact("a", WECHAT)
+    assert found is not None and found.id == "k2"
+    assert await store.find_contact("a", EMAIL) is None
+
+
+async def test_update_contact_of_a_missing_or_foreign_contact_is_not_found(store: Store) -> None:
+    await store.create_contact(a_contact("k1", WEBIM, name="Kim"))
+    for ghost in (a_contact("k9", name="Ghost"), a_contact("k1", EMAIL, tenant="b", name="B")):
+        for fields in (["name"], ["identities", "name"]):
+            with pytest.raises(NotFound) as missing:
+                await store.update_contact(ghost, fields)
+            assert missing.value.code == "contact_not_found"
+    stored = await store.get_contact("a", "k1")
+    assert stored is not None and stored.name == "Kim"
+    assert await store.find_contact("b", EMAIL) is None
+
+
+async def test_list_contacts_most_recently_seen_first_with_limit(store: Store) -> None:
+    for number, seen in ((1, 10), (2, 30), (3, 20)):
+        await store.create_contact(a_contact(f"k{number}", last_seen_at=at(seen)))
+    await store.create_contact(a_contact("k4", tenant="b", last_seen_at=at(99)))
+    assert [c.id for c in await store.list_contacts("a")] == ["k2", "k3", "k1"]
+    assert [c.id for c in await store.list_contacts("a", limit=2)] == ["k2", "k3"]
+    assert [c.id for c in await store.list_contacts("b")] == ["k4"]
+    assert await store.list_contacts("c") == []
+
+
+async def test_list_contacts_blocked_at_keeps_those_blocked_at_that_moment(store: Store) -> None:
+    await store.create_contact(a_contact("never", last_seen_at=at(4)))
+    await store.create_contact(a_contact("expired", blocked_until=at(50), last_seen_at=at(3)))
+    await store.create_contact(a_contact("ends-now", blocked_until=at(100), last_seen_at=at(2)))
+    await store.create_contact(a_contact("later", blocked_until=at(101), last_seen_at=at(1)))
+    await store.create_contact(a_contact("long", blocked_until=at(900), last_seen_at=at(5)))
+    await store.create_contact(a_contact("foreign", tenant="b", blocked_until=at(900)))
+    blocked = await store.list_contacts("a", blocked_at=at(100))
+    assert [c.id for c in blocked] == ["long", "later"]
+    assert [c.id for c in await store.list_contacts("a", blocked_at=at(100), limit=1)] == ["long"]
+    assert len(await store.list_contacts("a", blocked_at=at(0))) == 4
+
+
+# conversations ----------------------------------------------------------------------------
+
+
+async def test_conversations_round_trip_in_their_tenant_only(store: Store) -> None:
+    conversation = a_conversation(
+        "c1",
+        status="closed",
+        agent_id="ag1",
+        skill="sales",
+        created_at=at(0),
+        queued_at=at(1),
+        assigned_at=at(2),
+        first_response_at=at(3),
+        closed_at=at(4).astimezone(timezone(timedelta(hours=8))),  # the same moment
+        close_reason="agent",
+        summary="asked about shoes",
+        rating=Rating(4, "quick"),
+        tags=["shoes"],
+    )
+    await store.create_conversation(conversation)
+    assert await store.get_conversation("a", "c1") == conversation
+    assert await store.get_conversation("b", "c1") is None
+    assert await store.get_conversation("a", "missing") is None
+    with pytest.raises(Conflict) as refused:
+        await store.create_conversation(a_conversation("c1"))
+    assert refused.value.code == "conversation_exists"
+
+
+async def test_update_conversation_writes_only_the_named_fields(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1", status="queued"))
+    await store.append_message(a_message("c1", text="hello"))
+    # Stale copies (last_seq 0, no summary) of two actions touching different fields.
+    assigner = a_conversation("c1", status="assigned", agent_id="ag1", assigned_at=at(1))
+    rater = a_conversation("c1", rating=Rating(5), summary="ignored")
+    assert await store.update_conversation(assigner, ["status", "agent_id", "assigned_at"])
+    assert await store.update_conversation(rater, ["rating"])
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None
+    assert (stored.status, stored.agent_id, stored.assigned_at) == ("assigned", "ag1", at(1))
+    assert (stored.rating, stored.summary) == (Rating(5), "")
+    assert (stored.last_seq, stored.last_message_preview) == (1, "hello")
+
+
+async def test_update_conversation_compare_and_set(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1", status="queued"))
+    first = a_conversation("c1", status="assigned", agent_id="ag1")
+    second = a_conversation("c1", status="assigned", agent_id="ag2")
+    expect = {"status": "queued", "agent_id": None}
+    assert await store.update_conversation(first, ["status", "agent_id"], expect=expect)
+    assert not await store.update_conversation(second, ["status", "agent_id"], expect=expect)
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and stored.agent_id == "ag1"
+    closing = a_conversation("c1", status="closed", closed_at=at(9))
+    assert await store.update_conversation(
+        closing, ["status", "closed_at"], expect={"status": "assigned", "agent_id": "ag1"}
+    )
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and (stored.status, stored.closed_at) == ("closed", at(9))
+
+
+async def test_update_conversation_of_a_missing_or_foreign_one_writes_nothing(
+    store: Store,
+) -> None:
+    await store.create_conversation(a_conversation("c1", status="queued"))
+    foreign = a_conversation("c1", tenant="b", status="closed")
+    assert not await store.update_conversation(foreign, ["status"])
+    assert not await store.update_conversation(foreign, ["status"], expect={"status": "queued"})
+    assert not await store.update_conversation(a_conversation("c9"), ["status"])
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and stored.status == "queued"
+    assert await store.get_conversation("b", "c1") is None
+
+
+@pytest.mark.parametrize("field", ["last_seq", "last_message_at", "last_message_preview"])
+async def test_update_conversation_refuses_fields_owned_by_append(store: Store, field: str) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.append_message(a_message("c1", text="hi"))
+    stale = a_conversation("c1", summary="s")
+    with pytest.raises(ValueError):
+        await store.update_conversation(stale, ["summary", field])
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and (stored.last_seq, stored.summary) == (1, "")
+
+
+async def test_list_conversations_newest_first_with_filters_and_limit(store: Store) -> None:
+    rows = [
+        ("c1", 1, "queued", None, "webim", "k1"),
+        ("c2", 2, "assigned", "ag1", "wechat", "k1"),
+        ("c3", 3, "closed", "ag1", "webim", "k2"),
+        ("c4", 4, "bot", None, "email", "k2"),
+        ("c5", 5, "assigned", "ag2", "webim", "k3"),
+    ]
+    for cid, second, status, agent, channel, contact in rows:
+        await store.create_conversation(
+            a_conversation(
+                cid,
+                status=status,
+                agent_id=agent,
+                channel=channel,
+                contact_id=contact,
+                created_at=at(second),
+            )
+        )
+    await store.create_conversation(a_conversation("c6", tenant="b", created_at=at(9)))
+
+    async def ids(**filters: Any) -> list[str]:
+        return [c.id for c in await store.list_conversations("a", **filters)]
+
+    assert await ids() == ["c5", "c4", "c3", "c2", "c1"]
+    assert await ids(status=["assigned", "queued"]) == ["c5", "c2", "c1"]
+    assert await ids(status=["closed"]) == ["c3"]
+    assert await ids(agent_id="ag1") == ["c3", "c2"]
+    assert await ids(channel="webim") == ["c5", "c3", "c1"]
+    assert await ids(contact_id="k2") == ["c4", "c3"]
+    assert await ids(status=["assigned"], agent_id="ag1", channel="wechat") == ["c2"]
+    assert await ids(limit=2) == ["c5", "c4"]
+    assert await ids(contact_id="k9") == []
+    assert [c.id for c in await store.list_conversations("b")] == ["c6"]
+
+
+async def test_list_conversations_filters_see_updated_fields(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1", status="queued", contact_id="k1"))
+    moved = a_conversation(
+        "c1", status="assigned", agent_id="ag1", channel="email", contact_id="k2"
+    )
+    assert await store.update_conversation(moved, ["status", "agent_id", "channel", "contact_id"])
+    for filters in (
+        {"status": ["assigned"]},
+        {"agent_id": "ag1"},
+        {"channel": "email"},
+        {"contact_id": "k2"},
+    ):
+        listed = await store.list_conversations("a", **filters)
+        assert [c.id for c in listed] == ["c1"], filters
+    assert await store.list_conversations("a", status=["queued"]) == []
+    assert await store.list_conversations("a", contact_id="k1") == []
+    found = await store.find_open_conversation("a", "k2", "email")
+    assert found is not None and found.id == "c1"
+    assert await store.find_open_conversation("a", "k1", "webim") is None
+
+
+async def test_find_open_conversation_is_the_newest_not_closed_on_that_channel(
+    store: Store,
+) -> None:
+    assert await store.find_open_conversation("a", "k1", "webim") is None
+    await store.create_conversation(a_conversation("old", status="queued", created_at=at(1)))
+    await store.create_conversation(a_conversation("new", status="assigned", created_at=at(2)))
+    await store.create_conversation(a_conversation("done", status="closed", created_at=at(3)))
+    await store.create_conversation(a_conversation("mail", channel="email", created_at=at(4)))
+    await store.create_conversation(a_conversation("other", contact_id="k2", created_at=at(5)))
+    await store.create_conversation(a_conversation("theirs", tenant="b", created_at=at(6)))
+    found = await store.find_open_conversation("a", "k1", "webim")
+    assert found is not None and found.id == "new"
+    await store.create_conversation(a_conversation("shut", status="closed", contact_id="k3"))
+    assert await store.find_open_conversation("a", "k3", "webim") is None
+    found = await store.find_open_conversation("b", "k1", "webim")
+    assert found is not None and found.id == "theirs"
+
+
+# messages ---------------------------------------------------------------------------------
+
+
+async def test_append_assigns_seq_and_updates_the_conversation(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    texts = ["one", "two", "x" * 150]
+    results = [
+        await store.append_message(a_message("c1", text=text, created_at=at(i)))
+        for i, text in enumerate(texts)
+    ]
+    assert [(r.message.seq, r.created) for r in results] == [(1, True), (2, True), (3, True)]
+    image = await store.append_message(a_message("c1", type="image", created_at=at(7)))
+    assert image.message.seq == 4
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None
+    assert (stored.last_seq, stored.last_message_at, stored.last_message_preview) == (
+        4,
+        at(7),
+        "[image]",
+    )
+    listed = await store.list_messages("a", "c1")
+    assert [m.seq for m in listed] == [1, 2, 3, 4]
+    assert listed[:3] == [r.message for r in results]
+    await store.append_message(a_message("c1", text="y" * 150))
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and stored.last_message_preview == "y" * 100
+
+
+async def test_list_messages_after_seq_with_limit_in_its_tenant(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.create_conversation(a_conversation("c2"))
+    for i in range(6):
+        await store.append_message(a_message("c1", text=f"m{i}"))
+    await store.append_message(a_message("c2", text="elsewhere"))
+    assert [m.seq for m in await store.list_messages("a", "c1", after_seq=2, limit=3)] == [3, 4, 5]
+    assert [m.text for m in await store.list_messages("a", "c1", after_seq=5)] == ["m5"]
+    assert await store.list_messages("a", "c1", after_seq=6) == []
+    assert await store.list_messages("b", "c1") == []
+    assert [m.text for m in await store.list_messages("a", "c2")] == ["elsewhere"]
+
+
+async def test_messages_round_trip_exactly(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    message = a_message(
+        "c1",
+        sender=Sender("agent", "ag1", "Ann"),
+        type="file",
+        text="see attached",
+        attachments=[{"url": "/uploads/x.pdf", "name": "x.pdf", "size": 1234}],
+        client_id="cl-1",
+        platform_message_id="wx-1",
+        created_at=at(0),
+    )
+    result = await store.append_message(message)
+    message.seq = 1
+    assert result.message == message
+    assert await store.list_messages("a", "c1") == [message]
+
+
+async def test_append_to_a_missing_or_foreign_conversation_is_not_found(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    for tenant, conversation_id in (("a", "missing"), ("b", "c1")):
+        with pytest.raises(NotFound) as missing:
+            await store.append_message(a_message(conversation_id, tenant=tenant, client_id="x"))
+        assert missing.value.code == "conversation_not_found"
+    assert await store.list_messages("a", "c1") == []
+    assert await store.list_messages("b", "c1") == []
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and stored.last_seq == 0
+    # The refused appends did not reserve their client id either.
+    assert (await store.append_message(a_message("c1", client_id="x"))).created
+
+
+async def test_a_repeated_client_id_returns_the_original_and_writes_nothing(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.create_conversation(a_conversation("c2"))
+    original = await store.append_message(a_message("c1", text="first", client_id="cl-1"))
+    await store.append_message(a_message("c1", text="second", client_id="cl-2"))
+    before = await store.get_conversation("a", "c1")
+    repeat = await store.append_message(a_message("c1", text="retry", client_id="cl-1"))
+    assert not repeat.created
+    assert repeat.message == original.message
+    assert [m.text for m in await store.list_messages("a", "c1")] == ["first", "second"]
+    assert await store.get_conversation("a", "c1") == before
+    # Client ids are per conversation.
+    elsewhere = await store.append_message(a_message("c2", text="other", client_id="cl-1"))
+    assert elsewhere.created and elsewhere.message.seq == 1
+    assert (await store.append_message(a_message("c1", text="third"))).message.seq == 3
+
+
+async def test_a_repeated_platform_message_id_returns_the_original_in_its_tenant(
+    store: Store,
+) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.create_conversation(a_conversation("c2"))
+    await store.create_conversation(a_conversation("c3", tenant="b"))
+    original = await store.append_message(a_message("c1", text="first", platform_message_id="p"))
+    before = await store.get_conversation("a", "c2")
+    # The platform id is unique in the tenant, whichever conversation it arrives for.
+    repeat = await store.append_message(a_message("c2", text="again", platform_message_id="p"))
+    assert not repeat.created and repeat.message == original.message
+    assert await store.list_messages("a", "c2") == []
+    assert await store.get_conversation("a", "c2") == before
+    theirs = await store.append_message(
+        a_message("c3", tenant="b", text="theirs", platform_message_id="p")
+    )
+    assert theirs.created and theirs.message.seq == 1
+    assert [m.text for m in await store.list_messages("a", "c1")] == ["first"]
+
+
+async def test_concurrent_appends_are_gap_free_and_deduplicated(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    results = await asyncio.gather(
+        *[
+            store.append_message(a_message("c1", text=str(i), client_id=str(i % 150)))
+            for i in range(200)
+        ]
+    )
+    created = [r for r in results if r.created]
+    assert sorted(r.message.seq for r in created) == list(range(1, 151))
+    listed = await store.list_messages("a", "c1", limit=1000)
+    assert [m.seq for m in listed] == list(range(1, 151))
+    by_client_id = {m.client_id: m for m in listed}
+    assert all(by_client_id[r.message.client_id] == r.message for r in results)
+    stored = await store.get_conversation("a", "c1")
+    assert stored is not None and stored.last_seq == 150
+
+
+async def test_two_hub_processes_appending_to_one_conversation_leave_no_gap(
+    backend: Backend,
+) -> None:
+    first, second = await backend.open_store(), await backend.open_store()
+    await first.create_conversation(a_conversation("c1"))
+    results = await asyncio.gather(
+        *[
+            (first if i % 2 else second).append_message(
+                a_message("c1", text=str(i), client_id=str(i % 60))
+            )
+            for i in range(100)
+        ]
+    )
+    assert sorted(r.message.seq for r in results if r.created) == list(range(1, 61))
+    for store in (first, second):
+        listed = await store.list_messages("a", "c1", limit=1000)
+        assert [m.seq for m in listed] == list(range(1, 61))
+        stored = await store.get_conversation("a", "c1")
+        assert stored is not None and stored.last_seq == 60
+
+
+# messages left when nobody could answer ---------------------------------------------------
+
+
+def a_left_message(left_id: str, tenant: str = "a", **values: Any) -> LeftMessage:
+    values.setdefault("created_at", T0)
+    values.setdefault("text", "call me")
+    return LeftMessage(id=left_id, tenant=tenant, contact_id="k1", **values)
+
+
+async def test_left_messages_are_listed_newest_first_filtered_and_updated(store: Store) -> None:
+    first = a_left_message("l1", created_at=at(1), name="Kim", phone="123", email="k@x.org")
+    second = a_left_message("l2", created_at=at(2), conversation_id="c1")
+    third = a_left_message("l3", created_at=at(3), handled=True)
+    for left in (first, second, third, a_left_message("l4", tenant="b", created_at=at(4))):
+        await store.create_left_message(left)
+    assert await store.list_left_messages("a") == [third, second, first]
+    assert await store.list_left_messages("a", limit=2) == [third, second]
+    assert await store.list_left_messages("a", handled=True) == [third]
+    assert await store.list_left_messages("a", handled=False) == [second, first]
+    assert [left.id for left in await store.list_left_messages("b")] == ["l4"]
+    handled = a_left_message("l1", handled=True, text="stale text")
+    await store.update_left_message(handled, ["handled"])
+    assert [left.id for left in await store.list_left_messages("a", handled=False)] == ["l2"]
+    stored = (await store.list_left_messages("a", handled=True))[-1]
+    assert stored.id == "l1" and stored.text == "call me" and stored.name == "Kim"
+
+
+async def test_update_left_message_of_a_missing_or_foreign_one_is_not_found(
+    store: Store,
+) -> None:
+    await store.create_left_message(a_left_message("l1"))
+    for ghost in (a_left_message("l9"), a_left_message("l1", tenant="b")):
+        with pytest.raises(NotFound) as missing:
+            await store.update_left_message(ghost, ["handled"])
+        assert missing.value.code == "left_message_not_found"
+    assert [left.handled for left in await store.list_left_messages("a")] == [False]
+
+
+# life cycle -------------------------------------------------------------------------------
+
+
+async def test_records_survive_close_and_open_and_close_twice_is_harmless(
+    backend: Backend,
+) -> None:
+    store = await backend.open_store()
+    await store.create_tenant(Tenant(id="a", name="A"))
+    await store.create_conversation(a_conversation("c1"))
+    await store.append_message(a_message("c1", client_id="cl-1"))
+    await store.close()
+    await store.close()
+    await store.open()
+    assert await store.list_tenant_ids() == ["a"]
+    assert (await store.append_message(a_message("c1", client_id="cl-2"))).message.seq == 2
+    # A second store on the same data opens it again (tables and indexes exist already).
+    again = await backend.open_store()
+    assert [m.client_id for m in await again.list_messages("a", "c1")] == ["cl-1", "cl-2"]
+    assert not (await again.append_message(a_message("c1", client_id="cl-1"))).created
+
+
+async def test_opening_an_open_store_again_changes_nothing(backend: Backend) -> None:
+    store = await backend.open_store()
+    await store.create_conversation(a_conversation("c1"))
+    await store.open()
+    assert (await store.append_message(a_message("c1"))).message.seq == 1
+    await store.close()
+    # Nothing the second open could have started is left running after close.
+    assert asyncio.all_tasks() == {asyncio.current_task()}
+    await store.open()
+    assert [m.seq for m in await store.list_messages("a", "c1")] == [1]
+
+
+async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
+    store = await backend.open_store()
+    await store.create_conversation(a_conversation("c1"))
+    # gather starts the appends before close in this order, so they are in flight when
+    # close begins; each must still be written and acknowledged.
+    *results, _ = await asyncio.gather(
+        *[store.append_message(a_message("c1", client_id=str(i))) for i in range(50)],
+        store.close(),
+    )
+    assert all(r.created for r in results)
+    reopened = await backend.open_store()
+    assert [m.seq for m in await reopened.list_messages("a", "c1")] == list(range(1, 51))
