@@ -91,13 +91,21 @@ function addBubble({ id, seq, clientId, senderType, name, text, state, attachmen
   node.appendChild(el("span", { className: "text", textContent: text })); // never innerHTML: people type this
   renderAttachments(node, attachments);
   if (state) setState(node, state);
-  // A live message can overtake the answer to a sync after a reconnect: keep seq order.
-  const later = seq && [...log.querySelectorAll("[data-seq]")].find((b) => Number(b.dataset.seq) > seq);
-  if (later) log.insertBefore(node, later);
-  else log.appendChild(node);
+  log.appendChild(node);
+  if (seq) place(node, seq);
   scrollDown();
   if (id) seen.add(id);
   return node;
+}
+
+// Bubbles stay in seq order: after a reconnect a live message can overtake the answer to the
+// sync, and a message typed offline is stored after the ones the agent sent meanwhile.
+function place(node, seq) {
+  const bubbles = [...log.querySelectorAll("[data-seq]")].filter((b) => b !== node);
+  const later = bubbles.find((b) => Number(b.dataset.seq) > seq);
+  if (later) { log.insertBefore(node, later); return; }
+  const last = bubbles.at(-1);
+  if (last && last.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) last.after(node);
 }
 
 function setState(node, state) {
@@ -257,6 +265,7 @@ async function flush() {
 function delivered(item, message) {
   seen.add(message.id);
   item.el.dataset.seq = message.seq;
+  place(item.el, message.seq);
   lastSeq = Math.max(lastSeq, message.seq);
   if (!conversation || conversation.status === "closed") {
     conversation = { id: message.conversation_id, status: "queued" };
@@ -275,15 +284,16 @@ function connectionChanged() {
 }
 socket.on("connect", () => { connectionChanged(); flush(); });
 socket.on("disconnect", connectionChanged);
-addEventListener("offline", () => { online = false; connectionChanged(); });
-addEventListener("online", () => {
-  online = true;
-  // The old connection may be dead without knowing it yet (network switched): start afresh
-  // rather than wait for the heartbeat to time out. The session that follows syncs.
-  if (socket.connected) socket.io.engine.close();
-  else if (!socket.active) socket.connect();
+// The browser knows the network is gone long before a heartbeat times out: drop the connection
+// at once (messages typed meanwhile wait in the outbox) and connect afresh when it is back; the
+// session that follows syncs whatever was missed.
+addEventListener("offline", () => { online = false; socket.disconnect(); connectionChanged(); });
+addEventListener("online", () => { online = true; reconnect(); });
+function reconnect() {
+  if (!socket.connected && !socket.active) socket.connect();
   connectionChanged();
-});
+}
+setInterval(() => { if (navigator.onLine && !online) { online = true; reconnect(); } }, 10000);
 
 $("composer").addEventListener("submit", (e) => {
   e.preventDefault();

@@ -240,6 +240,10 @@ def test_network_drop_then_sync_shows_everything_once(hub_url, browser, agent):
         "two",
     ], agent_texts
     assert _bubble(frame, "contact", "Typed in the tunnel").count() == 1
+    # In stored order: the agent's two missed messages were written before the typed one.
+    every = frame.locator("[data-testid=message]").all_inner_texts()
+    position = {w: next(i for i, t in enumerate(every) if w in t) for w in ("two", "Typed in")}
+    assert position["two"] < position["Typed in"], every
     # Stored exactly once, and the agent got it once.
     history = agent.run(
         agent.client.call("sync", {"conversation_id": conversation_id, "after_seq": 0})
