@@ -9,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from config.settings import Settings, SettingsError, load_settings
+from connectors.webim import details
 from connectors.webim.details import (
     client_ip,
     describe_user_agent,
@@ -90,6 +91,35 @@ def test_trusted_proxies_setting_is_checked() -> None:
 def test_region_needs_a_database(tmp_path: Path) -> None:
     assert region_of("203.0.113.9", None) == "unknown"
     assert region_of("", tmp_path / "GeoLite2-City.mmdb") == "unknown"
+
+
+class _Subdivisions(list):
+    @property
+    def most_specific(self) -> SimpleNamespace:
+        return self[-1]
+
+
+class _FakeCityReader:
+    """Answers like geoip2's Reader.city (no database file ships with the tests)."""
+
+    def city(self, ip: str) -> SimpleNamespace:
+        if ip != "36.110.0.1":
+            raise ValueError("address not in database")
+        return SimpleNamespace(
+            country=SimpleNamespace(names={"zh-CN": "中国", "en": "China"}, name="China"),
+            subdivisions=_Subdivisions([SimpleNamespace(names={"zh-CN": "北京"})]),
+            city=SimpleNamespace(names={"zh-CN": "北京"}, name="Beijing"),
+        )
+
+
+def test_region_from_a_configured_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    database = tmp_path / "GeoLite2-City.mmdb"
+    monkeypatch.setattr(details, "_geo_reader", lambda path: _FakeCityReader())
+    assert region_of("36.110.0.1", database) == "中国 北京"
+    assert region_of("10.0.0.1", database) == "unknown"  # private addresses are not in it
+    # geoip2 missing: the reader is None and the region stays unknown.
+    monkeypatch.setattr(details, "_geo_reader", lambda path: None)
+    assert region_of("36.110.0.1", database) == "unknown"
 
 
 def test_details_combine_page_and_agent() -> None:

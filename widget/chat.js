@@ -147,6 +147,8 @@ function setStatus(c) {
   else if (c.status === "closed") {
     statusEl.textContent = t("closed");
     if (c.reason === "blocked") showBlocked();
+    // Nobody answered in time: nothing to rate, but a message can still be left.
+    else if (c.reason === "queue_timeout" || c.leave_message) offerLeaveMessage(t("leaveTitle"));
     else offerRating();
   } else { statusEl.textContent = t("waiting"); if (c.status === "queued") offerLeaveMessage(); }
 }
@@ -209,7 +211,7 @@ async function sync(live, conversationId = conversation?.id) {
 socket.on("message", (m) => showMessage(m));
 socket.on("conversation.status", (st) => {
   conversation = { ...(conversation || {}), id: st.conversation_id, status: st.status, agent: st.agent,
-    queue_position: st.queue_position, reason: st.reason };
+    queue_position: st.queue_position, reason: st.reason, leave_message: st.leave_message };
   setStatus(conversation);
   parent.postMessage({ type: "hub:conversation", open: st.status !== "closed" }, "*");
 });
@@ -357,24 +359,32 @@ function offerRating() {
 
 // Files and images: uploaded first (size and type limits on the server), then sent as attachments.
 $("attachBtn").onclick = () => $("file").click();
-$("file").addEventListener("change", async () => {
+$("file").addEventListener("change", () => {
   const file = $("file").files[0];
   $("file").value = "";
   if (!file || blocked) return;
   const clientId = crypto.randomUUID();
   seen.add(clientId);
-  const bubble = addBubble({ clientId, senderType: "contact", text: file.name, state: "sending" });
+  upload(file, addBubble({ clientId, senderType: "contact", text: file.name, state: "sending" }), clientId);
+});
+
+async function upload(file, bubble, clientId) {
+  setState(bubble, "sending");
   const form = new FormData();
   form.append("file", file);
   const res = await fetch("/api/v1/uploads", {
     method: "POST", body: form, headers: { "X-Visitor-Token": localStorage.getItem(tokenKey) || "" },
   }).catch(() => null);
-  if (!res || !res.ok) { setState(bubble, "failed"); return; }
+  if (!res || !res.ok) {
+    setState(bubble, "failed");
+    bubble.onclick = () => { bubble.onclick = null; if (!blocked) upload(file, bubble, clientId); };
+    return;
+  }
   const attachment = await res.json();
   bubble.querySelector(".text").textContent = "";
   renderAttachments(bubble, [attachment]);
   send({ text: "", el: bubble, clientId, attachments: [attachment] });
-});
+}
 
 const EMOJI = "😀😂😊😍👍🙏👏🎉😢😮🤔❤️✅❓📦🚚".match(/\p{Extended_Pictographic}\uFE0F?/gu);
 for (const e of EMOJI) {

@@ -112,7 +112,8 @@ def region_of(ip: str, database: Path | None) -> str:
     if city.subdivisions:
         names.append(city.subdivisions.most_specific.names.get("zh-CN") or "")
     names.append(city.city.names.get("zh-CN") or city.city.name or "")
-    return " ".join(n for n in names if n) or "unknown"
+    # Municipalities (北京, 上海 …) are province and city at once: name them once.
+    return " ".join(dict.fromkeys(n for n in names if n)) or "unknown"
 
 
 def visitor_details(environ: dict[str, Any], page: object, settings: Settings) -> dict[str, Any]:

@@ -322,7 +322,29 @@ def test_unread_badge_counts_while_closed(hub_url, browser, agent):
     ctx.close()
 
 
-def test_new_parts_speak_chinese(hub_url, browser, widget_settings):
+def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_token):
+    routing = _call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
+    _call(
+        hub_url,
+        "PUT",
+        "/api/v1/settings/routing",
+        {**routing, "queue_timeout_seconds": 1.5},
+        admin_token,
+    )
+    try:
+        ctx, _host, frame = _open_widget(browser, hub_url)
+        _send(frame, "Anyone there?")
+        expect(frame.get_by_test_id("conversation-status")).to_have_text(
+            "This conversation has ended", timeout=WAIT
+        )
+        expect(frame.get_by_test_id("leave-message-form")).to_be_visible(timeout=WAIT)
+        assert frame.get_by_test_id("rating").count() == 0
+        ctx.close()
+    finally:
+        _call(hub_url, "PUT", "/api/v1/settings/routing", routing, admin_token)
+
+
+def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings):
     widget_settings(prechat_enabled=True, prechat_fields=["name", "email"])
     ctx, _host, frame = _open_widget(browser, hub_url, locale="zh-CN")
     form = frame.get_by_test_id("prechat-form")
@@ -346,4 +368,23 @@ def test_new_parts_speak_chinese(hub_url, browser, widget_settings):
     ctx.set_offline(True)
     expect(frame.get_by_test_id("connection-banner")).to_contain_text("正在重新连接", timeout=WAIT)
     ctx.set_offline(False)
+    ctx.close()
+
+    widget_settings(working_hours_enabled=False, prechat_enabled=False)
+    ctx, _host, frame = _open_widget(browser, hub_url, locale="zh-CN")
+    _send(frame, "广告推广")
+    frame.locator("[data-testid=message][data-state=sent]", has_text="广告推广").wait_for(
+        timeout=WAIT
+    )
+    conversation = _conversation_by_preview(hub_url, admin_token, "广告推广")
+    _call(
+        hub_url,
+        "POST",
+        f"/api/v1/contacts/{conversation['contact_id']}/block",
+        {"minutes": None},
+        admin_token,
+    )
+    expect(frame.get_by_test_id("blocked-notice")).to_have_text(
+        "您已无法在此会话中发送消息。", timeout=WAIT
+    )
     ctx.close()
