@@ -41,7 +41,8 @@ const input = $("input");
 
 let conversation = null;
 let contactId = null;
-let lastSeq = 0;
+const lastSeq = new Map(); // conversation id → highest seq on screen (seq restarts per conversation)
+const noteSeq = (conv, seq) => lastSeq.set(conv, Math.max(lastSeq.get(conv) || 0, seq || 0));
 let blocked = false;
 let booted = false; // the first session decided what to show; later sessions are reconnects
 const seen = new Set(); // message ids and client ids already on screen
@@ -81,18 +82,18 @@ function renderAttachments(node, attachments = []) {
   }
 }
 
-function addBubble({ id, seq, clientId, senderType, name, text, state, attachments }) {
+function addBubble({ id, conv, seq, clientId, senderType, name, text, state, attachments }) {
   const node = el("div", { className: "msg" });
   node.dataset.testid = "message";
   node.dataset.senderType = senderType;
   if (clientId) node.dataset.clientId = clientId;
-  if (seq) node.dataset.seq = seq;
+  if (seq) Object.assign(node.dataset, { conv, seq });
   if (name && senderType === "agent") node.appendChild(el("span", { className: "name", textContent: name }));
   node.appendChild(el("span", { className: "text", textContent: text })); // never innerHTML: people type this
   renderAttachments(node, attachments);
   if (state) setState(node, state);
   log.appendChild(node);
-  if (seq) place(node, seq);
+  if (seq) place(node);
   scrollDown();
   if (id) seen.add(id);
   return node;
@@ -100,8 +101,9 @@ function addBubble({ id, seq, clientId, senderType, name, text, state, attachmen
 
 // Bubbles stay in seq order: after a reconnect a live message can overtake the answer to the
 // sync, and a message typed offline is stored after the ones the agent sent meanwhile.
-function place(node, seq) {
-  const bubbles = [...log.querySelectorAll("[data-seq]")].filter((b) => b !== node);
+function place(node) {
+  const seq = Number(node.dataset.seq);
+  const bubbles = [...log.querySelectorAll("[data-seq]")].filter((b) => b !== node && b.dataset.conv === node.dataset.conv);
   const later = bubbles.find((b) => Number(b.dataset.seq) > seq);
   if (later) { log.insertBefore(node, later); return; }
   const last = bubbles.at(-1);
@@ -130,11 +132,11 @@ addEventListener("message", (e) => {
 
 function showMessage(m, live = true) {
   if (seen.has(m.id) || m.type === "note") return;
-  if (m.client_id && seen.has(m.client_id)) { seen.add(m.id); lastSeq = Math.max(lastSeq, m.seq); return; }
-  lastSeq = Math.max(lastSeq, m.seq || 0);
+  noteSeq(m.conversation_id, m.seq);
+  if (m.client_id && seen.has(m.client_id)) { seen.add(m.id); return; }
   if (m.client_id) seen.add(m.client_id);
   if (m.sender.type === "agent") $("typing").textContent = "";
-  addBubble({ id: m.id, seq: m.seq, senderType: m.sender.type, name: m.sender.name, text: m.text || "", attachments: m.attachments });
+  addBubble({ id: m.id, conv: m.conversation_id, seq: m.seq, senderType: m.sender.type, name: m.sender.name, text: m.text || "", attachments: m.attachments });
   if (live && !visible && (m.sender.type === "agent" || m.sender.type === "bot")) { unread++; postUnread(); }
 }
 
@@ -203,7 +205,7 @@ socket.on("session", async (s) => {
 
 async function sync(live, conversationId = conversation?.id) {
   if (!conversationId) return;
-  const after = conversationId === conversation?.id ? lastSeq : 0;
+  const after = lastSeq.get(conversationId) || 0;
   const ack = await socket.timeout(10000).emitWithAck("sync", { conversation_id: conversationId, after_seq: after }).catch(() => null);
   if (ack && ack.ok) for (const m of ack.messages) showMessage(m, live);
 }
@@ -266,9 +268,9 @@ async function flush() {
 
 function delivered(item, message) {
   seen.add(message.id);
-  item.el.dataset.seq = message.seq;
-  place(item.el, message.seq);
-  lastSeq = Math.max(lastSeq, message.seq);
+  Object.assign(item.el.dataset, { conv: message.conversation_id, seq: message.seq });
+  place(item.el);
+  noteSeq(message.conversation_id, message.seq);
   if (!conversation || conversation.status === "closed") {
     conversation = { id: message.conversation_id, status: "queued" };
     if (!statusEl.dataset.status || statusEl.dataset.status === "closed") setStatus(conversation);

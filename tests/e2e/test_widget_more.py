@@ -252,6 +252,23 @@ def test_network_drop_then_sync_shows_everything_once(hub_url, browser, agent):
     assert texts.count("Typed in the tunnel") == 1
     assert texts.count("Missed one") == 1 and texts.count("Missed two") == 1
     assert agent.received("Typed in the tunnel") == 1
+
+    # A second conversation (seq starts again at 1) also catches up after a drop.
+    ack = agent.run(agent.client.call("conversation.close", {"conversation_id": conversation_id}))
+    assert ack["ok"], ack
+    frame.get_by_test_id("rating").wait_for(timeout=WAIT)
+    _send(frame, "Back again")
+    second = agent.conversation_with("Back again")
+    assert second != conversation_id
+    expect(frame.get_by_test_id("conversation-status")).to_contain_text(
+        "is serving you", timeout=WAIT
+    )
+    ctx.set_offline(True)
+    expect(banner).to_be_visible(timeout=WAIT)
+    agent.say(second, "Good to see you again")
+    ctx.set_offline(False)
+    expect(_bubble(frame, "agent", "Good to see you again")).to_have_count(1, timeout=WAIT)
+    expect(banner).to_be_hidden(timeout=WAIT)
     ctx.close()
 
 
