@@ -182,8 +182,12 @@ const configReady = fetch(`/api/v1/widget/config?tenant=${encodeURIComponent(ten
 const availabilityReady = fetch(`/api/v1/widget/availability?tenant=${encodeURIComponent(tenant)}`)
   .then((r) => (r.ok ? r.json() : { open: true })).catch(() => ({ open: true }));
 
+let sessionStarted;
+const sessionReady = new Promise((resolve) => { sessionStarted = resolve; });
+
 socket.on("session", async (s) => {
   localStorage.setItem(tokenKey, s.visitor_token);
+  sessionStarted();
   contactId = s.contact_id;
   const previous = conversation;
   conversation = s.conversation;
@@ -372,6 +376,7 @@ $("file").addEventListener("change", () => {
 
 async function upload(file, bubble, clientId) {
   setState(bubble, "sending");
+  await sessionReady; // uploads are authorised by the visitor token the session hands out
   const form = new FormData();
   form.append("file", file);
   const res = await fetch("/api/v1/uploads", {

@@ -339,6 +339,34 @@ def test_unread_badge_counts_while_closed(hub_url, browser, agent):
     ctx.close()
 
 
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
+    "0000000d49444154789c6360f8cfc0f01f0005000201a5f1e0d80000000049454e44ae426082"
+)
+
+
+def test_file_bubbles_show_name_and_size_and_images_a_thumbnail(hub_url, browser, tmp_path):
+    ctx, _host, frame = _open_widget(browser, hub_url)
+    doc = tmp_path / "order-4711.txt"
+    doc.write_bytes(b"x" * 2048)
+    frame.get_by_test_id("composer-file").set_input_files(str(doc))
+    file_bubble = frame.locator("[data-testid=message][data-state=sent]", has_text="order-4711")
+    file_bubble.wait_for(timeout=WAIT)
+    link = file_bubble.get_by_test_id("message-file")
+    expect(link).to_contain_text("order-4711.txt")
+    expect(link).to_contain_text("2.0 KB")
+    assert link.get_attribute("href").startswith("/uploads/")
+
+    frame.get_by_test_id("composer-file").set_input_files(
+        {"name": "<b>photo.png", "mimeType": "image/png", "buffer": PNG}
+    )
+    thumb = frame.locator("[data-testid=message][data-state=sent] [data-testid=message-image]")
+    expect(thumb).to_have_count(1, timeout=WAIT)
+    assert thumb.get_attribute("alt") == "<b>photo.png"  # the name stays text
+    assert frame.locator("[data-testid=message] b").count() == 0
+    ctx.close()
+
+
 def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_token):
     routing = _call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
     _call(
