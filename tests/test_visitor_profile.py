@@ -84,3 +84,27 @@ async def test_blocked_visitor_cannot_change_profile(running_hub: RunningHub) ->
     assert status == 200
     ack = await visitor.call("profile", {"name": "Spam"})
     assert ack["ok"] is False and ack["error"]["code"] == "blocked"
+
+
+async def test_blocked_visitor_cannot_leave_messages(running_hub: RunningHub) -> None:
+    visitor = await running_hub.visitor()
+    left = {"name": "Ann", "phone": "13800138000", "text": "call me"}
+    headers = {"X-Visitor-Token": visitor.token}
+    status, body = await running_hub.api.request(
+        "POST", "/api/v1/left-messages", json=left, headers=dict(headers)
+    )
+    assert status == 201, body
+    await running_hub.api.request(
+        "POST",
+        f"/api/v1/contacts/{visitor.session['contact_id']}/block",
+        token=running_hub.admin_token,
+        json={"minutes": 60},
+    )
+    status, body = await running_hub.api.request(
+        "POST", "/api/v1/left-messages", json=left, headers=dict(headers)
+    )
+    assert status == 403 and body["error"]["code"] == "blocked"
+    _, listed = await running_hub.api.request(
+        "GET", "/api/v1/left-messages", token=running_hub.admin_token
+    )
+    assert len(listed["items"]) == 1

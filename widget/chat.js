@@ -158,7 +158,7 @@ function setStatus(c) {
 // Blacklisted (拉黑): say so once and stop offering a composer that can only fail.
 function showBlocked() {
   blocked = true;
-  document.querySelector(".rating")?.remove();
+  for (const form of document.querySelectorAll(".rating, .leave")) form.remove();
   for (const id of ["input", "emojiBtn", "attachBtn"]) $(id).disabled = true;
   document.querySelector("[data-testid=composer-send]").disabled = true;
   $("emoji").hidden = true;
@@ -411,11 +411,11 @@ function showComposer(on) {
 
 // Leave a message (留言) when nobody can answer: nobody online, or outside working hours.
 async function offerLeaveMessage(title) {
-  if (document.querySelector(".leave")) return;
+  if (blocked || document.querySelector(".leave")) return;
   if (!title) {
     const res = await fetch(`/api/v1/widget/availability?tenant=${encodeURIComponent(tenant)}`).catch(() => null);
     if (!res || !res.ok || (await res.json()).agents_online > 0) return;
-    if (document.querySelector(".leave")) return;
+    if (blocked || document.querySelector(".leave")) return;
   }
   const box = el("form", { className: "leave" });
   box.dataset.testid = "leave-message-form";

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.context import Hub
 from hub.domain import LeftMessage, new_id, utcnow
-from hub.errors import Invalid, NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_QUICK_REPLIES = 500
 
@@ -56,6 +56,9 @@ async def leave_message(
         raise Invalid("the message text is required", code="invalid_left_message")
     if not (fields["phone"] or fields["email"]):
         raise Invalid("leave a phone number or an email", code="invalid_left_message")
+    contact = await hub.store.get_contact(tenant, contact_id)
+    if contact is not None and contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")  # no spam by the back door
     left = LeftMessage(id=new_id(), tenant=tenant, contact_id=contact_id, **fields)
     await hub.store.create_left_message(left)
     return left

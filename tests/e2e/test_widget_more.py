@@ -292,6 +292,7 @@ def test_blocked_visitor_sees_a_notice_not_a_retry_loop(hub_url, browser, admin_
     expect(frame.get_by_test_id("composer-send")).to_be_disabled()
     expect(frame.get_by_test_id("conversation-status")).to_have_text("This conversation has ended")
     assert frame.get_by_test_id("rating").count() == 0  # no rating for a blacklisted close
+    assert frame.get_by_test_id("leave-message-form").count() == 0
 
     # After a reload the widget cannot know yet; the first refused message tells it.
     host.reload()
