@@ -12,6 +12,7 @@ addStrings({
     blocked: "You can no longer send messages in this chat.", notDelivered: "Not delivered",
     reconnecting: "Connection lost, reconnecting… Messages you send will go out once we are back.",
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
+    closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -21,6 +22,7 @@ addStrings({
     blocked: "您已无法在此会话中发送消息。", notDelivered: "未送达",
     reconnecting: "网络已断开，正在重新连接…恢复后将自动发送您的消息。",
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
+    closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
   },
 });
 

@@ -13,7 +13,8 @@
   const launcher = document.createElement("button");
   launcher.type = "button";
   launcher.dataset.testid = "hub-launcher";
-  launcher.setAttribute("aria-label", "Chat");
+  const label = /^zh/i.test(navigator.language) ? "在线咨询" : "Chat";
+  launcher.setAttribute("aria-label", label);
   const ICON_CHAT = '<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>';
   const ICON_CLOSE = '<svg width="24" height="24" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"><path d="M6 6l12 12M18 6L6 18"/></svg>';
   // Unread agent messages while the chat is closed (counted by the frame, which has the socket).
@@ -26,10 +27,10 @@
     if (text) launcher.textContent = text;
     launcher.append(badge);
   };
-  const unread = (n, label) => {
+  const unread = (n, text) => {
     badge.textContent = n > 99 ? "99+" : n;
     badge.style.display = n ? "" : "none";
-    launcher.setAttribute("aria-label", n ? label : "Chat");
+    launcher.setAttribute("aria-label", n ? text : label);
   };
   paint(script.dataset.text ? "" : ICON_CHAT, script.dataset.text);
   launcher.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;` +
@@ -39,7 +40,7 @@
   function makeFrame() {
     frame = document.createElement("iframe");
     frame.dataset.testid = "hub-frame";
-    frame.title = "Chat";
+    frame.title = label;
     frame.src = `${base}/chat?tenant=${encodeURIComponent(tenant)}&open=${open ? 1 : 0}` +
       `&url=${encodeURIComponent(location.href)}&title=${encodeURIComponent(document.title)}` +
       `&ref=${encodeURIComponent(document.referrer)}`;

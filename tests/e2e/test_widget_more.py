@@ -337,6 +337,17 @@ def test_unread_badge_counts_while_closed(hub_url, browser, agent):
     host.get_by_test_id("hub-launcher").click()
     agent.say(conversation_id, "Reserved for you")
     expect(badge).to_have_text("1", timeout=WAIT)
+
+    # Next page of the shop: the chat frame loads hidden (a conversation is open); the history
+    # it loads is not news, only what arrives afterwards is.
+    host.reload()
+    hidden_frame = host.frame_locator("[data-testid=hub-frame]")
+    _bubble(hidden_frame, "agent", "Reserved for you").wait_for(state="attached", timeout=WAIT)
+    expect(badge).to_be_hidden()
+    agent.say(conversation_id, "Anything else?")
+    expect(badge).to_have_text("1", timeout=WAIT)
+    host.get_by_test_id("hub-launcher").click()
+    expect(badge).to_be_hidden()
     ctx.close()
 
 
@@ -392,12 +403,14 @@ def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_tok
 
 def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings):
     widget_settings(prechat_enabled=True, prechat_fields=["name", "email"])
-    ctx, _host, frame = _open_widget(browser, hub_url, locale="zh-CN")
+    ctx, host, frame = _open_widget(browser, hub_url, locale="zh-CN")
     form = frame.get_by_test_id("prechat-form")
     expect(form).to_contain_text("开始咨询前，请留下您的联系方式。", timeout=WAIT)
     expect(form).to_contain_text("姓名")
     expect(form).to_contain_text("邮箱")
     expect(frame.get_by_test_id("prechat-submit")).to_have_text("开始咨询")
+    expect(host.get_by_test_id("hub-launcher")).to_have_attribute("aria-label", "在线咨询")
+    expect(frame.locator("#close")).to_have_attribute("aria-label", "关闭对话窗口")
     frame.get_by_test_id("prechat-name").fill("韩梅梅")
     frame.get_by_test_id("prechat-email").fill("meimei@example")
     frame.get_by_test_id("prechat-submit").click()
