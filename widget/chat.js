@@ -292,7 +292,7 @@ function failed(item) {
 function connectionChanged() {
   $("connection").hidden = socket.connected && online;
 }
-socket.on("connect", () => { connectionChanged(); flush(); });
+socket.on("connect", () => { online = true; connectionChanged(); flush(); }); // a live connection is proof enough
 socket.on("disconnect", connectionChanged);
 // The browser knows the network is gone long before a heartbeat times out: drop the connection
 // at once (messages typed meanwhile wait in the outbox) and connect afresh when it is back; the
