@@ -13,6 +13,7 @@ addStrings({
     reconnecting: "Connection lost, reconnecting… Messages you send will go out once we are back.",
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
+    leaveInvalid: "Please write your message and leave a phone number or an email.",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -23,6 +24,7 @@ addStrings({
     reconnecting: "网络已断开，正在重新连接…恢复后将自动发送您的消息。",
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
+    leaveInvalid: "请填写留言内容，并留下电话或邮箱。",
   },
 });
 
@@ -303,7 +305,8 @@ function reconnect() {
   if (!socket.connected && !socket.active) socket.connect();
   connectionChanged();
 }
-setInterval(() => { if (navigator.onLine && !online) { online = true; reconnect(); } }, 10000);
+// Belt and braces: a missed "online" event, or a server that hung up, must not strand the visitor.
+setInterval(() => { if (navigator.onLine && !blocked) { online = true; reconnect(); } }, 10000);
 
 $("composer").addEventListener("submit", (e) => {
   e.preventDefault();
@@ -434,6 +437,7 @@ async function offerLeaveMessage(title) {
     box.appendChild(f);
   }
   const error = el("div", { className: "leave-error", role: "alert" });
+  error.dataset.testid = "leave-error";
   const submit = el("button", { type: "submit", textContent: t("submit") });
   submit.dataset.testid = "leave-submit";
   box.append(error, submit);
@@ -448,7 +452,10 @@ async function offerLeaveMessage(title) {
       const thanks = el("div", { textContent: t("leaveThanks") });
       thanks.dataset.testid = "leave-thanks";
       box.replaceChildren(thanks);
-    } else error.textContent = (await r?.json().catch(() => ({})))?.error?.message || t("failed");
+    } else {
+      const code = (await r?.json().catch(() => null))?.error?.code;
+      error.textContent = t(code === "blocked" ? "blocked" : code === "invalid_left_message" ? "leaveInvalid" : "failed");
+    }
   };
   log.appendChild(box);
   scrollDown();

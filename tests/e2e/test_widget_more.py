@@ -190,8 +190,12 @@ def test_outside_working_hours_offers_leave_a_message(
     expect(frame.get_by_test_id("leave-title")).to_have_text(offline)
     expect(frame.get_by_test_id("composer-input")).to_be_hidden()
     frame.get_by_test_id("leave-name").fill("Han Meimei")
-    frame.get_by_test_id("leave-phone").fill("13900139000")
     frame.get_by_test_id("leave-text").fill("Please call me about the 40L backpack")
+    frame.get_by_test_id("leave-submit").click()  # no phone, no email: refused, said clearly
+    expect(frame.get_by_test_id("leave-error")).to_have_text(
+        "Please write your message and leave a phone number or an email.", timeout=WAIT
+    )
+    frame.get_by_test_id("leave-phone").fill("13900139000")
     frame.get_by_test_id("leave-submit").click()
     expect(frame.get_by_test_id("leave-thanks")).to_have_text(
         "Thanks! We will contact you soon.", timeout=WAIT
