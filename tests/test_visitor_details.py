@@ -3,6 +3,8 @@ X-Forwarded-For believed only from trusted proxies, region, visit count and firs
 
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -158,3 +160,20 @@ async def test_visit_count_and_first_source(running_hub: RunningHub) -> None:
     assert attributes["first_source"] == "https://www.baidu.com/"
     assert attributes["page_url"] == "https://shop.example/cart"
     assert attributes["ip"] == "127.0.0.1"
+
+
+def test_unreadable_geoip_database_does_not_break_visitors(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(path: str) -> None:
+        raise FileNotFoundError(path)
+
+    fake = types.ModuleType("geoip2")
+    fake.database = types.SimpleNamespace(Reader=refuse)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "geoip2", fake)
+    monkeypatch.setitem(sys.modules, "geoip2.database", fake.database)  # type: ignore[arg-type]
+    details._geo_reader.cache_clear()
+    try:
+        assert region_of("36.110.0.1", tmp_path / "missing.mmdb") == "unknown"
+    finally:
+        details._geo_reader.cache_clear()

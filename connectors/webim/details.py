@@ -95,7 +95,11 @@ def _geo_reader(path: Path) -> Any:
     except ImportError:
         log.warning("geoip_database is set but the geoip2 package is not installed")
         return None
-    return geoip2.database.Reader(str(path))
+    try:
+        return geoip2.database.Reader(str(path))
+    except (OSError, ValueError) as exc:  # missing or corrupt file: visitors still connect
+        log.warning("cannot open geoip_database %s: %s", path, exc)
+        return None
 
 
 def region_of(ip: str, database: Path | None) -> str:
