@@ -13,7 +13,7 @@ addStrings({
     reconnecting: "Connection lost, reconnecting… Messages you send will go out once we are back.",
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
-    leaveInvalid: "Please write your message and leave a phone number or an email.",
+    leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -24,7 +24,7 @@ addStrings({
     reconnecting: "网络已断开，正在重新连接…恢复后将自动发送您的消息。",
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
-    leaveInvalid: "请填写留言内容，并留下电话或邮箱。",
+    leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
   },
 });
 
@@ -512,6 +512,7 @@ async function chooseStart() {
   if (conversation) return;
   if (cfg.working_hours_enabled && availability.open === false) {
     showComposer(false);
+    statusEl.textContent = t("afterHours");
     offerLeaveMessage(cfg.offline_message || t("offlineDefault"));
     return;
   }

@@ -188,6 +188,7 @@ def test_outside_working_hours_offers_leave_a_message(
     form = frame.get_by_test_id("leave-message-form")
     form.wait_for(timeout=WAIT)
     expect(frame.get_by_test_id("leave-title")).to_have_text(offline)
+    expect(frame.get_by_test_id("conversation-status")).to_have_text("Outside working hours")
     expect(frame.get_by_test_id("composer-input")).to_be_hidden()
     frame.get_by_test_id("leave-name").fill("Han Meimei")
     frame.get_by_test_id("leave-text").fill("Please call me about the 40L backpack")
@@ -428,6 +429,7 @@ def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings)
     expect(frame.get_by_test_id("leave-title")).to_have_text(
         "当前为非工作时间，请留言，我们会尽快联系您。", timeout=WAIT
     )
+    expect(frame.get_by_test_id("conversation-status")).to_have_text("非工作时间")
     ctx.set_offline(True)
     expect(frame.get_by_test_id("connection-banner")).to_contain_text("正在重新连接", timeout=WAIT)
     ctx.set_offline(False)
