@@ -3,6 +3,7 @@ then command-line options; each layer overrides the one before."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import tomllib
@@ -10,7 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
 class SettingsError(Exception):
@@ -37,7 +38,20 @@ class Settings(BaseModel):
     agent_token_ttl_seconds: int = Field(12 * 3600, ge=60)
     upload_max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
     geoip_database: Path | None = None
+    # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For is believed. Empty:
+    # the header is ignored, since anyone can send it and fake the visitor's IP.
+    trusted_proxies: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_list(cls, value: object) -> object:
+        if isinstance(value, str):  # HUB_TRUSTED_PROXIES="10.0.0.1, 10.1.0.0/16"
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list | tuple):
+            for entry in value:
+                ipaddress.ip_network(entry, strict=False)  # ValueError names the bad entry
+        return value
 
 
 ENV_PREFIX = "HUB_"

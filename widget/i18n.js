@@ -47,9 +47,11 @@ export function switchLang() {
   location.reload();
 }
 
-/** Fill every [data-i18n] element's text and [data-i18n-placeholder] placeholder. */
+/** Fill every [data-i18n] element's text, [data-i18n-placeholder] placeholder and
+ * [data-i18n-aria] accessible name (icon buttons). */
 export function applyI18n(root = document) {
   document.documentElement.lang = currentLang() === "zh" ? "zh-CN" : "en";
   for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
   for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
+  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
 }

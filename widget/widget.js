@@ -13,11 +13,26 @@
   const launcher = document.createElement("button");
   launcher.type = "button";
   launcher.dataset.testid = "hub-launcher";
-  launcher.setAttribute("aria-label", "Chat");
+  const label = /^zh/i.test(navigator.language) ? "在线咨询" : "Chat";
+  launcher.setAttribute("aria-label", label);
   const ICON_CHAT = '<svg width="28" height="28" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>';
   const ICON_CLOSE = '<svg width="24" height="24" viewBox="0 0 24 24" stroke="currentColor" stroke-width="2.4" stroke-linecap="round"><path d="M6 6l12 12M18 6L6 18"/></svg>';
-  launcher.innerHTML = script.dataset.text ? "" : ICON_CHAT;
-  if (script.dataset.text) launcher.textContent = script.dataset.text;
+  // Unread agent messages while the chat is closed (counted by the frame, which has the socket).
+  const badge = document.createElement("span");
+  badge.dataset.testid = "hub-unread";
+  badge.style.cssText = "position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;" +
+    "border-radius:10px;background:#dc2626;color:#fff;font:600 12px/20px sans-serif;text-align:center;display:none";
+  const paint = (html, text) => {
+    launcher.innerHTML = html;
+    if (text) launcher.textContent = text;
+    launcher.append(badge);
+  };
+  const unread = (n, text) => {
+    badge.textContent = n > 99 ? "99+" : n;
+    badge.style.display = n ? "" : "none";
+    launcher.setAttribute("aria-label", n ? text : label);
+  };
+  paint(script.dataset.text ? "" : ICON_CHAT, script.dataset.text);
   launcher.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;` +
     `border:0;background:${color};color:#fff;font-size:14px;cursor:pointer;display:flex;align-items:center;justify-content:center;z-index:2147483646;` +
     "box-shadow:0 6px 20px rgba(0,0,0,.25)";
@@ -25,8 +40,8 @@
   function makeFrame() {
     frame = document.createElement("iframe");
     frame.dataset.testid = "hub-frame";
-    frame.title = "Chat";
-    frame.src = `${base}/chat?tenant=${encodeURIComponent(tenant)}` +
+    frame.title = label;
+    frame.src = `${base}/chat?tenant=${encodeURIComponent(tenant)}&open=${open ? 1 : 0}` +
       `&url=${encodeURIComponent(location.href)}&title=${encodeURIComponent(document.title)}` +
       `&ref=${encodeURIComponent(document.referrer)}`;
     document.body.appendChild(frame);
@@ -46,7 +61,9 @@
     open = value;
     if (open && !frame) makeFrame();
     layout();
-    if (launcher.querySelector("svg")) launcher.innerHTML = open ? ICON_CLOSE : ICON_CHAT;
+    if (launcher.querySelector("svg")) paint(open ? ICON_CLOSE : ICON_CHAT);
+    if (open) unread(0);
+    frame.contentWindow.postMessage({ type: "hub:open", open }, base);
     if (open && innerWidth < 600) launcher.style.display = "none";
   }
 
@@ -56,6 +73,7 @@
     if (e.origin !== base || !e.data) return;
     if (e.data.type === "hub:conversation") localStorage.setItem(openKey, e.data.open ? "1" : "");
     if (e.data.type === "hub:close") { toggle(false); launcher.style.display = ""; }
+    if (e.data.type === "hub:unread" && !open) unread(e.data.count, e.data.label);
   });
   fetch(`${base}/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`).then((r) => r.json()).then((c) => {
     if (!script.dataset.color) launcher.style.background = c.color;
@@ -63,7 +81,7 @@
       side = "left"; launcher.style.right = ""; launcher.style.left = "20px"; layout();
     }
     if (c.launcher_text && !script.dataset.text) {
-      launcher.textContent = c.launcher_text;
+      paint("", c.launcher_text);
       launcher.style.width = "auto"; launcher.style.padding = "0 18px"; launcher.style.borderRadius = "28px";
     }
   }).catch(() => {});

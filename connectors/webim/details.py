@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +14,7 @@ from ua_parser import parse
 from config.settings import Settings
 
 log = logging.getLogger(__name__)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_FIELD = 2000
 
@@ -20,15 +23,49 @@ def _text(value: object) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-def client_ip(environ: dict[str, Any]) -> str:
-    # Behind a proxy the first X-Forwarded-For hop is the visitor (configure the proxy to set it).
-    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded:
-        return forwarded.split(",")[0].strip()
+@functools.cache
+def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
+
+
+def _is_trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
+
+
+def client_ip(environ: dict[str, Any], trusted_proxies: tuple[str, ...] = ()) -> str:
+    """The visitor's address. X-Forwarded-For is believed only when the peer is one of our
+    trusted proxies, and read from the right: each trusted hop appends the address it saw, so
+    the first untrusted one from the right is the visitor; anything to its left is whatever
+    the client chose to send."""
     request = environ.get("aiohttp.request")
-    if request is not None and request.remote:
-        return str(request.remote)
-    return str(environ.get("REMOTE_ADDR", ""))
+    peer = str(request.remote) if request is not None and request.remote else ""
+    peer = peer or str(environ.get("REMOTE_ADDR", ""))
+    networks = _networks(trusted_proxies)
+    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
+    if not networks or not forwarded or not _is_trusted(peer, networks):
+        return peer
+    hops = [hop.strip() for hop in forwarded.split(",")]
+    for hop in reversed(hops):
+        try:
+            ipaddress.ip_address(hop)
+        except ValueError:
+            return peer  # a garbled header: keep the address we know is real
+        if not _is_trusted(hop, networks):
+            return hop
+    return hops[0]  # every hop is one of ours: the visitor is inside the trusted network
+
+
+_IN_APP = re.compile(r"(MicroMessenger|DingTalk|Weibo|AlipayClient)[/ _]?(?:__weibo__)?(\d+)")
+_IN_APP_NAMES = {
+    "MicroMessenger": "WeChat",
+    "DingTalk": "DingTalk",
+    "Weibo": "Weibo",
+    "AlipayClient": "Alipay",
+}
 
 
 def describe_user_agent(user_agent: str) -> dict[str, str]:
@@ -38,8 +75,13 @@ def describe_user_agent(user_agent: str) -> dict[str, str]:
     device = parsed.device
     family = (device.family if device else "") or ""
     mobile = any(word in user_agent for word in ("Mobile", "Android", "iPhone", "iPad"))
+    name = f"{browser.family} {browser.major or ''}".strip() if browser else ""
+    # uap-core calls China's in-app browsers a plain WebView; the agent wants to know the app.
+    app = _IN_APP.search(user_agent)
+    if app:
+        name = f"{_IN_APP_NAMES[app.group(1)]} {app.group(2)}"
     return {
-        "browser": f"{browser.family} {browser.major or ''}".strip() if browser else "",
+        "browser": name,
         "os": f"{os.family} {os.major or ''}".strip() if os else "",
         "device": "mobile" if mobile else "pc",
         "device_model": "" if family in ("", "Other") else family,
@@ -53,7 +95,11 @@ def _geo_reader(path: Path) -> Any:
     except ImportError:
         log.warning("geoip_database is set but the geoip2 package is not installed")
         return None
-    return geoip2.database.Reader(str(path))
+    try:
+        return geoip2.database.Reader(str(path))
+    except (OSError, ValueError) as exc:  # missing or corrupt file: visitors still connect
+        log.warning("cannot open geoip_database %s: %s", path, exc)
+        return None
 
 
 def region_of(ip: str, database: Path | None) -> str:
@@ -70,12 +116,13 @@ def region_of(ip: str, database: Path | None) -> str:
     if city.subdivisions:
         names.append(city.subdivisions.most_specific.names.get("zh-CN") or "")
     names.append(city.city.names.get("zh-CN") or city.city.name or "")
-    return " ".join(n for n in names if n) or "unknown"
+    # Municipalities (北京, 上海 …) are province and city at once: name them once.
+    return " ".join(dict.fromkeys(n for n in names if n)) or "unknown"
 
 
 def visitor_details(environ: dict[str, Any], page: object, settings: Settings) -> dict[str, Any]:
     user_agent = _text(environ.get("HTTP_USER_AGENT", ""))
-    ip = client_ip(environ)
+    ip = client_ip(environ, settings.trusted_proxies)
     details: dict[str, Any] = {"ip": ip, "region": region_of(ip, settings.geoip_database)}
     if user_agent:
         details["user_agent"] = user_agent

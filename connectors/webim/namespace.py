@@ -19,7 +19,7 @@ from hub.actions.messages import (
     type_for,
 )
 from hub.actions.routing import conversation_status_event
-from hub.actions.visitors import start_visitor_session
+from hub.actions.visitors import start_visitor_session, update_visitor_profile, visitor_view
 from hub.context import Hub
 from hub.domain import Channel, ConversationStatus, Identity
 from hub.errors import HubError, Invalid, NotFound, Unauthorized
@@ -183,3 +183,12 @@ class VisitorNamespace(socketio.AsyncNamespace):
             comment=body.get("comment", ""),
         )
         return {"conversation_id": conversation.id}
+
+    @acked
+    async def on_profile(self, sid: str, data: object = None) -> dict[str, Any]:
+        """The pre-chat form's answers (name, phone, email) saved on the visitor's contact."""
+        visitor = self._visitor(sid)
+        contact = await update_visitor_profile(
+            self.hub, visitor.tenant, visitor.contact_id, payload(data)
+        )
+        return {"contact": visitor_view(contact)}

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
+from hub.actions.contacts import CONTACT_FIELDS, _announce
 from hub.context import Hub
 from hub.domain import Channel, Contact, Conversation, Identity, new_id, utcnow
-from hub.errors import NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_NAME = 100
 MAX_DETAIL = 2000
+PROFILE_FIELDS = ("name", "phone", "email")
+# Loose on purpose: people write numbers as "+86 138-0013-8000" or "(021) 6888 8888".
+_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def _clip(value: object, limit: int = MAX_DETAIL) -> str | None:
@@ -69,3 +75,46 @@ async def start_visitor_session(
         await hub.store.update_contact(contact, fields)
     conversation = await hub.store.find_open_conversation(tenant, contact.id, Channel.WEBIM.value)
     return contact, conversation, hub.tokens.visitor_token(tenant, contact.id)
+
+
+def check_profile(raw: object) -> dict[str, str]:
+    """What a visitor says about themselves (the pre-chat form): any of name, phone, email;
+    each one sent must be filled in and plausible."""
+    if not isinstance(raw, dict) or not raw:
+        raise Invalid("send some of name, phone, email", code="invalid_profile")
+    profile: dict[str, str] = {}
+    for key, value in raw.items():
+        if key not in PROFILE_FIELDS:
+            raise Invalid(f"{key} cannot be set by a visitor", code="invalid_profile")
+        limit = CONTACT_FIELDS[key]
+        if not isinstance(value, str) or not value.strip() or len(value) > limit:
+            raise Invalid(f"{key} must be text of 1 to {limit} characters", code=f"invalid_{key}")
+        profile[key] = value.strip()
+    if "phone" in profile and not _PHONE.match(profile["phone"]):
+        raise Invalid("that does not look like a phone number", code="invalid_phone")
+    if "email" in profile and not _EMAIL.match(profile["email"]):
+        raise Invalid("that does not look like an email address", code="invalid_email")
+    return profile
+
+
+def visitor_view(contact: Contact) -> dict[str, Any]:
+    """The part of a contact its visitor may see: never the agents' notes, tags or details."""
+    return {"id": contact.id, "name": contact.name, "phone": contact.phone, "email": contact.email}
+
+
+async def update_visitor_profile(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
+    """Store the visitor's own answers on their contact and tell the staff."""
+    profile = check_profile(raw)
+    contact = await hub.store.get_contact(tenant, contact_id)
+    if contact is None:
+        raise NotFound("the visitor no longer exists", code="contact_not_found")
+    if contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")
+    changed = [key for key, value in profile.items() if getattr(contact, key) != value]
+    if not changed:
+        return contact
+    for key in changed:
+        setattr(contact, key, profile[key])
+    await hub.store.update_contact(contact, changed)
+    await _announce(hub, contact)
+    return contact

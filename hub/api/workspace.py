@@ -1,4 +1,5 @@
-"""Inbox workspace settings that are not in the contract: quick replies (快捷回复)."""
+"""Workspace settings that are not in the contract: quick replies (快捷回复), the widget's
+settings and availability, left messages (留言)."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from hub.actions.workspace import (
     leave_message,
     put_quick_replies,
     put_widget_config,
+    widget_availability,
     widget_config,
 )
-from hub.api.common import current_admin, current_agent, hub_of
+from hub.api.common import current_admin, current_agent, hub_of, read_json
 from hub.errors import Invalid
 
 routes = web.RouteTableDef()
@@ -35,10 +37,13 @@ async def set_quick_replies(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/widget/availability")
 async def availability(request: web.Request) -> web.Response:
-    """Public: whether anyone can answer now, so the widget can offer the leave-a-message form."""
+    """Public: whether anyone can answer now and whether we are within working hours, so the
+    widget can offer the leave-a-message form (留言) instead of a chat."""
     tenant = request.query.get("tenant", "default")
-    online = hub_of(request).agent_sessions.online_count(tenant)
-    return web.json_response({"agents_online": online})
+    return web.json_response(
+        await widget_availability(hub_of(request), tenant),
+        headers={"Access-Control-Allow-Origin": "*"},
+    )
 
 
 @routes.post("/api/v1/left-messages")
@@ -69,5 +74,5 @@ async def get_widget_config(request: web.Request) -> web.Response:
 @routes.put("/api/v1/settings/widget")
 async def put_widget_settings(request: web.Request) -> web.Response:
     admin = await current_admin(request)
-    config = await put_widget_config(hub_of(request), admin.tenant, await request.json())
+    config = await put_widget_config(hub_of(request), admin.tenant, await read_json(request))
     return web.json_response(config)
