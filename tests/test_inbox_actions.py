@@ -97,7 +97,7 @@ async def test_take_over_is_refused_to_agents_and_for_closed_conversations(
     running_hub: RunningHub,
 ) -> None:
     holder = await running_hub.agent()
-    colleague = await running_hub.agent()
+    colleague = await running_hub.agent(ready=False)  # so routing cannot pick it
     supervisor = await running_hub.agent(roles=["supervisor"], ready=False)
     _, conversation_id = await _served(running_hub, holder, "help")
 

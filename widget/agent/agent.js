@@ -3,7 +3,9 @@
 import { io } from "/static/vendor/socket.io.esm.min.js";
 import { t, applyI18n, switchLang } from "/static/i18n.js";
 import { $, state, ui, api, entry, addMessage, isSupervisor, contactName, agentName, TOKEN } from "./core.js";
-import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle } from "./list.js";
+import {
+  setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed,
+} from "./list.js";
 import { select, deselect, renderPane, refreshPane, appendMessage, markClosed } from "./pane.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
@@ -105,21 +107,46 @@ function openFromHash() {
 }
 window.addEventListener("hashchange", openFromHash);
 
+// A busy queue changes many times a second: re-read it at most once a second per page.
+let queueBusy = false; let queueAgain = false;
+async function queueChanged() {
+  if (queueBusy) { queueAgain = true; return; }
+  queueBusy = true;
+  try {
+    do {
+      queueAgain = false;
+      await refreshQueued().catch(() => {});
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+    } while (queueAgain);
+  } finally { queueBusy = false; }
+}
+
 async function loadReference() {
-  const [agents, tags] = await Promise.all([
+  const [me, agents, tags] = await Promise.all([
+    api("/api/v1/auth/me").catch((err) => { if (err.status === 401) throw err; return state.me; }),
     api("/api/v1/agents").catch(() => ({ items: [] })),
     api("/api/v1/tags").catch(() => ({ items: [] })),
   ]);
+  // Roles may have changed since sign-in (an admin promoted this agent).
+  state.me = me;
+  localStorage.setItem(TOKEN + ":me", JSON.stringify(me));
+  showRole();
   state.agents = new Map(agents.items.map((a) => [a.id, a]));
   state.tags = tags.items;
+}
+
+function showRole() {
+  $("navConsole").hidden = !isSupervisor();
+  $("me").textContent = state.me?.name || "";
+  $("tabs").querySelector("[data-tab=all]").hidden = !isSupervisor();
+  if (state.tab === "all" && !isSupervisor()) showTab("mine");
 }
 
 function start() {
   $("login").hidden = true;
   $("app").hidden = false;
-  $("navConsole").hidden = !isSupervisor();
-  $("me").textContent = state.me?.name || "";
   setupTabs();
+  showRole();
   renderList();
   setPresence("not_ready");
   $("presence").disabled = true;
@@ -147,13 +174,13 @@ function start() {
   socket.on("presence", ({ status }) => setPresence(status));
   socket.on("queue.updated", ({ queued }) => {
     $("statQueued").textContent = t("queued_n", { n: queued });
-    refreshQueued().catch(() => {});
+    queueChanged();
   });
   socket.on("agent.presence", ({ agent_id, status, agents_online }) => {
     $("statOnline").textContent = t("online_n", { n: agents_online });
     const a = state.agents.get(agent_id);
     if (a) a.presence = status;
-    else loadReference().then(renderList);
+    else loadReference().then(renderList).catch(() => {});
   });
   socket.on("conversation.assigned", ({ conversation, contact, messages }) => {
     const e = entry(conversation);
@@ -184,7 +211,7 @@ function start() {
   socket.on("conversation.updated", ({ conversation }) => {
     if (!relevant(conversation)) return;
     const e = entry(conversation);
-    if (conversation.status === "closed") e.unread = 0;
+    if (conversation.status === "closed") { e.unread = 0; pruneClosed(); }
     renderList();
     if (state.current === conversation.id) refreshPane();
   });

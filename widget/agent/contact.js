@@ -139,7 +139,10 @@ export function renderSide() {
     : [];
   const focusedId = side.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
   side.dataset.contactId = contact.id;
-  side.replaceChildren(
+  const hide = el("button", { type: "button", className: "narrow-only side-close", testid: "contact-panel-close", textContent: "×" });
+  hide.setAttribute("aria-label", t("back"));
+  hide.onclick = () => document.body.classList.remove("show-side");
+  side.replaceChildren(hide,
     el("h3", { textContent: contactName(e.conversation), testid: "contact-title" }),
     blockBlock(contact) || "", tagsBlock(contact), details(e.conversation, contact), editForm(contact));
   for (const [id, value] of drafts) {

@@ -24,6 +24,16 @@ export function relevant(c) {
   return TABS.some((tab) => inTab(tab, c)) || state.convs.has(c.id);
 }
 
+const MAX_CLOSED = 300;
+
+/** Closed conversations pile up over a day (supervisors hear of all of them): keep the newest. */
+export function pruneClosed() {
+  const closed = [...state.convs.values()].filter((e) => e.conversation.status === "closed" && e.conversation.id !== state.current);
+  if (closed.length <= MAX_CLOSED) return;
+  closed.sort((a, b) => ((a.conversation.closed_at || "") < (b.conversation.closed_at || "") ? -1 : 1));
+  for (const e of closed.slice(0, closed.length - MAX_CLOSED)) state.convs.delete(e.conversation.id);
+}
+
 const activity = (c) => c.last_message_at || c.assigned_at || c.created_at || "";
 
 function visible(tab) {
