@@ -313,6 +313,10 @@ def test_supervisor_reads_then_takes_over_by_deep_link(
     expect(console).to_be_visible()
     expect(console).to_have_attribute("href", "/agent/console")
     expect(console).to_have_text("Console")
+    first_tab.goto(f"{hub_url}/agent/#conversation=does-not-exist")
+    expect(first_tab.get_by_test_id("pane-empty")).to_have_text(
+        "That conversation was not found.", timeout=WAIT
+    )
     first_tab.close()
 
     # A deep link (the console links here) opens the conversation read-only.

@@ -51,7 +51,12 @@ function follow(id) {
 export async function select(id) {
   let e = state.convs.get(id);
   if (!e) {
-    try { e = entry(await api(`/api/v1/conversations/${encodeURIComponent(id)}`)); } catch { return; }
+    try {
+      e = entry(await api(`/api/v1/conversations/${encodeURIComponent(id)}`));
+    } catch {
+      if (!state.current) renderPane(t("convNotFound"));
+      return;
+    }
   }
   state.current = id;
   e.unread = 0;

@@ -28,7 +28,7 @@ addStrings({
     dev_pc: "PC", dev_mobile: "Mobile",
     handled: "Handled", markHandled: "Mark handled", markUnhandled: "Reopen",
     back: "Back", contactPanel: "Contact", notifyTitle: "New message from {name}", notifyNew: "New conversation: {name}",
-    transferred: "Transferred", attachment: "[attachment]",
+    transferred: "Transferred", attachment: "[attachment]", convNotFound: "That conversation was not found.",
   },
   zh: {
     tabMine: "我的", tabQueued: "排队", tabAll: "全部", tabClosed: "已结束", tabsLabel: "会话列表",
@@ -55,6 +55,6 @@ addStrings({
     dev_pc: "电脑", dev_mobile: "手机",
     handled: "已处理", markHandled: "标为已处理", markUnhandled: "标为未处理",
     back: "返回", contactPanel: "客户", notifyTitle: "{name} 发来新消息", notifyNew: "新会话：{name}",
-    transferred: "已转接", attachment: "[附件]",
+    transferred: "已转接", attachment: "[附件]", convNotFound: "未找到该会话。",
   },
 });
