@@ -152,6 +152,18 @@ def test_tabs_unread_counts_and_title(hub_url: str, browser, admin_token: str) -
     closed = item(page, "A: follow-up")
     expect(closed.get_by_test_id("conversation-status-chip")).to_have_text("Closed")
 
+    # An unsent reply stays with its conversation while Mei looks at another one.
+    page.get_by_test_id("tab-mine").click()
+    item(page, "B: more details").click()
+    page.get_by_test_id("composer-input").fill("Draft for B")
+    item(page, "C: waiting here").click()
+    page.locator("[data-testid=message]", has_text="C: waiting here").wait_for(timeout=WAIT)
+    expect(page.get_by_test_id("composer-input")).to_have_value("")
+    item(page, "B: more details").click()
+    page.locator("[data-testid=message]", has_text="B: more details").wait_for(timeout=WAIT)
+    expect(page.get_by_test_id("composer-input")).to_have_value("Draft for B")
+    expect(page).to_have_title("Inbox")
+
     mine = call(
         hub_url,
         "GET",

@@ -74,7 +74,12 @@ export async function select(id) {
   for (const m of messages) addMessage(e, m);
   e.loaded = true;
   if (state.current !== id) return;
-  renderPane();
+  // Same controls as before the load: only the log changes, so a reply being typed keeps
+  // its focus and caret.
+  if ($("log") && renderedMode === paneKey(e)) {
+    $("log").replaceChildren(...logNodes(e));
+    scrollLog();
+  } else renderPane();
   ui.side();
   ui.list();
 }
@@ -136,6 +141,10 @@ function historyNodes(e) {
   return nodes;
 }
 
+function logNodes(e) {
+  return [...historyNodes(e), ...e.messages.map((m) => bubble(m))];
+}
+
 export function appendMessage(m) {
   const log = $("log");
   if (!log) return;
@@ -153,6 +162,7 @@ function button(text, testid, onclick, className = "") {
 }
 
 let renderedMode = null;
+let renderedId = null;
 
 /** What decides the pane's controls: the agent's rights and whether the contact is blocked. */
 function paneKey(e) {
@@ -180,7 +190,8 @@ export function renderPane(notice = "") {
     return;
   }
   const c = e.conversation;
-  const draft = $("composerInput")?.value || "";
+  const typing = renderedId === c.id && document.activeElement === $("composerInput");
+  renderedId = c.id;
   renderedMode = paneKey(e);
   const paneMode = mode(c);
   const back = button(`← ${t("back")}`, "pane-back", () => deselect(), "narrow-only back");
@@ -198,8 +209,7 @@ export function renderPane(notice = "") {
     el("span", { className: "title" }, el("span", { textContent: contactName(c) }), channelBadge(c.channel),
       el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) })),
     side, el("span", { className: "actions" }, ...actions));
-  const log = el("div", { className: "log", id: "log", testid: "chat-log" },
-    ...historyNodes(e), ...e.messages.map((m) => bubble(m)));
+  const log = el("div", { className: "log", id: "log", testid: "chat-log" }, ...logNodes(e));
   log.setAttribute("aria-live", "polite");
   const parts = [bar];
   if (paneMode === "read") {
@@ -213,14 +223,17 @@ export function renderPane(notice = "") {
       el("span", { textContent: [t("closedBanner"), closedLine(c), c.summary && t("summaryLabel", { text: c.summary })].filter(Boolean).join(" ") })));
   }
   parts.push(log);
-  if (paneMode === "edit") parts.push(el("div", { className: "typing", id: "typing" }), ...composer(e, draft));
+  if (paneMode === "edit") parts.push(el("div", { className: "typing", id: "typing" }), ...composer(e));
   pane.replaceChildren(...parts);
+  if (typing) $("composerInput")?.focus();
   scrollLog();
 }
 
-function composer(e, draft) {
+function composer(e) {
   const c = e.conversation;
-  const input = el("textarea", { placeholder: t("placeholder"), id: "composerInput", testid: "composer-input", value: draft });
+  // Each conversation keeps its own unsent reply while the agent switches between them.
+  const input = el("textarea", { placeholder: t("placeholder"), id: "composerInput", testid: "composer-input", value: e.draft || "" });
+  input.addEventListener("input", () => { e.draft = input.value; });
   input.setAttribute("aria-label", t("placeholder"));
   const send = el("button", { type: "submit", textContent: t("send"), testid: "composer-send" });
   const file = el("input", { type: "file", hidden: true, testid: "composer-file" });
@@ -261,11 +274,11 @@ function composer(e, draft) {
     ev.preventDefault();
     const text = input.value.trim();
     if (!text) return;
-    input.value = "";
+    input.value = e.draft = "";
     quick.hidden = true;
     const ack = await state.socket.emitWithAck("message",
       { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: noteBox.checked });
-    if (!ack.ok) { input.value = text; return; }
+    if (!ack.ok) { input.value = e.draft = text; return; }
     if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
   return [quick, form];
@@ -281,7 +294,7 @@ async function showQuickReplies(input, box) {
   box.replaceChildren(...matches.map((q) => {
     const item = el("button", { type: "button", className: "quick-item", testid: "quick-reply-item" },
       el("b", { textContent: q.title }), ` ${q.text}`);
-    item.onclick = () => { input.value = q.text; box.hidden = true; input.focus(); };
+    item.onclick = () => { input.value = q.text; input.dispatchEvent(new Event("input")); box.hidden = true; input.focus(); };
     return item;
   }));
   box.hidden = matches.length === 0;
