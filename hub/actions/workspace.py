@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.actions import events
 from hub.context import Hub
-from hub.domain import LeftMessage, new_id, utcnow
+from hub.domain import Agent, LeftMessage, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_QUICK_REPLIES = 500
@@ -62,6 +63,22 @@ async def leave_message(
     left = LeftMessage(id=new_id(), tenant=tenant, contact_id=contact_id, **fields)
     await hub.store.create_left_message(left)
     return left
+
+
+async def do_mark_left_message(hub: Hub, actor: Agent, left_id: str, raw: object) -> dict[str, Any]:
+    """An agent marks a left message (留言) handled, or not handled again. Only `handled`
+    changes: the visitor's words stay as they were left."""
+    if not isinstance(raw, dict) or set(raw) != {"handled"} or not isinstance(raw["handled"], bool):
+        raise Invalid("send {handled: true | false}", code="invalid_left_message")
+    handled: bool = raw["handled"]
+    # A record carrying only the key and the changed field: the store merges the listed
+    # fields into the stored document, scoped by tenant, and raises left_message_not_found
+    # when this tenant has no such id.
+    change = LeftMessage(id=left_id, tenant=actor.tenant, contact_id="", text="", handled=handled)
+    await hub.store.update_left_message(change, ["handled"])
+    body = {"id": left_id, "handled": handled}
+    await events.to_staff(hub, actor.tenant, "left_message.updated", body)
+    return body
 
 
 WIDGET_DEFAULTS: dict[str, Any] = {

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.actions.workspace import (
+    do_mark_left_message,
     leave_message,
     put_quick_replies,
     put_widget_config,
@@ -61,6 +62,15 @@ async def list_left_messages(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     items = await hub_of(request).store.list_left_messages(agent.tenant)
     return web.json_response({"items": [left.public() for left in items]})
+
+
+@routes.patch("/api/v1/left-messages/{left_id}")
+async def patch_left_message(request: web.Request) -> web.Response:
+    agent = await current_agent(request)
+    body = await do_mark_left_message(
+        hub_of(request), agent, request.match_info["left_id"], await read_json(request)
+    )
+    return web.json_response(body)
 
 
 @routes.get("/api/v1/widget/config")

@@ -6,7 +6,7 @@ from typing import Any
 
 import socketio
 
-from hub.actions.conversations import do_close, do_transfer, relay_agent_typing
+from hub.actions.conversations import do_close, do_take_over, do_transfer, relay_agent_typing
 from hub.actions.messages import (
     check_after_seq,
     check_limit,
@@ -17,7 +17,7 @@ from hub.actions.messages import (
 from hub.actions.presence import agent_connected, agent_disconnected, do_set_presence
 from hub.context import Hub
 from hub.domain import Agent
-from hub.errors import HubError, Unauthorized
+from hub.errors import HubError, Invalid, Unauthorized
 from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
 from hub.realtime.server import acked, payload
 
@@ -130,6 +130,22 @@ class AgentNamespace(socketio.AsyncNamespace):
         )
         await self.enter_room(sid, watch_room(agent.tenant, conversation.id))
         return {}
+
+    @acked
+    async def on_conversation_unwatch(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Stop following a conversation (the supervisor opened another one)."""
+        body = payload(data)
+        conversation_id = body.get("conversation_id")
+        if not isinstance(conversation_id, str) or not conversation_id:
+            raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
+        await self.leave_room(sid, watch_room(self._agent(sid).tenant, conversation_id))
+        return {}
+
+    @acked
+    async def on_conversation_take_over(self, sid: str, data: object = None) -> dict[str, Any]:
+        body = payload(data)
+        conversation = await do_take_over(self.hub, self._agent(sid), body.get("conversation_id"))
+        return {"conversation": conversation.public()}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # Dotted event names ("conversation.close") map to on_conversation_close.

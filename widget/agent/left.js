@@ -1,0 +1,45 @@
+// Left messages (留言): what visitors left when nobody could answer; agents mark them handled.
+import { t } from "/static/i18n.js";
+import { $, el, api, shortTime } from "./core.js";
+
+let items = [];
+
+export async function refreshLeftMessages() {
+  try { items = (await api("/api/v1/left-messages")).items; } catch { return; }
+  renderLeft();
+}
+
+export function leftMessageUpdated({ id, handled }) {
+  const found = items.find((m) => m.id === id);
+  if (!found) { refreshLeftMessages(); return; }
+  found.handled = handled;
+  renderLeft();
+}
+
+function renderLeft() {
+  // Open ones first (newest first within each group, as the hub lists them).
+  const sorted = [...items.filter((m) => !m.handled), ...items.filter((m) => m.handled)];
+  $("leftCount").textContent = String(items.filter((m) => !m.handled).length || "");
+  $("left").replaceChildren(...sorted.map((m) => {
+    const toggle = el("button", {
+      type: "button", className: "link", testid: "left-message-handle",
+      textContent: m.handled ? t("markUnhandled") : t("markHandled"),
+    });
+    toggle.onclick = async () => {
+      toggle.disabled = true;
+      try {
+        const body = await api(`/api/v1/left-messages/${encodeURIComponent(m.id)}`, {
+          method: "PATCH", body: JSON.stringify({ handled: !m.handled }),
+        });
+        leftMessageUpdated(body);
+      } finally { toggle.disabled = false; }
+    };
+    return el("div", { className: "item left" + (m.handled ? " handled" : ""), testid: "left-message", dataset: { handled: String(m.handled), id: m.id } },
+      el("span", { className: "row" },
+        el("span", { className: "who", textContent: m.name || m.phone || m.email }),
+        el("span", { className: "time", textContent: shortTime(m.created_at) })),
+      el("span", { className: "contact", textContent: [m.phone, m.email].filter(Boolean).join(" · ") }),
+      el("span", { className: "preview full", textContent: m.text }),
+      el("span", { className: "row" }, m.handled ? el("span", { className: "status st-closed", textContent: t("handled") }) : el("span"), toggle));
+  }));
+}
