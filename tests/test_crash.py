@@ -93,9 +93,7 @@ async def test_sigkill_loses_no_acknowledged_message(tmp_path: Path) -> None:
         visitors = [Visitor(base_url) for _ in range(VISITORS)]
         for visitor in visitors:
             await visitor.join()
-        senders = [
-            asyncio.create_task(send_until_killed(v, n)) for n, v in enumerate(visitors)
-        ]
+        senders = [asyncio.create_task(send_until_killed(v, n)) for n, v in enumerate(visitors)]
         async with asyncio.timeout(60):
             await enough.wait()
         os.kill(process.pid, signal.SIGKILL)

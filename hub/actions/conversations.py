@@ -50,11 +50,13 @@ async def do_close(
     conversation.closed_at = utcnow()
     conversation.close_reason = reason
     conversation.summary = summary
-    if not await hub.store.update_conversation(
-        conversation,
-        ["status", "closed_at", "close_reason", "summary"],
-        expect={"status": before},
-    ):
+    with hub.contacts.changing(conversation.tenant, conversation.contact_id):
+        written = await hub.store.update_conversation(
+            conversation,
+            ["status", "closed_at", "close_reason", "summary"],
+            expect={"status": before},
+        )
+    if not written:
         raise Conflict("the conversation changed meanwhile; try again", code="conflict")
     hub.timers.cancel(queue_timer(conversation.id))
     hub.waiting_contacts.pop(conversation.id, None)
@@ -168,7 +170,8 @@ async def do_rate(
     if conversation.is_open:
         raise Conflict("a conversation can be rated once it is closed", code="not_closed")
     conversation.rating = Rating(score=score, comment=comment)
-    await hub.store.update_conversation(conversation, ["rating"])
+    with hub.contacts.changing(tenant, conversation.contact_id):
+        await hub.store.update_conversation(conversation, ["rating"])
     await events.to_staff(
         hub, tenant, "conversation.updated", {"conversation": conversation.public()}
     )

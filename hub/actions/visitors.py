@@ -66,6 +66,7 @@ async def start_visitor_session(
         if _clip(name, MAX_NAME) and contact.name.startswith("Visitor "):
             contact.name = _clip(name, MAX_NAME) or contact.name
             fields.append("name")
-        await hub.store.update_contact(contact, fields)
+        with hub.contacts.changing(tenant, contact.id):
+            await hub.store.update_contact(contact, fields)
     conversation = await hub.store.find_open_conversation(tenant, contact.id, Channel.WEBIM.value)
     return contact, conversation, hub.tokens.visitor_token(tenant, contact.id)

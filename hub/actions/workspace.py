@@ -121,5 +121,6 @@ async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> C
             raise Invalid(f"{key} cannot be set this way", code="invalid_contact")
         setattr(contact, key, value.strip())
         changed.append(key)
-    await hub.store.update_contact(contact, changed)
+    with hub.contacts.changing(tenant, contact.id):
+        await hub.store.update_contact(contact, changed)
     return contact
