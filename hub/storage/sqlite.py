@@ -1,10 +1,10 @@
-"""The embedded store: SQLite in WAL mode through aiosqlite, with group commit.
+"""The embedded store: SQLite in WAL mode, with group commit.
 
 Every write is a small function queued for the single writer connection. The writer runs all
-queued functions in one transaction on its thread (one hop, one commit, one fsync with
+queued functions in one transaction on its own thread (one commit, one fsync with
 synchronous=FULL), then answers each caller; a failing function is rolled back to its own
-savepoint and fails only its caller. Reads use a second connection, which WAL lets run beside
-the writer and which sees every committed write.
+savepoint and fails only its caller. Reads use a second connection on the event loop's
+thread, which WAL lets run beside the writer and which sees every committed write.
 
 Records are kept as JSON documents beside the columns that are queried or kept unique.
 """
@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import aiosqlite
 import orjson
 
 from hub.domain import (
@@ -37,7 +38,6 @@ from hub.errors import Conflict, NotFound
 from hub.storage.base import Store
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
 
-T = TypeVar("T")
 WriteOp = Callable[[sqlite3.Connection], Any]
 
 SCHEMA_VERSION = 1
@@ -109,109 +109,145 @@ def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> list[tuple[bool,
     return results
 
 
+class _Writer:
+    """The one write connection on its own thread. Callers queue (op, future) pairs from the
+    loop; the thread takes everything queued (up to MAX_BATCH) as one transaction, commits,
+    and resolves the batch's futures with one wake-up of the loop. While it commits (an fsync
+    with synchronous=FULL) the next batch gathers: group commit without a timer."""
+
+    def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
+        self._conn = conn
+        self._loop = loop
+        self._queue: deque[tuple[WriteOp, asyncio.Future[Any]] | None] = deque()
+        self._work = threading.Event()
+        self.commit_count = 0
+        self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, op: WriteOp) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = self._loop.create_future()
+        self._queue.append((op, future))
+        self._work.set()
+        return future
+
+    async def stop(self) -> None:
+        """Finish every queued write, then end the thread."""
+        self._queue.append(None)
+        self._work.set()
+        # The batch answers were scheduled before the thread ended, so they run first.
+        await asyncio.to_thread(self._thread.join)
+        self._conn.close()
+
+    def _run(self) -> None:
+        stopping = False
+        while not stopping:
+            self._work.wait()
+            self._work.clear()
+            while self._queue:
+                batch: list[tuple[WriteOp, asyncio.Future[Any]]] = []
+                while self._queue and len(batch) < MAX_BATCH:
+                    item = self._queue.popleft()
+                    if item is None:
+                        stopping = True
+                    else:
+                        batch.append(item)
+                if not batch:
+                    continue
+                try:
+                    results: list[tuple[bool, Any]] | BaseException = _run_batch(
+                        self._conn, [op for op, _ in batch]
+                    )
+                except Exception as exc:
+                    results = exc
+                self._loop.call_soon_threadsafe(self._answer, batch, results)
+
+    def _answer(
+        self,
+        batch: list[tuple[WriteOp, asyncio.Future[Any]]],
+        results: list[tuple[bool, Any]] | BaseException,
+    ) -> None:
+        if isinstance(results, BaseException):
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(results)
+            return
+        self.commit_count += 1
+        for (_, future), (ok, value) in zip(batch, results, strict=True):
+            if future.done():
+                continue  # the caller went away; the write stands
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(value)
+
+
+def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
+    # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _run_batch), and a read
+    # holds its snapshot only while its statement runs.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute(f"PRAGMA synchronous={synchronous}")
+    conn.execute("PRAGMA busy_timeout=10000")
+    conn.execute("PRAGMA foreign_keys=OFF")
+    return conn
+
+
 class SqliteStore(Store):
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.synchronous = synchronous
-        self.commit_count = 0
-        self._writer: aiosqlite.Connection | None = None
-        self._reader: aiosqlite.Connection | None = None
-        self._pending: list[tuple[WriteOp, asyncio.Future[Any]]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._writer_task: asyncio.Task[None] | None = None
+        self._writer: _Writer | None = None
+        self._reader: sqlite3.Connection | None = None
+
+    @property
+    def commit_count(self) -> int:
+        return self._writer.commit_count if self._writer is not None else 0
 
     # life cycle ------------------------------------------------------------------------
 
-    async def _connect(self) -> aiosqlite.Connection:
-        conn = await aiosqlite.connect(self.path, isolation_level=None)
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute(f"PRAGMA synchronous={self.synchronous}")
-        await conn.execute("PRAGMA busy_timeout=10000")
-        await conn.execute("PRAGMA foreign_keys=OFF")
-        return conn
-
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.executescript(SCHEMA)
-        await self._writer.execute(
+        conn = _connect(self.path, self.synchronous)
+        conn.executescript(SCHEMA)
+        conn.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
         )
-        self._reader = await self._connect()
-        self._closing = False
-        self._wake = asyncio.Event()
-        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        self._writer = _Writer(conn, asyncio.get_running_loop())
+        self._reader = _connect(self.path, self.synchronous)
 
     async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._writer_task is not None:
-            await self._writer_task
-            self._writer_task = None
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._reader = self._writer = None
-
-    # group commit ----------------------------------------------------------------------
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            await writer.stop()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
 
     async def _write(self, op: WriteOp) -> Any:
-        if self._closing or self._writer_task is None:
+        if self._writer is None:
             raise RuntimeError("the store is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
-        self._wake.set()
-        return await future
-
-    async def _write_loop(self) -> None:
-        assert self._writer is not None
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                try:
-                    results = await self._run_on_writer_thread([op for op, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                self.commit_count += 1
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if future.done():
-                        continue  # the caller went away; the write stands
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(value)
-            if self._closing:
-                return
-
-    async def _run_on_writer_thread(self, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
-        # aiosqlite has no public call for "run this function on the connection's thread";
-        # its _execute is that call. One hop per batch instead of one per statement is what
-        # makes group commit cheap.
-        assert self._writer is not None
-        writer = self._writer
-        return await writer._execute(lambda: _run_batch(writer._conn, ops))
+        return await self._writer.submit(op)
 
     # reading helpers -------------------------------------------------------------------
+    # Reads run on the loop's thread: in WAL mode a reader never waits for the writer, and a
+    # point read by primary key takes microseconds, less than one hop to a thread and back.
+    # fetchall() runs every statement to its end, so no snapshot outlives its read. Each read
+    # first yields to the loop once, so that a task reading in a loop cannot starve the others
+    # (an awaited read is a scheduling point, as callers expect); yielding before rather than
+    # after means the answer is never older than the moment the call returns.
+
+    async def _rows(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        await asyncio.sleep(0)
+        assert self._reader is not None
+        return self._reader.execute(sql, params).fetchall()
 
     async def _one(self, sql: str, params: Sequence[Any]) -> dict[str, Any] | None:
-        # One hop: a cursor left open between hops keeps the reader's snapshot pinned, so
-        # other reads on the connection would miss rows committed meanwhile.
-        assert self._reader is not None
-        rows = await self._reader.execute_fetchall(sql, params)
+        rows = await self._rows(sql, params)
         return _load(rows[0][0]) if rows else None
 
     async def _all(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
-        assert self._reader is not None
-        rows = await self._reader.execute_fetchall(sql, params)
-        return [_load(row[0]) for row in rows]
+        return [_load(row[0]) for row in await self._rows(sql, params)]
 
     # tenants and settings --------------------------------------------------------------
 
@@ -232,9 +268,7 @@ class SqliteStore(Store):
         return from_doc(Tenant, doc) if doc else None
 
     async def list_tenant_ids(self) -> list[str]:
-        assert self._reader is not None
-        rows = await self._reader.execute_fetchall("SELECT id FROM tenants ORDER BY id", ())
-        return [row[0] for row in rows]
+        return [row[0] for row in await self._rows("SELECT id FROM tenants ORDER BY id", ())]
 
     async def get_settings(self, tenant: str, key: str) -> dict[str, Any] | None:
         return await self._one(
