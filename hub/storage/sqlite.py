@@ -12,9 +12,9 @@ Records are kept as JSON documents beside the columns that are queried or kept u
 from __future__ import annotations
 
 import asyncio
+import queue
 import sqlite3
 import threading
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -110,75 +110,85 @@ def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> list[tuple[bool,
 
 
 class _Writer:
-    """The one write connection on its own thread. Callers queue (op, future) pairs from the
-    loop; the thread takes everything queued (up to MAX_BATCH) as one transaction, commits,
-    and resolves the batch's futures with one wake-up of the loop. While it commits (an fsync
-    with synchronous=FULL) the next batch gathers: group commit without a timer."""
+    """The one write connection on its own thread, one batch in flight at a time.
+
+    Writes queue on the loop. A batch is handed over on a later turn of the loop
+    (`call_soon`), so every caller woken in the same turn (e.g. by the previous batch's
+    answers) is in it; writes queued while a batch commits (an fsync with synchronous=FULL)
+    form the next one: group commit without a timer. The thread answers each batch with one
+    wake-up of the loop."""
 
     def __init__(self, conn: sqlite3.Connection, loop: asyncio.AbstractEventLoop) -> None:
         self._conn = conn
         self._loop = loop
-        self._queue: deque[tuple[WriteOp, asyncio.Future[Any]] | None] = deque()
-        self._work = threading.Event()
+        self._pending: list[tuple[WriteOp, asyncio.Future[Any]]] = []
+        self._in_flight: list[tuple[WriteOp, asyncio.Future[Any]]] = []
+        self._busy = False
+        self._flush_scheduled = False
+        self._batches: queue.SimpleQueue[list[WriteOp] | None] = queue.SimpleQueue()
+        self._idle = asyncio.Event()
+        self._idle.set()
         self.commit_count = 0
         self._thread = threading.Thread(target=self._run, name="sqlite-writer", daemon=True)
         self._thread.start()
 
     def submit(self, op: WriteOp) -> asyncio.Future[Any]:
         future: asyncio.Future[Any] = self._loop.create_future()
-        self._queue.append((op, future))
-        self._work.set()
+        self._pending.append((op, future))
+        self._idle.clear()
+        self._schedule_flush()
         return future
+
+    def _schedule_flush(self) -> None:
+        if not self._flush_scheduled and not self._busy and self._pending:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._busy or not self._pending:
+            return
+        batch = self._pending[:MAX_BATCH]
+        del self._pending[:MAX_BATCH]
+        self._busy = True
+        self._in_flight = batch
+        self._batches.put([op for op, _ in batch])
 
     async def stop(self) -> None:
         """Finish every queued write, then end the thread."""
-        self._queue.append(None)
-        self._work.set()
-        # The batch answers were scheduled before the thread ended, so they run first.
+        await self._idle.wait()
+        self._batches.put(None)
         await asyncio.to_thread(self._thread.join)
         self._conn.close()
 
     def _run(self) -> None:
-        stopping = False
-        while not stopping:
-            self._work.wait()
-            self._work.clear()
-            while self._queue:
-                batch: list[tuple[WriteOp, asyncio.Future[Any]]] = []
-                while self._queue and len(batch) < MAX_BATCH:
-                    item = self._queue.popleft()
-                    if item is None:
-                        stopping = True
-                    else:
-                        batch.append(item)
-                if not batch:
-                    continue
-                try:
-                    results: list[tuple[bool, Any]] | BaseException = _run_batch(
-                        self._conn, [op for op, _ in batch]
-                    )
-                except Exception as exc:
-                    results = exc
-                self._loop.call_soon_threadsafe(self._answer, batch, results)
+        while (ops := self._batches.get()) is not None:
+            try:
+                results: list[tuple[bool, Any]] | BaseException = _run_batch(self._conn, ops)
+            except Exception as exc:
+                results = exc
+            self._loop.call_soon_threadsafe(self._answer, results)
 
-    def _answer(
-        self,
-        batch: list[tuple[WriteOp, asyncio.Future[Any]]],
-        results: list[tuple[bool, Any]] | BaseException,
-    ) -> None:
+    def _answer(self, results: list[tuple[bool, Any]] | BaseException) -> None:
+        batch, self._in_flight = self._in_flight, []
+        self._busy = False
         if isinstance(results, BaseException):
             for _, future in batch:
                 if not future.done():
                     future.set_exception(results)
-            return
-        self.commit_count += 1
-        for (_, future), (ok, value) in zip(batch, results, strict=True):
-            if future.done():
-                continue  # the caller went away; the write stands
-            if ok:
-                future.set_result(value)
-            else:
-                future.set_exception(value)
+        else:
+            self.commit_count += 1
+            for (_, future), (ok, value) in zip(batch, results, strict=True):
+                if future.done():
+                    continue  # the caller went away; the write stands
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+        if self._pending:
+            self._schedule_flush()
+        else:
+            self._idle.set()
 
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
