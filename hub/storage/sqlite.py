@@ -193,7 +193,8 @@ class _Writer:
 
 def _connect(path: Path, synchronous: str) -> sqlite3.Connection:
     # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in _run_batch), and a read
-    # holds its snapshot only while its statement runs.
+    # holds its snapshot only while its statement runs. The writer's connection is made on
+    # the loop's thread and used on its own, hence check_same_thread=False.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute(f"PRAGMA synchronous={synchronous}")
@@ -208,10 +209,12 @@ class SqliteStore(Store):
         self.synchronous = synchronous
         self._writer: _Writer | None = None
         self._reader: sqlite3.Connection | None = None
+        self._commits_of_closed_writers = 0
 
     @property
     def commit_count(self) -> int:
-        return self._writer.commit_count if self._writer is not None else 0
+        current = self._writer.commit_count if self._writer is not None else 0
+        return self._commits_of_closed_writers + current
 
     # life cycle ------------------------------------------------------------------------
 
@@ -230,6 +233,7 @@ class SqliteStore(Store):
         writer, self._writer = self._writer, None
         if writer is not None:
             await writer.stop()
+            self._commits_of_closed_writers += writer.commit_count
         if self._reader is not None:
             self._reader.close()
             self._reader = None
