@@ -14,6 +14,7 @@ from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
 from hub.api.common import error_middleware
+from hub.contact_cache import ContactCache
 from hub.context import HUB, Hub
 from hub.realtime.agent import AgentNamespace
 from hub.realtime.server import create_sio
@@ -42,6 +43,8 @@ def build_hub(settings: Settings) -> Hub:
         acd=MemoryAcd(),
         sio=sio,
         tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
+        # Several hub processes on one store would not see each other's writes.
+        contacts=ContactCache(enabled=not (settings.mongo_url or settings.redis_url)),
     )
     webim = WebImConnector(sio)
     hub.connectors[webim.channel] = webim

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from config.settings import Settings
 from hub.acd.base import AcdState
+from hub.contact_cache import ContactCache
 from hub.domain import RoutingSettings
 from hub.locks import KeyedLocks
 from hub.realtime.sessions import AgentSessions
@@ -43,6 +44,13 @@ class Hub:
     last_pushed_position: dict[str, int] = field(default_factory=dict)
     # Failed sign-ins per email: guessing passwords gets 429 after a few tries.
     login_failures: Throttle = field(default_factory=lambda: Throttle(limit=5, window=300))
+    # Connected visitors' contact and open conversation (see hub/contact_cache.py).
+    contacts: ContactCache = field(default_factory=ContactCache)
+
+    def __post_init__(self) -> None:
+        # The store brackets every write to a contact or a conversation with the cache's
+        # `changing`, so no action can forget to and leave a stale entry behind.
+        self.store.contact_write_guard = self.contacts.changing
 
 
 HUB = web.AppKey("hub", Hub)

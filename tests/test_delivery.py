@@ -157,3 +157,30 @@ async def test_unknown_tenant_is_refused(running_hub: RunningHub) -> None:
         assert "tenant" in str(exc).lower() or "connect" in str(exc).lower()
     else:
         raise AssertionError("connected to an unknown tenant")
+
+
+async def test_messages_follow_transfer_and_close(running_hub: RunningHub) -> None:
+    """A visitor's later messages (answered from the cached open conversation) go to the
+    agent holding it now, and after a close into a new conversation, never the closed one."""
+    await running_hub.routing(policy="idle_first", history_agent_first=False)
+    first = await running_hub.agent()
+    visitor = await running_hub.visitor()
+    opened = await visitor.say("one")
+    conversation_id = opened["message"]["conversation_id"]
+    await first.wait_for("conversation.assigned")
+    for text in ("two", "three"):
+        assert (await visitor.say(text))["message"]["conversation_id"] == conversation_id
+    await first.wait_for("message", lambda m: m["text"] == "three")
+    second = await running_hub.agent(ready=False)
+    moved = await first.call(
+        "conversation.transfer", {"conversation_id": conversation_id, "agent_id": second.id}
+    )
+    assert moved["ok"], moved
+    assert (await visitor.say("four"))["message"]["seq"] == 4
+    await second.wait_for("message", lambda m: m["text"] == "four")
+    closed = await second.call("conversation.close", {"conversation_id": conversation_id})
+    assert closed["ok"], closed
+    after = await visitor.say("five")
+    assert after["ok"] and after["message"]["conversation_id"] != conversation_id
+    assert after["message"]["seq"] == 1
+    assert not any(m["text"] == "four" for m in first.events["message"])

@@ -74,6 +74,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.visitors[sid] = VisitorSocket(tenant, contact.id, contact.name, skill)
+        self.hub.contacts.attach(tenant, contact.id)
         await self.enter_room(sid, visitor_room(tenant, contact.id))
         await self.emit(
             "session",
@@ -108,7 +109,9 @@ class VisitorNamespace(socketio.AsyncNamespace):
         )
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
-        self.visitors.pop(sid, None)
+        visitor = self.visitors.pop(sid, None)
+        if visitor is not None:
+            self.hub.contacts.detach(visitor.tenant, visitor.contact_id)
 
     def _visitor(self, sid: str) -> VisitorSocket:
         visitor = self.visitors.get(sid)
@@ -120,9 +123,6 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_message(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         visitor = self._visitor(sid)
-        contact = await self.hub.store.get_contact(visitor.tenant, visitor.contact_id)
-        if contact is None:
-            raise NotFound("the visitor no longer exists", code="contact_not_found")
         attachments = check_attachments(body.get("attachments"))
         message, _ = await receive_inbound(
             self.hub,
@@ -137,7 +137,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 contact_name=visitor.contact_name,
                 skill=visitor.skill,
             ),
-            contact=contact,
+            contact_id=visitor.contact_id,
             origin_sid=sid,
         )
         return {"message": message.public()}

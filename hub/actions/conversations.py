@@ -53,11 +53,12 @@ async def do_close(
     conversation.closed_at = utcnow()
     conversation.close_reason = reason
     conversation.summary = summary
-    if not await hub.store.update_conversation(
+    written = await hub.store.update_conversation(
         conversation,
         ["status", "closed_at", "close_reason", "summary"],
         expect={"status": before},
-    ):
+    )
+    if not written:
         raise Conflict("the conversation changed meanwhile; try again", code="conflict")
     hub.timers.cancel(queue_timer(conversation.id))
     hub.waiting_contacts.pop(conversation.id, None)

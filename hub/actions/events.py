@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from socketio.async_pubsub_manager import AsyncPubSubManager
+
 from hub.context import Hub
 from hub.domain import Conversation
 from hub.realtime.rooms import (
@@ -26,9 +28,21 @@ async def to_visitor(
     *,
     skip_sid: str | None = None,
 ) -> None:
-    await hub.sio.emit(
-        event, data, to=visitor_room(tenant, contact_id), namespace=VISITOR_NS, skip_sid=skip_sid
-    )
+    room = visitor_room(tenant, contact_id)
+    if skip_sid is not None and _nobody_else_in(hub, VISITOR_NS, room, skip_sid):
+        return
+    await hub.sio.emit(event, data, to=room, namespace=VISITOR_NS, skip_sid=skip_sid)
+
+
+def _nobody_else_in(hub: Hub, namespace: str, room: str, sid: str) -> bool:
+    """True when `sid` is the room's only socket, so an emit skipping it reaches nobody (and
+    would only encode the packet for nothing). A pub/sub manager cannot know: other nodes may
+    hold sockets in the room."""
+    manager = hub.sio.manager
+    if isinstance(manager, AsyncPubSubManager):
+        return False
+    members = manager.rooms.get(namespace, {}).get(room) or {}
+    return all(member == sid for member in members)
 
 
 async def to_agent(

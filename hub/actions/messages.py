@@ -13,6 +13,7 @@ from hub.actions.routing import do_route
 from hub.context import Hub
 from hub.domain import (
     Agent,
+    AppendResult,
     Contact,
     Conversation,
     ConversationStatus,
@@ -131,17 +132,40 @@ async def receive_inbound(
     hub: Hub,
     inbound: InboundMessage,
     *,
-    contact: Contact | None = None,
+    contact_id: str | None = None,
     origin_sid: str | None = None,
 ) -> tuple[Message, Conversation]:
     """Store a customer's message in the contact's open conversation on that channel (opening
-    and routing one if needed). A repeated client id or platform id returns the original."""
+    and routing one if needed). A repeated client id or platform id returns the original.
+
+    With `contact_id` (a connected web visitor) the contact and its open conversation come
+    from hub.contacts when cached there, so the append is the only store call."""
     if not inbound.attachments:
         check_text(hub, inbound.text)
     else:
         check_text(hub, inbound.text, allow_empty=True)
     check_client_id(inbound.client_id)
-    if contact is None:
+    if contact_id is not None:
+        cached = hub.contacts.lookup(inbound.tenant, contact_id, inbound.channel)
+        if cached is not None:
+            contact, conversation = cached
+            if contact.is_blocked(utcnow()):
+                raise Forbidden("this visitor is blocked", code="blocked")
+            try:
+                result = await hub.store.append_message(_message(contact, conversation, inbound))
+            except NotFound:
+                # Cannot happen while the store brackets every write with the cache's
+                # `changing`; if it does, the store is right and the cache is not.
+                hub.contacts.forget(inbound.tenant, contact_id)
+            else:
+                return await _announce(hub, contact, conversation, result, False, origin_sid)
+    ticket = hub.contacts.ticket(inbound.tenant, contact_id) if contact_id is not None else None
+    if contact_id is not None:
+        found = await hub.store.get_contact(inbound.tenant, contact_id)
+        if found is None:
+            raise NotFound("the visitor no longer exists", code="contact_not_found")
+        contact = found
+    else:
         contact = await _contact_for(hub, inbound)
     if contact.is_blocked(utcnow()):
         raise Forbidden("this visitor is blocked", code="blocked")
@@ -152,18 +176,34 @@ async def receive_inbound(
         opened = conversation is None
         if conversation is None:
             conversation = await _open_conversation(hub, contact, inbound)
-        message = Message(
-            id=new_id(),
-            tenant=contact.tenant,
-            conversation_id=conversation.id,
-            sender=Sender(type=SenderType.CONTACT.value, id=contact.id, name=contact.name),
-            type=inbound.type,
-            text=inbound.text,
-            attachments=list(inbound.attachments),
-            client_id=inbound.client_id,
-            platform_message_id=inbound.platform_message_id,
-        )
-        result = await hub.store.append_message(message)
+        else:
+            hub.contacts.fill(ticket, contact, conversation)
+        result = await hub.store.append_message(_message(contact, conversation, inbound))
+    return await _announce(hub, contact, conversation, result, opened, origin_sid)
+
+
+def _message(contact: Contact, conversation: Conversation, inbound: InboundMessage) -> Message:
+    return Message(
+        id=new_id(),
+        tenant=contact.tenant,
+        conversation_id=conversation.id,
+        sender=Sender(type=SenderType.CONTACT.value, id=contact.id, name=contact.name),
+        type=inbound.type,
+        text=inbound.text,
+        attachments=list(inbound.attachments),
+        client_id=inbound.client_id,
+        platform_message_id=inbound.platform_message_id,
+    )
+
+
+async def _announce(
+    hub: Hub,
+    contact: Contact,
+    conversation: Conversation,
+    result: AppendResult,
+    opened: bool,
+    origin_sid: str | None,
+) -> tuple[Message, Conversation]:
     if not result.created:
         return result.message, conversation
     stored = result.message

@@ -209,9 +209,10 @@ async def queue_timed_out(hub: Hub, tenant: str, conversation_id: str) -> None:
         conversation.status = CLOSED
         conversation.closed_at = utcnow()
         conversation.close_reason = "queue_timeout"
-        if await hub.store.update_conversation(
+        closed = await hub.store.update_conversation(
             conversation, ["status", "closed_at", "close_reason"], expect={"status": QUEUED}
-        ):
+        )
+        if closed:
             await post_system_message(hub, conversation, QUEUE_TIMEOUT_TEXT)
             await events.to_visitor(
                 hub,
@@ -253,9 +254,10 @@ async def requeue(hub: Hub, conversation: Conversation, *, skill: str | None = N
     if skill is not None:
         updated.skill = skill
         fields.append("skill")
-    if not await hub.store.update_conversation(
+    written = await hub.store.update_conversation(
         updated, fields, expect={"status": before_status, "agent_id": before_agent}
-    ):
+    )
+    if not written:
         return False
     if before_agent:
         await events.to_agent(

@@ -14,7 +14,8 @@ Rules every backend keeps (tests/storage/ checks them on every backend):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
 from typing import Any
 
@@ -29,9 +30,20 @@ from hub.domain import (
     Tenant,
 )
 
+ContactWriteGuard = Callable[[str, str], AbstractContextManager[None]]
+
+
+def no_guard(tenant: str, contact_id: str) -> AbstractContextManager[None]:
+    return nullcontext()
+
 
 class Store(ABC):
     """Async persistence for every record of the hub."""
+
+    # Wraps every write to a contact or to one of its conversations, named by (tenant,
+    # contact id). The app sets it to the contact cache's `changing`, so that no write, whichever
+    # action makes it, can leave a cached record behind that a fresh read would not return.
+    contact_write_guard: ContactWriteGuard = staticmethod(no_guard)
 
     @abstractmethod
     async def open(self) -> None:

@@ -9,6 +9,7 @@ import dataclasses
 import functools
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -33,32 +34,44 @@ def to_doc(record: Any) -> dict[str, Any]:
     return {f.name: encode_value(getattr(record, f.name)) for f in dataclasses.fields(record)}
 
 
-@functools.cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
+Decoder = Callable[[Any], Any]
 
 
-def _decode(kind: Any, value: Any) -> Any:
-    if value is None:
-        return None
-    origin = typing.get_origin(kind)
-    if origin in (typing.Union, types.UnionType):
-        options = [k for k in typing.get_args(kind) if k is not type(None)]
-        return _decode(options[0], value) if len(options) == 1 else value
-    if kind is datetime:
-        return parse_iso(value)
-    if origin is list:
-        (item,) = typing.get_args(kind)
-        return [_decode(item, v) for v in value]
-    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        return from_doc(kind, value)
+def _identity(value: Any) -> Any:
     return value
 
 
+def _decoder(kind: Any) -> Decoder:
+    """The function that turns a stored value of type `kind` back into a record value, worked
+    out once per type so that decoding does no typing introspection. None stays None."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _decoder(options[0]) if len(options) == 1 else _identity
+    if kind is datetime:
+        return lambda value: None if value is None else parse_iso(value)
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        decode_item = _decoder(item)
+        if decode_item is _identity:
+            return _identity
+        return lambda value: None if value is None else [decode_item(v) for v in value]
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return lambda value: None if value is None else from_doc(kind, value)
+    return _identity
+
+
+@functools.cache
+def _decoders(cls: type) -> dict[str, Decoder]:
+    """Field name -> decoder for a record class; names not in the table are ignored, so a
+    document written by a newer version still loads."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
+
+
 def from_doc(cls: type[T], doc: dict[str, Any]) -> T:
-    hints = _hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    return cls(**{name: _decode(hints[name], v) for name, v in doc.items() if name in known})
+    decoders = _decoders(cls)
+    return cls(**{name: decoders[name](v) for name, v in doc.items() if name in decoders})
 
 
 MESSAGE_PREVIEW = 100

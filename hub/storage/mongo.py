@@ -486,7 +486,8 @@ class MongoStore(Store):
                 | self._not_one_of(contact.identities)
             )
 
-        await self._write(op())
+        with self.contact_write_guard(contact.tenant, contact.id):
+            await self._write(op())
 
     @staticmethod
     def _not_one_of(identities: Sequence[Identity]) -> dict[str, Any]:
@@ -503,7 +504,8 @@ class MongoStore(Store):
             except DuplicateKeyError as exc:
                 raise Conflict("conversation exists", code="conversation_exists") from exc
 
-        await self._write(op())
+        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
+            await self._write(op())
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._col("conversations").find_one({"_id": conversation_id, "tenant": tenant})
@@ -525,7 +527,8 @@ class MongoStore(Store):
             "_id": conversation.id,
             "tenant": conversation.tenant,
         }
-        return await self._write(self._update_fields("conversations", where, changes))
+        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
+            return await self._write(self._update_fields("conversations", where, changes))
 
     async def list_conversations(
         self,

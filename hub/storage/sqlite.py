@@ -385,7 +385,8 @@ class SqliteStore(Store):
                 (_dump(_load(row[0]) | changes), contact.id),
             )
 
-        await self._write(op)
+        with self.contact_write_guard(contact.tenant, contact.id):
+            await self._write(op)
 
     # conversations ---------------------------------------------------------------------
 
@@ -412,7 +413,8 @@ class SqliteStore(Store):
             except sqlite3.IntegrityError as exc:
                 raise Conflict("conversation exists", code="conversation_exists") from exc
 
-        await self._write(op)
+        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
+            await self._write(op)
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._one(
@@ -459,7 +461,8 @@ class SqliteStore(Store):
             )
             return True
 
-        return bool(await self._write(op))
+        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
+            return bool(await self._write(op))
 
     async def list_conversations(
         self,

@@ -8,6 +8,8 @@ conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -694,3 +696,38 @@ async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
     assert all(r.created for r in results)
     reopened = await backend.open_store()
     assert [m.seq for m in await reopened.list_messages("a", "c1")] == list(range(1, 51))
+
+
+async def test_writes_to_a_contact_or_its_conversations_run_inside_the_guard(
+    store: Store,
+) -> None:
+    """The contact cache relies on it: every such write is bracketed by the guard, the write
+    itself happening inside (so a read racing it cannot refill a stale entry)."""
+    events: list[tuple[str, str, str]] = []
+
+    @contextmanager
+    def guard(tenant: str, contact_id: str) -> Iterator[None]:
+        events.append(("enter", tenant, contact_id))
+        try:
+            yield
+        finally:
+            events.append(("exit", tenant, contact_id))
+
+    store.contact_write_guard = guard
+    contact = a_contact("k1")
+    await store.create_contact(contact)
+    conversation = a_conversation("c1", contact_id="k1")
+    await store.create_conversation(conversation)
+    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")]
+    events.clear()
+    conversation.status = "assigned"
+    assert await store.update_conversation(conversation, ["status"])
+    contact.name = "Ann"
+    await store.update_contact(contact, ["name"])
+    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")] * 2
+
+    # A failed write is bracketed too.
+    events.clear()
+    with pytest.raises(NotFound):
+        await store.update_contact(a_contact("missing"), ["name"])
+    assert events == [("enter", "a", "missing"), ("exit", "a", "missing")]
