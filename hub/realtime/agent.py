@@ -17,7 +17,7 @@ from hub.actions.messages import (
 from hub.actions.presence import agent_connected, agent_disconnected, do_set_presence
 from hub.context import Hub
 from hub.domain import Agent
-from hub.errors import HubError, Unauthorized
+from hub.errors import Forbidden, HubError, Unauthorized
 from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
 from hub.realtime.server import acked, payload
 
@@ -27,6 +27,9 @@ class AgentNamespace(socketio.AsyncNamespace):
         super().__init__(AGENT_NS)
         self.hub = hub
         self.agents: dict[str, Agent] = {}
+        # Sockets opened with `monitor: true` (the supervisor console): they watch the
+        # tenant but are not the agent being present, so they never touch presence or routing.
+        self.monitors: set[str] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -35,9 +38,19 @@ class AgentNamespace(socketio.AsyncNamespace):
             agent = await self.hub.store.get_agent(claims.tenant, claims.agent_id)
             if agent is None or agent.disabled:
                 raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+            monitor = isinstance(auth, dict) and auth.get("monitor") is True
+            if monitor and not agent.is_supervisor():
+                raise Forbidden("monitor connections are for supervisors", code="supervisor_only")
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.agents[sid] = agent
+        if monitor:
+            # Tenant-wide events only (presence, queue, conversation updates); not the
+            # agent's own room, so the console never receives the agent's assignments.
+            self.monitors.add(sid)
+            await self.enter_room(sid, staff_room(agent.tenant))
+            await self.enter_room(sid, supervisors_room(agent.tenant))
+            return
         await self.enter_room(sid, agent_room(agent.tenant, agent.id))
         await self.enter_room(sid, staff_room(agent.tenant))
         if agent.is_supervisor():
@@ -46,6 +59,10 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         agent = self.agents.pop(sid, None)
+        if sid in self.monitors:
+            # Closing the console must not start the agent's disconnect grace.
+            self.monitors.discard(sid)
+            return
         if agent is not None:
             await agent_disconnected(self.hub, agent, sid)
 
@@ -55,9 +72,21 @@ class AgentNamespace(socketio.AsyncNamespace):
             raise Unauthorized("not signed in", code="not_connected")
         return agent
 
+    def _acting_agent(self, sid: str) -> Agent:
+        """The agent behind a socket that may act (presence, replies, close, transfer):
+        a monitor socket only reads, since acting from it would make the agent look present."""
+        agent = self._agent(sid)
+        if sid in self.monitors:
+            raise Forbidden(
+                "a monitor connection only watches; use the inbox to act", code="monitor_only"
+            )
+        return agent
+
     @acked
     async def on_presence(self, sid: str, data: object = None) -> dict[str, Any]:
-        status = await do_set_presence(self.hub, self._agent(sid), payload(data).get("status"))
+        status = await do_set_presence(
+            self.hub, self._acting_agent(sid), payload(data).get("status")
+        )
         return {"status": status}
 
     @acked
@@ -65,7 +94,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         body = payload(data)
         message = await do_send_agent_message(
             self.hub,
-            self._agent(sid),
+            self._acting_agent(sid),
             body.get("conversation_id"),
             client_id=body.get("client_id"),
             text=body.get("text"),
@@ -95,7 +124,7 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_typing(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         await relay_agent_typing(
-            self.hub, self._agent(sid), body.get("conversation_id"), body.get("on")
+            self.hub, self._acting_agent(sid), body.get("conversation_id"), body.get("on")
         )
         return {}
 
@@ -103,7 +132,10 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_conversation_close(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         conversation = await do_close(
-            self.hub, self._agent(sid), body.get("conversation_id"), summary=body.get("summary", "")
+            self.hub,
+            self._acting_agent(sid),
+            body.get("conversation_id"),
+            summary=body.get("summary", ""),
         )
         return {"conversation": conversation.public()}
 
@@ -112,7 +144,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         body = payload(data)
         conversation = await do_transfer(
             self.hub,
-            self._agent(sid),
+            self._acting_agent(sid),
             body.get("conversation_id"),
             agent_id=body.get("agent_id"),
             skill=body.get("skill"),
