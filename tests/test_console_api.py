@@ -4,6 +4,8 @@ admin's view of disabled agents."""
 
 from __future__ import annotations
 
+import asyncio
+
 import socketio
 
 from hub.actions.agents import do_create_agent
@@ -256,3 +258,47 @@ async def test_admins_list_disabled_agents_and_enable_them_again(running_hub: Ru
     assert token  # the old token of a re-enabled agent is valid again as well
     status, _ = await running_hub.api.request("GET", "/api/v1/auth/me", token=token)
     assert status == 200
+
+
+async def test_disabling_an_agent_signs_it_out_and_routes_its_conversations(
+    running_hub: RunningHub,
+) -> None:
+    worker = await running_hub.agent()
+    dropped = asyncio.Event()
+    worker.sio.on("disconnect", lambda *_: dropped.set(), namespace="/agent")
+    visitor = await running_hub.visitor()
+    await visitor.say("help")
+    await worker.wait_for("conversation.assigned")
+    console = await _monitor(running_hub, running_hub.admin_token, {})
+
+    status, _ = await running_hub.api.request(
+        "PATCH",
+        f"/api/v1/agents/{worker.id}",
+        token=running_hub.admin_token,
+        json={"disabled": True},
+    )
+    assert status == 200
+    async with asyncio.timeout(10):
+        await dropped.wait()
+    gone = await console.wait_for(
+        "agent.presence", lambda d: d["agent_id"] == worker.id and d["status"] == "offline"
+    )
+    assert gone["agents_online"] == 0
+    await visitor.wait_for("conversation.status", lambda d: d["status"] == "queued")
+    state = await _monitor_state(running_hub, running_hub.admin_token)
+    assert worker.id not in [a["agent_id"] for a in state["agents"]]
+    assert state["queued"] == 1
+
+    # Enabled again, the agent signs in, connects and takes the waiting conversation.
+    status, _ = await running_hub.api.request(
+        "PATCH",
+        f"/api/v1/agents/{worker.id}",
+        token=running_hub.admin_token,
+        json={"disabled": False},
+    )
+    assert status == 200
+    back = AgentClient(running_hub.base_url, worker.token, worker.agent)
+    running_hub.clients.append(back)
+    await back.start(ready=True)
+    assigned = await back.wait_for("conversation.assigned")
+    assert assigned["conversation"]["contact_id"] == visitor.session["contact_id"]

@@ -106,7 +106,7 @@ export async function monitorSection(ctx) {
       if (running) { soon(); return; }
       running = true;
       try { await refresh(); } catch { /* shown stale; the next event or poll retries */ } finally { running = false; }
-    }, 150);
+    }, 400);
   }
   for (const event of ["agent.presence", "queue.updated", "conversation.updated", "connect"]) ctx.listen(event, soon);
   // Profile edits (maximum, skills) emit nothing: a slow poll keeps those honest.

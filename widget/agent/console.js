@@ -26,6 +26,7 @@ const SECTIONS = [
 ];
 
 applyI18n();
+document.title = t("c_console");
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 
@@ -67,7 +68,7 @@ async function main() {
   const visible = SECTIONS.filter((s) => allowed(me, s.role));
   if (!visible.length) { $("denied").hidden = false; return; }
   $("console").hidden = false;
-  $("me").textContent = `${me.name} · ${me.roles.join(", ")}`;
+  $("me").textContent = `${me.name} · ${me.roles.map((r) => t(`c_role_${r}`)).join(", ")}`;
   const ctx = {
     me,
     socket: connectMonitor(me),
