@@ -279,15 +279,15 @@ def test_widget_appearance_preview_embed_and_demo_page(hub_url: str, browser) ->
     admin.get_by_test_id("widget-field-color").fill("#dc2626")
     admin.get_by_test_id("widget-field-company_name").fill("Acme <i>Outdoor</i>")
     admin.get_by_test_id("widget-field-notice").fill("Free shipping over ¥199")
-    admin.get_by_test_id("widget-field-welcome_message").fill("欢迎光临！How can we help?")
-    admin.get_by_test_id("widget-field-launcher_text").fill("Chat 咨询")
+    admin.get_by_test_id("widget-field-welcome_message").fill("Welcome to Acme! How can we help?")
+    admin.get_by_test_id("widget-field-launcher_text").fill("Chat with us")
     admin.get_by_test_id("widget-field-position").select_option("left")
     # The preview follows every keystroke, before anything is saved.
     preview.locator("[data-testid=preview-title]", has_text="Acme <i>Outdoor</i>").wait_for()
     assert preview.locator("i").count() == 0
     preview.locator("[data-testid=preview-notice]", has_text="Free shipping over ¥199").wait_for()
-    preview.locator("[data-testid=preview-welcome]", has_text="欢迎光临！").wait_for()
-    preview.locator("[data-testid=preview-launcher]", has_text="Chat 咨询").wait_for()
+    preview.locator("[data-testid=preview-welcome]", has_text="Welcome to Acme!").wait_for()
+    preview.locator("[data-testid=preview-launcher]", has_text="Chat with us").wait_for()
     assert launcher.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(220, 38, 38)"
     assert preview.locator("body.left").count() == 1
     admin.get_by_test_id("widget-preview-mode").select_option("offline")
@@ -304,6 +304,7 @@ def test_widget_appearance_preview_embed_and_demo_page(hub_url: str, browser) ->
     admin.get_by_test_id("widget-save").click()
     admin.locator("[data-testid=widget-status][data-kind=ok]").wait_for()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    admin.evaluate("scrollTo(0, 0)")
     admin.screenshot(path=str(SCREENSHOTS / "console-widget.png"), full_page=True)
     with urllib.request.urlopen(hub_url + "/api/v1/widget/config?tenant=default") as res:
         saved = json.loads(res.read())
@@ -321,7 +322,7 @@ def test_widget_appearance_preview_embed_and_demo_page(hub_url: str, browser) ->
     demo = open_page(browser)
     demo.goto(hub_url + "/")
     demo_launcher = demo.get_by_test_id("hub-launcher")
-    demo_launcher.filter(has_text="Chat 咨询").wait_for()
+    demo_launcher.filter(has_text="Chat with us").wait_for()
     demo.wait_for_function(
         "() => getComputedStyle(document.querySelector('[data-testid=hub-launcher]'))"
         ".backgroundColor === 'rgb(220, 38, 38)'"
@@ -522,3 +523,74 @@ def test_console_on_a_narrow_screen_in_chinese(hub_url: str, browser) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert page.js_errors == []
     page.context.close()
+
+
+def test_widget_settings_the_server_adds_later_are_rendered_and_sent(hub_url: str, browser) -> None:
+    """Pre-chat form and working hours come with the widget branch: when the server returns
+    them they are edited, previewed and sent (changed keys only); simulated here by answering
+    the config and the save in the browser."""
+    with urllib.request.urlopen(hub_url + "/api/v1/widget/config?tenant=default") as res:
+        config = json.loads(res.read())
+    config |= {
+        "prechat_enabled": False,
+        "prechat_fields": ["name"],
+        "working_hours_enabled": False,
+        "working_hours": {
+            "timezone": "Asia/Shanghai",
+            "days": [1, 2, 3, 4, 5],
+            "start": "09:00",
+            "end": "18:00",
+            "holidays": [],
+        },
+        "offline_message": "",
+    }
+    sent: list[Any] = []
+
+    def save(route) -> None:
+        sent.append(route.request.post_data_json)
+        route.fulfill(json=config | route.request.post_data_json)
+
+    admin = open_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    admin.route("**/api/v1/widget/config?*", lambda route: route.fulfill(json=config))
+    admin.route("**/api/v1/settings/widget", save)
+    open_console(admin, hub_url, "widget")
+    preview = admin.frame_locator("[data-testid=widget-preview]")
+    preview.get_by_test_id("preview-launcher").wait_for()
+
+    admin.get_by_test_id("widget-field-prechat_enabled").check()
+    admin.get_by_test_id("widget-prechat-phone").check()
+    preview.get_by_test_id("preview-form").filter(has_text="Phone").wait_for()
+    admin.get_by_test_id("widget-field-working_hours_enabled").check()
+    admin.get_by_test_id("widget-hours-day-6").check()
+    admin.get_by_test_id("widget-hours-end").fill("20:30")
+    admin.get_by_test_id("widget-hours-holiday-input").fill("2026-10-01")
+    admin.get_by_test_id("widget-hours-holiday-add").click()
+    admin.get_by_test_id("widget-hours-holidays").filter(has_text="2026-10-01").wait_for()
+    admin.get_by_test_id("widget-field-offline_message").fill("We are closed <b>now</b>")
+    admin.get_by_test_id("widget-preview-mode").select_option("offline")
+    preview.get_by_test_id("preview-offline").filter(has_text="We are closed <b>now</b>").wait_for()
+
+    admin.get_by_test_id("widget-save").click()
+    admin.locator("[data-testid=widget-status][data-kind=ok]").wait_for()
+    assert sent == [
+        {
+            "prechat_enabled": True,
+            "prechat_fields": ["name", "phone"],
+            "working_hours_enabled": True,
+            "working_hours": {
+                "timezone": "Asia/Shanghai",
+                "days": [1, 2, 3, 4, 5, 6],
+                "start": "09:00",
+                "end": "20:30",
+                "holidays": ["2026-10-01"],
+            },
+            "offline_message": "We are closed <b>now</b>",
+        }
+    ]
+    # Saving again without edits sends nothing.
+    admin.get_by_test_id("widget-save").click()
+    admin.get_by_test_id("widget-status").filter(has_text="Nothing changed").wait_for()
+    assert len(sent) == 1
+    assert admin.js_errors == []
+    admin.context.close()
