@@ -120,6 +120,12 @@ async def test_monitor_lists_names_and_held_conversations(running_hub: RunningHu
 
     state = await _monitor_state(running_hub, running_hub.admin_token)
     entry = next(a for a in state["agents"] if a["agent_id"] == worker.id)
+    assert "conversations" not in entry  # only on request: the inbox header polls this
+    status, state = await running_hub.api.request(
+        "GET", "/api/v1/monitor?conversations=true", token=running_hub.admin_token
+    )
+    assert status == 200
+    entry = next(a for a in state["agents"] if a["agent_id"] == worker.id)
     assert entry["name"] == worker.agent["name"]
     assert entry["email"] == worker.agent["email"]
     assert entry["presence"] == "ready"

@@ -79,7 +79,12 @@ async def monitor(request: web.Request) -> web.Response:
         "serving": sum(load.held for load in loads if load.agent_id == agent.id),
     }
     if agent.is_supervisor():
-        body["agents"] = await supervisor_agents(hub, agent.tenant, loads)
+        body["agents"] = await supervisor_agents(
+            hub,
+            agent.tenant,
+            loads,
+            with_conversations=request.query.get("conversations") == "true",
+        )
         body["serving_total"] = sum(load.held for load in loads)
     return web.json_response(body)
 

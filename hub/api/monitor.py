@@ -27,14 +27,20 @@ SCAN_LIMIT = 1000
 
 
 async def supervisor_agents(
-    hub: Hub, tenant: str, loads: Iterable[AgentLoad]
+    hub: Hub, tenant: str, loads: Iterable[AgentLoad], *, with_conversations: bool = False
 ) -> list[dict[str, Any]]:
-    """One entry per routable agent: the ACD's load plus name, roles and held conversations."""
+    """One entry per routable agent: the ACD's load plus name and roles, and on request the
+    conversations each holds (the inbox header polls the monitor too and needs none)."""
     profiles = {agent.id: agent for agent in await hub.store.list_agents(tenant)}
     held: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for conversation in await hub.store.list_conversations(
-        tenant, status=[ConversationStatus.ASSIGNED.value], limit=SCAN_LIMIT
-    ):
+    assigned = (
+        await hub.store.list_conversations(
+            tenant, status=[ConversationStatus.ASSIGNED.value], limit=SCAN_LIMIT
+        )
+        if with_conversations
+        else []
+    )
+    for conversation in assigned:
         if conversation.agent_id:
             held[conversation.agent_id].append(
                 {
@@ -60,11 +66,12 @@ async def supervisor_agents(
                 "held": load.held,
                 "max_concurrent": load.max_concurrent,
                 "skills": sorted(load.skills),
-                "conversations": sorted(
-                    held.get(load.agent_id, []), key=lambda c: c["assigned_at"] or ""
-                ),
             }
         )
+        if with_conversations:
+            entries[-1]["conversations"] = sorted(
+                held.get(load.agent_id, []), key=lambda c: c["assigned_at"] or ""
+            )
     entries.sort(key=lambda e: (e["name"].lower(), e["agent_id"]))
     return entries
 

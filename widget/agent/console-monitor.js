@@ -85,7 +85,7 @@ export async function monitorSection(ctx) {
   }
 
   async function refresh() {
-    const [state, queues] = await Promise.all([api("/api/v1/monitor"), api("/api/v1/monitor/queues")]);
+    const [state, queues] = await Promise.all([api("/api/v1/monitor?conversations=true"), api("/api/v1/monitor/queues")]);
     fetchedAt = performance.now();
     const agents = state.agents || [];
     queued.value.textContent = String(queues.queued);
