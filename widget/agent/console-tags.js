@@ -14,15 +14,23 @@ export async function tagsSection(ctx) {
   const form = el("form", { className: "panel inline wrap", testid: "tag-form" }, field(t("c_tg_name"), name), field(t("c_tg_color"), color), add);
   const root = el("div", {}, sectionHeader(t("c_nav_tags")), el("p", { className: "muted small", textContent: t("c_tg_hint") }), form, status.node, list);
 
+  // Each save sends the whole list, so a stale list must never replace a fresh one: the
+  // tags.updated echo of an earlier save of ours can arrive after a later save's answer.
+  let saving = 0;
+  const ours = new Set();
   async function saveAll(next) {
     status.clear();
+    saving += 1;
     try {
       items = (await api("/api/v1/tags", { method: "PUT", body: JSON.stringify({ items: next }) })).items;
+      ours.add(JSON.stringify(items));
       render();
       return true;
     } catch (err) {
       status.error(err);
       return false;
+    } finally {
+      saving -= 1;
     }
   }
 
@@ -45,7 +53,11 @@ export async function tagsSection(ctx) {
     if (await saveAll([...items, { name: value, color: color.value }])) name.value = "";
   };
   // Another admin's edit arrives as tags.updated.
-  ctx.listen("tags.updated", ({ items: fresh }) => { items = fresh; render(); });
+  ctx.listen("tags.updated", ({ items: fresh }) => {
+    if (saving || ours.has(JSON.stringify(fresh))) return;
+    items = fresh;
+    render();
+  });
   render();
   return root;
 }
