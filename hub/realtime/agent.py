@@ -19,7 +19,10 @@ from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import Forbidden, HubError, Unauthorized
 from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
-from hub.realtime.server import acked, payload
+from hub.realtime.server import acked, error_ack, payload
+
+# What a monitor socket (`auth: {token, monitor: true}`, the supervisor console) may do.
+MONITOR_EVENTS = {"connect", "disconnect", "sync", "conversation.watch"}
 
 
 class AgentNamespace(socketio.AsyncNamespace):
@@ -72,21 +75,9 @@ class AgentNamespace(socketio.AsyncNamespace):
             raise Unauthorized("not signed in", code="not_connected")
         return agent
 
-    def _acting_agent(self, sid: str) -> Agent:
-        """The agent behind a socket that may act (presence, replies, close, transfer):
-        a monitor socket only reads, since acting from it would make the agent look present."""
-        agent = self._agent(sid)
-        if sid in self.monitors:
-            raise Forbidden(
-                "a monitor connection only watches; use the inbox to act", code="monitor_only"
-            )
-        return agent
-
     @acked
     async def on_presence(self, sid: str, data: object = None) -> dict[str, Any]:
-        status = await do_set_presence(
-            self.hub, self._acting_agent(sid), payload(data).get("status")
-        )
+        status = await do_set_presence(self.hub, self._agent(sid), payload(data).get("status"))
         return {"status": status}
 
     @acked
@@ -94,7 +85,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         body = payload(data)
         message = await do_send_agent_message(
             self.hub,
-            self._acting_agent(sid),
+            self._agent(sid),
             body.get("conversation_id"),
             client_id=body.get("client_id"),
             text=body.get("text"),
@@ -124,7 +115,7 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_typing(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         await relay_agent_typing(
-            self.hub, self._acting_agent(sid), body.get("conversation_id"), body.get("on")
+            self.hub, self._agent(sid), body.get("conversation_id"), body.get("on")
         )
         return {}
 
@@ -132,10 +123,7 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_conversation_close(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         conversation = await do_close(
-            self.hub,
-            self._acting_agent(sid),
-            body.get("conversation_id"),
-            summary=body.get("summary", ""),
+            self.hub, self._agent(sid), body.get("conversation_id"), summary=body.get("summary", "")
         )
         return {"conversation": conversation.public()}
 
@@ -144,7 +132,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         body = payload(data)
         conversation = await do_transfer(
             self.hub,
-            self._acting_agent(sid),
+            self._agent(sid),
             body.get("conversation_id"),
             agent_id=body.get("agent_id"),
             skill=body.get("skill"),
@@ -164,5 +152,14 @@ class AgentNamespace(socketio.AsyncNamespace):
         return {}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        if args and args[0] in self.monitors and event not in MONITOR_EVENTS:
+            # A monitor socket only reads: acting from it (presence above all) would make the
+            # agent look present to routing. An allow-list, so new events are refused too.
+            return error_ack(
+                Forbidden(
+                    "a monitor connection only watches; use the inbox to act",
+                    code="monitor_only",
+                )
+            )
         # Dotted event names ("conversation.close") map to on_conversation_close.
         return await super().trigger_event(event.replace(".", "_"), *args)
