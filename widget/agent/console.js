@@ -48,7 +48,7 @@ async function signedIn() {
   }
 }
 
-function connectMonitor(me) {
+function connectMonitor() {
   const socket = io("/agent", { auth: { token: localStorage.getItem(TOKEN), monitor: true }, transports: ["websocket"] });
   const live = $("live");
   const show = (on) => { live.dataset.state = on ? "on" : "off"; live.textContent = on ? t("c_live") : t("c_offline"); };
@@ -71,7 +71,7 @@ async function main() {
   $("me").textContent = `${me.name} · ${me.roles.map((r) => t(`c_role_${r}`)).join(", ")}`;
   const ctx = {
     me,
-    socket: connectMonitor(me),
+    socket: connectMonitor(),
     cleanup: [],
     /** A socket handler that lives as long as the current section. */
     listen(event, handler) { ctx.socket.on(event, handler); ctx.cleanup.push(() => ctx.socket.off(event, handler)); },
@@ -79,6 +79,7 @@ async function main() {
   };
 
   const nav = $("nav");
+  nav.setAttribute("aria-label", t("c_console"));
   for (const s of visible) {
     nav.append(el("a", { href: `#${s.id}`, textContent: t(s.label), testid: `console-nav-${s.id}`, dataset: { section: s.id } }));
   }
