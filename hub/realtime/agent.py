@@ -17,12 +17,12 @@ from hub.actions.messages import (
 from hub.actions.presence import agent_connected, agent_disconnected, do_set_presence
 from hub.context import Hub
 from hub.domain import Agent
-from hub.errors import Forbidden, HubError, Unauthorized
+from hub.errors import HubError, Unauthorized
 from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
 from hub.realtime.server import acked, error_ack, payload
 
 # What a monitor socket (`auth: {token, monitor: true}`, the supervisor console) may do.
-MONITOR_EVENTS = {"connect", "disconnect", "sync", "conversation.watch"}
+MONITOR_EVENTS = {"connect", "disconnect", "sync", "conversation.watch", "conversation.unwatch"}
 
 
 class AgentNamespace(socketio.AsyncNamespace):
@@ -43,7 +43,9 @@ class AgentNamespace(socketio.AsyncNamespace):
                 raise Unauthorized("the token's agent no longer exists", code="token_invalid")
             monitor = isinstance(auth, dict) and auth.get("monitor") is True
             if monitor and not agent.is_supervisor():
-                raise Forbidden("monitor connections are for supervisors", code="supervisor_only")
+                raise HubError(
+                    "monitor connections are for supervisors", code="supervisor_only", status=403
+                )
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.agents[sid] = agent
@@ -156,9 +158,10 @@ class AgentNamespace(socketio.AsyncNamespace):
             # A monitor socket only reads: acting from it (presence above all) would make the
             # agent look present to routing. An allow-list, so new events are refused too.
             return error_ack(
-                Forbidden(
+                HubError(
                     "a monitor connection only watches; use the inbox to act",
                     code="monitor_only",
+                    status=403,
                 )
             )
         # Dotted event names ("conversation.close") map to on_conversation_close.
