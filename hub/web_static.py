@@ -27,4 +27,5 @@ def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> None:
     app.router.add_get("/chat", page("chat.html"))
     app.router.add_get("/agent", agent_redirect)
     app.router.add_get("/agent/", page("agent/index.html"))
+    app.router.add_get("/agent/console", page("agent/console.html"))
     app.router.add_static("/static/", widget_dir, show_index=False, follow_symlinks=False)

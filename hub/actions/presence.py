@@ -25,7 +25,13 @@ async def agent_disconnected(hub: Hub, agent: Agent, sid: str) -> None:
     key = (agent.tenant, agent.id)
     if not hub.agent_sessions.remove(key, sid):
         return
-    await hub.acd.set_presence(agent.tenant, agent.id, ready=False, connected=False)
+    try:
+        await hub.acd.set_presence(agent.tenant, agent.id, ready=False, connected=False)
+    except KeyError:
+        # A disabled agent is already out of routing and its conversations were routed
+        # again: there is nothing to keep through a grace period.
+        await _announce(hub, agent)
+        return
     settings = await routing_settings(hub, agent.tenant)
     hub.timers.schedule(
         grace_timer(agent.tenant, agent.id),

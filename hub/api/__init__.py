@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import agents, auth, contacts, conversations, settings, uploads, workspace
+from hub.api import agents, auth, contacts, conversations, monitor, settings, uploads, workspace
 
 # Each module owns one `routes` table; add a module here to publish it.
-API_MODULES = [auth, agents, settings, conversations, contacts, uploads, workspace]
+API_MODULES = [auth, agents, settings, conversations, contacts, uploads, workspace, monitor]
 
 
 def add_api_routes(app: web.Application) -> None:

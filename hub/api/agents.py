@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from hub.actions.agents import do_create_agent, do_update_agent
 from hub.actions.routing import routing_settings
 from hub.api.common import current_admin, current_agent, hub_of, parse_body
-from hub.errors import NotFound
+from hub.errors import Forbidden, Invalid, NotFound
 
 routes = web.RouteTableDef()
 
@@ -43,13 +43,19 @@ class AgentChanges(BaseModel):
 async def list_agents(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     hub = hub_of(request)
+    include_disabled = request.query.get("include_disabled", "")
+    if include_disabled not in ("", "true", "false"):
+        raise Invalid("include_disabled is true or false", code="invalid_include_disabled")
+    # Disabled accounts are listed only for administrators, who can enable them again.
+    if include_disabled == "true" and not agent.is_admin():
+        raise Forbidden("administrators only", code="admin_only")
     agents = await hub.store.list_agents(agent.tenant)
     items = []
     for other in agents:
-        if other.disabled:
+        if other.disabled and include_disabled != "true":
             continue
         presence = hub.agent_sessions.presence((other.tenant, other.id))
-        items.append(other.public() | {"presence": presence})
+        items.append(other.public() | {"presence": presence, "disabled": other.disabled})
     return web.json_response({"items": items})
 
 
@@ -95,4 +101,4 @@ async def update_agent(request: web.Request) -> web.Response:
     if "email" in changes:
         changes["email"] = str(changes["email"])
     agent = await do_update_agent(hub, agent, changes, password=body.password)
-    return web.json_response(agent.public())
+    return web.json_response(agent.public() | {"disabled": agent.disabled})

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.api.common import current_agent, current_supervisor, hub_of, query_int
+from hub.api.monitor import queue_entries, supervisor_agents
 from hub.domain import Channel, ConversationStatus
 from hub.errors import Invalid, NotFound
 
@@ -78,16 +79,13 @@ async def monitor(request: web.Request) -> web.Response:
         "serving": sum(load.held for load in loads if load.agent_id == agent.id),
     }
     if agent.is_supervisor():
-        body["agents"] = [
-            {
-                "agent_id": load.agent_id,
-                "presence": hub.agent_sessions.presence((agent.tenant, load.agent_id)),
-                "held": load.held,
-                "max_concurrent": load.max_concurrent,
-                "skills": sorted(load.skills),
-            }
-            for load in loads
-        ]
+        body["agents"] = await supervisor_agents(
+            hub,
+            agent.tenant,
+            loads,
+            with_conversations=request.query.get("conversations") == "true",
+        )
+        body["serving_total"] = sum(load.held for load in loads)
     return web.json_response(body)
 
 
@@ -97,4 +95,5 @@ async def monitor_queue(request: web.Request) -> web.Response:
     hub = hub_of(request)
     skill = request.query.get("skill") or None
     waiting = await hub.acd.queue(supervisor.tenant, skill)
-    return web.json_response({"skill": skill, "items": waiting})
+    entries = await queue_entries(hub, supervisor.tenant, waiting)
+    return web.json_response({"skill": skill, "items": waiting, "entries": entries})

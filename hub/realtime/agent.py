@@ -19,7 +19,10 @@ from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import HubError, Invalid, Unauthorized
 from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
-from hub.realtime.server import acked, payload
+from hub.realtime.server import acked, error_ack, payload
+
+# What a monitor socket (`auth: {token, monitor: true}`, the supervisor console) may do.
+MONITOR_EVENTS = {"connect", "disconnect", "sync", "conversation.watch", "conversation.unwatch"}
 
 
 class AgentNamespace(socketio.AsyncNamespace):
@@ -27,6 +30,9 @@ class AgentNamespace(socketio.AsyncNamespace):
         super().__init__(AGENT_NS)
         self.hub = hub
         self.agents: dict[str, Agent] = {}
+        # Sockets opened with `monitor: true` (the supervisor console): they watch the
+        # tenant but are not the agent being present, so they never touch presence or routing.
+        self.monitors: set[str] = set()
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
@@ -35,9 +41,21 @@ class AgentNamespace(socketio.AsyncNamespace):
             agent = await self.hub.store.get_agent(claims.tenant, claims.agent_id)
             if agent is None or agent.disabled:
                 raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+            monitor = isinstance(auth, dict) and auth.get("monitor") is True
+            if monitor and not agent.is_supervisor():
+                raise HubError(
+                    "monitor connections are for supervisors", code="supervisor_only", status=403
+                )
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.agents[sid] = agent
+        if monitor:
+            # Tenant-wide events only (presence, queue, conversation updates); not the
+            # agent's own room, so the console never receives the agent's assignments.
+            self.monitors.add(sid)
+            await self.enter_room(sid, staff_room(agent.tenant))
+            await self.enter_room(sid, supervisors_room(agent.tenant))
+            return
         await self.enter_room(sid, agent_room(agent.tenant, agent.id))
         await self.enter_room(sid, staff_room(agent.tenant))
         if agent.is_supervisor():
@@ -46,6 +64,10 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         agent = self.agents.pop(sid, None)
+        if sid in self.monitors:
+            # Closing the console must not start the agent's disconnect grace.
+            self.monitors.discard(sid)
+            return
         if agent is not None:
             await agent_disconnected(self.hub, agent, sid)
 
@@ -148,5 +170,15 @@ class AgentNamespace(socketio.AsyncNamespace):
         return {"conversation": conversation.public()}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        if args and args[0] in self.monitors and event not in MONITOR_EVENTS:
+            # A monitor socket only reads: acting from it (presence above all) would make the
+            # agent look present to routing. An allow-list, so new events are refused too.
+            return error_ack(
+                HubError(
+                    "a monitor connection only watches; use the inbox to act",
+                    code="monitor_only",
+                    status=403,
+                )
+            )
         # Dotted event names ("conversation.close") map to on_conversation_close.
         return await super().trigger_event(event.replace(".", "_"), *args)

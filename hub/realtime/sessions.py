@@ -43,6 +43,11 @@ class AgentSessions:
         session.presence = Presence.OFFLINE.value
         return True
 
+    def sids(self, key: AgentKey) -> list[str]:
+        """The agent's sockets open on this node."""
+        session = self._sessions.get(key)
+        return sorted(session.sids) if session else []
+
     def connected(self, key: AgentKey) -> bool:
         session = self._sessions.get(key)
         return bool(session and session.sids)
