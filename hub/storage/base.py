@@ -30,6 +30,17 @@ from hub.domain import (
     Tenant,
 )
 
+# Written by append_message alone, so that concurrent appends and updates never overwrite
+# each other's view of the conversation's newest message.
+APPEND_OWNED = frozenset({"last_seq", "last_message_at", "last_message_preview"})
+
+
+def check_not_append_owned(fields: Sequence[str]) -> None:
+    owned = APPEND_OWNED.intersection(fields)
+    if owned:
+        raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
+
+
 ContactWriteGuard = Callable[[str, str], AbstractContextManager[None]]
 
 

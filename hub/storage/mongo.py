@@ -77,7 +77,7 @@ from hub.domain import (
     iso,
 )
 from hub.errors import Conflict, NotFound
-from hub.storage.base import Store
+from hub.storage.base import Store, check_not_append_owned
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
 
 T = TypeVar("T")
@@ -85,7 +85,6 @@ T = TypeVar("T")
 # Acked means durable: an acknowledged write is journaled on a majority of the replica set,
 # so neither a crash nor a fail-over to another member can lose it.
 DURABLE_WRITES = WriteConcern(w="majority", j=True)
-APPEND_OWNED = frozenset({"last_seq", "last_message_at", "last_message_preview"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,9 +516,7 @@ class MongoStore(Store):
         fields: Sequence[str],
         expect: Mapping[str, Any] | None = None,
     ) -> bool:
-        owned = APPEND_OWNED.intersection(fields)
-        if owned:
-            raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
+        check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
         # The expected values go into the filter, so the check and the write are one atomic
         # operation on the server: this is the compare-and-set.

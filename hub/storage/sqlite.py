@@ -34,7 +34,7 @@ from hub.domain import (
     iso,
 )
 from hub.errors import Conflict, NotFound
-from hub.storage.base import Store
+from hub.storage.base import Store, check_not_append_owned
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
 
 T = TypeVar("T")
@@ -42,7 +42,6 @@ WriteOp = Callable[[sqlite3.Connection], Any]
 
 SCHEMA_VERSION = 1
 MAX_BATCH = 1000
-APPEND_OWNED = {"last_seq", "last_message_at", "last_message_preview"}
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -428,9 +427,7 @@ class SqliteStore(Store):
         fields: Sequence[str],
         expect: Mapping[str, Any] | None = None,
     ) -> bool:
-        owned = APPEND_OWNED.intersection(fields)
-        if owned:
-            raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
+        check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
         expected = {k: encode_value(v) for k, v in (expect or {}).items()}
 

@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,14 +66,31 @@ def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         log.close()
 
 
-def rest(url: str, path: str, body: dict | None = None, token: str | None = None) -> dict:
-    req = urllib.request.Request(url + path, method="POST" if body is not None else "GET")
+def call_status(
+    url: str, method: str, path: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
+    """A REST call as an integrator makes it: (HTTP status, JSON body), errors included."""
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url + path, data=data, method=method)
     req.add_header("Content-Type", "application/json")
     if token:
         req.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(req, data, timeout=10) as res:
-        return json.loads(res.read())
+    try:
+        with urllib.request.urlopen(req, timeout=10) as res:
+            return res.status, json.loads(res.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read())
+
+
+def call(url: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
+    """The JSON body of a call that must succeed."""
+    status, answer = call_status(url, method, path, body, token)
+    assert 200 <= status < 300, (method, path, status, answer)
+    return answer
+
+
+def rest(url: str, path: str, body: dict | None = None, token: str | None = None) -> Any:
+    return call(url, "POST" if body is not None else "GET", path, body, token)
 
 
 @pytest.fixture(scope="module")

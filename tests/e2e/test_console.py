@@ -12,26 +12,11 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, rest
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call_status, rest
 
 pytestmark = pytest.mark.browser
 
 TIMEOUT = 20_000
-
-
-def call(
-    url: str, method: str, path: str, body: Any = None, token: str | None = None
-) -> tuple[int, Any]:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(req, timeout=10) as res:
-            return res.status, json.loads(res.read())
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read())
 
 
 def admin_token(url: str) -> str:
@@ -41,7 +26,7 @@ def admin_token(url: str) -> str:
 
 
 def create_agent(url: str, name: str, email: str, roles: list[str]) -> None:
-    status, body = call(
+    status, body = call_status(
         url,
         "POST",
         "/api/v1/agents",
@@ -88,7 +73,7 @@ def visitor_says(browser, url: str, text: str):
 
 
 def newest_conversation(url: str, text: str) -> dict[str, Any]:
-    _, body = call(url, "GET", "/api/v1/conversations?limit=20", token=admin_token(url))
+    _, body = call_status(url, "GET", "/api/v1/conversations?limit=20", token=admin_token(url))
     return next(c for c in body["items"] if c["last_message_preview"] == text)
 
 
@@ -189,7 +174,7 @@ def test_admin_creates_an_agent_who_can_sign_in(hub_url: str, browser) -> None:
     # The new agent signs in to the inbox.
     nina = open_page(browser)
     sign_in(nina, hub_url, "nina@example.com", "nina-password")
-    _, me = call(
+    _, me = call_status(
         hub_url,
         "GET",
         "/api/v1/auth/me",
@@ -207,7 +192,7 @@ def test_admin_creates_an_agent_who_can_sign_in(hub_url: str, browser) -> None:
     admin.get_by_test_id("agent-save").click()
     admin.get_by_test_id("agent-saved").wait_for()
     row.locator("[data-testid=agent-state]", has_text="Disabled").wait_for()
-    status, error = call(
+    status, error = call_status(
         hub_url,
         "POST",
         "/api/v1/auth/login",
@@ -230,7 +215,7 @@ def test_routing_settings_persist(hub_url: str, browser) -> None:
     admin.get_by_test_id("routing-grace").fill("45")
     admin.get_by_test_id("routing-save").click()
     admin.locator("[data-testid=routing-status][data-kind=ok]").wait_for()
-    _, saved = call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token(hub_url))
+    _, saved = call_status(hub_url, "GET", "/api/v1/settings/routing", token=admin_token(hub_url))
     assert saved == {
         "policy": "round_robin",
         "history_agent_first": False,
@@ -248,10 +233,10 @@ def test_routing_settings_persist(hub_url: str, browser) -> None:
     admin.get_by_test_id("routing-queue-timeout").evaluate("e => e.removeAttribute('min')")
     admin.get_by_test_id("routing-save").click()
     admin.locator("[data-testid=routing-status][data-kind=error]").wait_for()
-    _, after = call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token(hub_url))
+    _, after = call_status(hub_url, "GET", "/api/v1/settings/routing", token=admin_token(hub_url))
     assert after == saved
     # Put the defaults back for the other tests of this module.
-    call(
+    call_status(
         hub_url,
         "PUT",
         "/api/v1/settings/routing",
@@ -335,7 +320,7 @@ def test_widget_appearance_preview_embed_and_demo_page(hub_url: str, browser) ->
         assert page.js_errors == []
         page.context.close()
     # Back to the defaults so the other tests' widget looks as usual.
-    call(
+    call_status(
         hub_url,
         "PUT",
         "/api/v1/settings/widget",
@@ -383,7 +368,7 @@ def test_quick_replies_are_offered_in_the_inbox(hub_url: str, browser) -> None:
     admin.get_by_test_id("qr-search").fill("refund")
     admin.wait_for_function("() => document.querySelectorAll('[data-testid=qr-item]').length === 1")
     assert titles.all_text_contents() == ["refund"]
-    _, stored = call(hub_url, "GET", "/api/v1/quick-replies", token=admin_token(hub_url))
+    _, stored = call_status(hub_url, "GET", "/api/v1/quick-replies", token=admin_token(hub_url))
     assert [q["title"] for q in stored["items"]] == ["shipping", "refund"]
 
     # The inbox offers them after "/".
@@ -429,7 +414,7 @@ def test_tag_catalogue_with_colours(hub_url: str, browser) -> None:
     # Recolour one.
     vip.get_by_test_id("tag-item-color").fill("#16a34a")
     admin.locator("[data-testid=tag-item][data-name='VIP客户'][data-color='#16a34a']").wait_for()
-    _, tags = call(hub_url, "GET", "/api/v1/tags", token=admin_token(hub_url))
+    _, tags = call_status(hub_url, "GET", "/api/v1/tags", token=admin_token(hub_url))
     assert tags["items"] == [
         {"name": "VIP客户", "color": "#16a34a"},
         {"name": "重点关注", "color": "#dc2626"},
@@ -442,7 +427,7 @@ def test_blacklist_shows_blocked_contacts_and_lifts_them(hub_url: str, browser) 
     visitor = visitor_says(browser, hub_url, "buy cheap followers")
     contact_id = newest_conversation(hub_url, "buy cheap followers")["contact_id"]
     token = admin_token(hub_url)
-    status, _ = call(
+    status, _ = call_status(
         hub_url,
         "POST",
         f"/api/v1/contacts/{contact_id}/block",
@@ -461,13 +446,13 @@ def test_blacklist_shows_blocked_contacts_and_lifts_them(hub_url: str, browser) 
     # A block made elsewhere (the inbox) appears live.
     other = visitor_says(browser, hub_url, "second spammer")
     other_id = newest_conversation(hub_url, "second spammer")["contact_id"]
-    call(hub_url, "POST", f"/api/v1/contacts/{other_id}/block", {"minutes": None}, token)
+    call_status(hub_url, "POST", f"/api/v1/contacts/{other_id}/block", {"minutes": None}, token)
     forever = admin.locator(f"[data-testid=blacklist-item][data-contact-id='{other_id}']")
     forever.get_by_test_id("blacklist-until").filter(has_text="until lifted").wait_for()
 
     item.get_by_test_id("blacklist-lift").click()
     item.wait_for(state="detached")
-    _, contact = call(hub_url, "GET", f"/api/v1/contacts/{contact_id}", token=token)
+    _, contact = call_status(hub_url, "GET", f"/api/v1/contacts/{contact_id}", token=token)
     assert contact["blocked_until"] is None
     forever.get_by_test_id("blacklist-lift").click()
     admin.get_by_test_id("blacklist-empty").wait_for()
@@ -501,10 +486,10 @@ def test_plain_agents_cannot_use_the_console(hub_url: str, browser) -> None:
         ("PUT", "/api/v1/quick-replies", {"items": []}),
         ("PUT", "/api/v1/tags", {"items": []}),
     ):
-        status, error = call(hub_url, method, path, body, token)
+        status, error = call_status(hub_url, method, path, body, token)
         assert status == 403 and error["error"]["code"] == "admin_only", (path, error)
     for path in ("/api/v1/monitor/queues", "/api/v1/monitor/queue"):
-        status, error = call(hub_url, "GET", path, token=token)
+        status, error = call_status(hub_url, "GET", path, token=token)
         assert status == 403 and error["error"]["code"] == "supervisor_only"
     for page in (anonymous, paul):
         assert page.js_errors == []

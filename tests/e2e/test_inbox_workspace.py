@@ -6,30 +6,18 @@ messages marked handled; Chinese and a phone-sized screen."""
 from __future__ import annotations
 
 import itertools
-import json
 import re
-import urllib.request
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call
 
 pytestmark = pytest.mark.browser
 
 WAIT = 30_000  # ms; the machine is shared and slow, Playwright returns as soon as it can
 _numbers = itertools.count(1)
-
-
-def call(url: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url + path, data=data, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(req, timeout=10) as res:
-        return json.loads(res.read())
 
 
 @pytest.fixture(scope="module")

@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
 import threading
-import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, rest
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, rest
 from tests.realtime_clients import AgentClient
 
 pytestmark = pytest.mark.browser
@@ -23,16 +21,6 @@ pytestmark = pytest.mark.browser
 WAIT = 30_000  # ms: the machine is shared and slow
 _numbers = itertools.count(1)
 CLOSED_ALL_WEEK = {"timezone": "UTC", "days": [], "start": "09:00", "end": "18:00", "holidays": []}
-
-
-def _call(url: str, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
-    req = urllib.request.Request(url + path, method=method)
-    req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", f"Bearer {token}")
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(req, data, timeout=10) as res:
-        return json.loads(res.read())
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +35,7 @@ def widget_settings(hub_url: str, admin_token: str) -> Iterator[Any]:
     """Change the widget settings for one test; the defaults come back afterwards."""
 
     def put(**changes: Any) -> dict[str, Any]:
-        return _call(hub_url, "PUT", "/api/v1/settings/widget", changes, admin_token)
+        return call(hub_url, "PUT", "/api/v1/settings/widget", changes, admin_token)
 
     yield put
     put(prechat_enabled=False, working_hours_enabled=False, offline_message="")
@@ -62,7 +50,7 @@ class ThreadedAgent:
         self.thread.start()
         number = next(_numbers)
         email = f"e2e-agent{number}@example.com"
-        _call(
+        call(
             url,
             "POST",
             "/api/v1/agents",
@@ -127,7 +115,7 @@ def _bubble(frame: Any, sender: str, text: str) -> Any:
 
 
 def _conversation_by_preview(url: str, token: str, text: str) -> dict[str, Any]:
-    items = _call(url, "GET", "/api/v1/conversations?limit=200", token=token)["items"]
+    items = call(url, "GET", "/api/v1/conversations?limit=200", token=token)["items"]
     return next(c for c in items if c.get("last_message_preview") == text)
 
 
@@ -161,7 +149,7 @@ def test_prechat_form_saves_name_and_phone(hub_url, browser, admin_token, widget
     )
 
     conversation = _conversation_by_preview(hub_url, admin_token, "Hi, this is Li Lei")
-    contact = _call(
+    contact = call(
         hub_url, "GET", f"/api/v1/contacts/{conversation['contact_id']}", token=admin_token
     )
     assert contact["name"] == "Li Lei" and contact["phone"] == "+86 138 0013 8000"
@@ -182,7 +170,7 @@ def test_outside_working_hours_offers_leave_a_message(
     widget_settings(
         working_hours_enabled=True, working_hours=CLOSED_ALL_WEEK, offline_message=offline
     )
-    availability = _call(hub_url, "GET", "/api/v1/widget/availability?tenant=default")
+    availability = call(hub_url, "GET", "/api/v1/widget/availability?tenant=default")
     assert availability["open"] is False
     ctx, host, frame = _open_widget(browser, hub_url)
     form = frame.get_by_test_id("leave-message-form")
@@ -201,7 +189,7 @@ def test_outside_working_hours_offers_leave_a_message(
     expect(frame.get_by_test_id("leave-thanks")).to_have_text(
         "Thanks! We will contact you soon.", timeout=WAIT
     )
-    left = _call(hub_url, "GET", "/api/v1/left-messages", token=admin_token)["items"]
+    left = call(hub_url, "GET", "/api/v1/left-messages", token=admin_token)["items"]
     assert any(item["text"] == "Please call me about the 40L backpack" for item in left)
 
     # Back within hours: the chat is offered again.
@@ -284,7 +272,7 @@ def test_blocked_visitor_sees_a_notice_not_a_retry_loop(hub_url, browser, admin_
         timeout=WAIT
     )
     conversation = _conversation_by_preview(hub_url, admin_token, "Buy cheap followers now")
-    _call(
+    call(
         hub_url,
         "POST",
         f"/api/v1/contacts/{conversation['contact_id']}/block",
@@ -385,8 +373,8 @@ def test_file_bubbles_show_name_and_size_and_images_a_thumbnail(hub_url, browser
 
 
 def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_token):
-    routing = _call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
-    _call(
+    routing = call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
+    call(
         hub_url,
         "PUT",
         "/api/v1/settings/routing",
@@ -403,7 +391,7 @@ def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_tok
         assert frame.get_by_test_id("rating").count() == 0
         ctx.close()
     finally:
-        _call(hub_url, "PUT", "/api/v1/settings/routing", routing, admin_token)
+        call(hub_url, "PUT", "/api/v1/settings/routing", routing, admin_token)
 
 
 def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings):
@@ -442,7 +430,7 @@ def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings)
         timeout=WAIT
     )
     conversation = _conversation_by_preview(hub_url, admin_token, "广告推广")
-    _call(
+    call(
         hub_url,
         "POST",
         f"/api/v1/contacts/{conversation['contact_id']}/block",

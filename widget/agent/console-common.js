@@ -1,19 +1,10 @@
 // What every console section shares: DOM helpers, the REST client, form fields, strings.
 import { t, addStrings, currentLang } from "/static/i18n.js";
+import { el } from "/static/agent/dom.js";
 
-export { t, currentLang };
+export { el, t, currentLang };
 
 export const TOKEN = "hub:agent-token";
-
-/** Build an element; text always goes through textContent, never markup. */
-export function el(tag, props = {}, ...children) {
-  const { testid, dataset, ...rest } = props;
-  const node = Object.assign(document.createElement(tag), rest);
-  if (testid) node.dataset.testid = testid;
-  if (dataset) Object.assign(node.dataset, dataset);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c);
-  return node;
-}
 
 export class ApiError extends Error {
   constructor(status, code, message) {

@@ -1,18 +1,12 @@
 // Shared state and small helpers of the inbox modules. Everything a customer or agent can type
 // goes into the page through textContent (el() props), never innerHTML.
 import { t, currentLang } from "/static/i18n.js";
+import { el } from "./dom.js";
 import "./strings.js";
 
-export const $ = (id) => document.getElementById(id);
+export { el };
 
-export function el(tag, props = {}, ...children) {
-  const { testid, dataset, ...rest } = props;
-  const node = Object.assign(document.createElement(tag), rest);
-  if (testid) node.dataset.testid = testid;
-  if (dataset) Object.assign(node.dataset, dataset);
-  for (const c of children) if (c !== null && c !== undefined && c !== false) node.append(c);
-  return node;
-}
+export const $ = (id) => document.getElementById(id);
 
 export const TOKEN = "hub:agent-token";
 
