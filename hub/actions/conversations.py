@@ -111,19 +111,7 @@ async def do_transfer(
             raise Conflict("the conversation is already with that agent", code="same_agent")
     note_message = await _transfer_note(hub, actor, conversation, note_text) if note_text else None
     if agent_id is not None:
-        try:
-            change = await hub.acd.assign_to(tenant, conversation.id, agent_id)
-        except LookupError as exc:
-            raise NotFound("no such agent", code="agent_not_found") from exc
-        except ValueError as exc:
-            raise Conflict(
-                "that agent is offline or at its maximum", code="agent_unavailable"
-            ) from exc
-        change.assignments = [a for a in change.assignments if a.conversation_id != conversation.id]
-        await persist_assignment(
-            hub, tenant, Assignment(conversation.id, agent_id), note=note_message
-        )
-        await apply_change(hub, tenant, change)
+        await _assign_now(hub, tenant, conversation.id, agent_id, note=note_message)
     else:
         assert isinstance(skill, str)
         change = await hub.acd.release(tenant, conversation.id)
@@ -150,21 +138,37 @@ async def do_take_over(hub: Hub, actor: Agent, conversation_id: object) -> Conve
     if conversation.agent_id == actor.id:
         return conversation  # already theirs: taking over twice is not an error
     tenant = conversation.tenant
-    try:
-        change = await hub.acd.assign_to(tenant, conversation.id, actor.id, force=True)
-    except LookupError as exc:
-        raise NotFound("the ACD does not know this agent", code="agent_not_found") from exc
-    # Persisted (and announced) here rather than by apply_change so this one assignment is
-    # written exactly once; the rest of the change (the old agent's freed capacity) follows.
-    change.assignments = [a for a in change.assignments if a.conversation_id != conversation.id]
-    await persist_assignment(hub, tenant, Assignment(conversation.id, actor.id))
-    await apply_change(hub, tenant, change)
+    await _assign_now(hub, tenant, conversation.id, actor.id, force=True)
     updated = await hub.store.get_conversation(tenant, conversation.id)
     assert updated is not None
     if updated.agent_id != actor.id:
         # Closed while we were deciding: persist_assignment gave the capacity back.
         raise Conflict("the conversation is closed", code="conversation_closed")
     return updated
+
+
+async def _assign_now(
+    hub: Hub,
+    tenant: str,
+    conversation_id: str,
+    agent_id: str,
+    *,
+    force: bool = False,
+    note: Message | None = None,
+) -> None:
+    """Move a conversation to one agent at once (transfer, take-over). `force` ignores the
+    agent's presence and maximum."""
+    try:
+        change = await hub.acd.assign_to(tenant, conversation_id, agent_id, force=force)
+    except LookupError as exc:
+        raise NotFound("no such agent", code="agent_not_found") from exc
+    except ValueError as exc:
+        raise Conflict("that agent is offline or at its maximum", code="agent_unavailable") from exc
+    # Persisted (and announced) here rather than by apply_change so this one assignment is
+    # written exactly once; the rest of the change (the old agent's freed capacity) follows.
+    change.assignments = [a for a in change.assignments if a.conversation_id != conversation_id]
+    await persist_assignment(hub, tenant, Assignment(conversation_id, agent_id), note=note)
+    await apply_change(hub, tenant, change)
 
 
 async def _transfer_note(hub: Hub, actor: Agent, conversation: Conversation, text: str) -> Message:
