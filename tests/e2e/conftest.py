@@ -89,6 +89,24 @@ def call(url: str, method: str, path: str, body: Any = None, token: str | None =
     return answer
 
 
+def sign_in(page: Any, url: str, email: str, password: str, *, ready: bool = False) -> None:
+    """Sign in to the inbox (the console reuses its token); optionally go ready."""
+    from playwright.sync_api import expect
+
+    page.goto(url + "/agent/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill(password)
+    page.get_by_test_id("login-submit").click()
+    toggle = page.get_by_test_id("presence-toggle")
+    # Shown once signed in, enabled once the agent socket is connected (a click before that
+    # would be lost); the hidden page's toggle counts as enabled, hence both.
+    expect(toggle).to_be_visible(timeout=30_000)
+    expect(toggle).to_be_enabled(timeout=30_000)
+    if ready:
+        toggle.click()
+        page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for(timeout=30_000)
+
+
 def rest(url: str, path: str, body: dict | None = None, token: str | None = None) -> Any:
     return call(url, "POST" if body is not None else "GET", path, body, token)
 

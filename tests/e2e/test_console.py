@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call_status, rest
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call_status, rest, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -44,15 +44,6 @@ def open_page(browser, **options):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.js_errors = errors  # checked at the end of each test
     return page
-
-
-def sign_in(page, url: str, email: str, password: str) -> None:
-    """The console reuses the inbox's sign-in."""
-    page.goto(url + "/agent/")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("presence-toggle").wait_for()
 
 
 def open_console(page, url: str, section: str) -> None:

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, rest
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, rest, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -16,15 +16,6 @@ PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c489"
     "0000000d49444154789c6360f8cfc0f01f0005000201a5f1e0d80000000049454e44ae426082"
 )
-
-
-def _login(page, url: str, email: str, password: str) -> None:
-    page.goto(url + "/agent/")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("presence-toggle").click()
-    page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for()
 
 
 def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None:
@@ -56,7 +47,7 @@ def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None
 
     agent_ctx = browser.new_context(locale="en-US")
     agent = agent_ctx.new_page()
-    _login(agent, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    sign_in(agent, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=True)
     agent.get_by_test_id("conversation-item").first.click()
     agent.locator("[data-testid=message]", has_text="Where is my parcel?").wait_for()
 
@@ -101,7 +92,7 @@ def test_files_quick_reply_and_transfer(hub_url: str, browser, tmp_path) -> None
     # Transfer to Lily with a note.
     lily_ctx = browser.new_context(locale="en-US")
     lily = lily_ctx.new_page()
-    _login(lily, hub_url, "lily@example.com", "lily-password")
+    sign_in(lily, hub_url, "lily@example.com", "lily-password", ready=True)
     agent.get_by_test_id("conversation-transfer").click()
     agent.get_by_test_id("transfer-agent").select_option(label="Lily <lily@example.com>")
     agent.get_by_test_id("transfer-note").fill("VIP customer")

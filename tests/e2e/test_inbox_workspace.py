@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -45,18 +45,6 @@ def new_agent(url: str, admin_token: str, name: str, **extra: Any) -> tuple[str,
     return email, "agent-password", agent
 
 
-def login(page, url: str, email: str, password: str, *, ready: bool) -> None:
-    page.goto(url + "/agent/")
-    page.get_by_test_id("login-email").fill(email)
-    page.get_by_test_id("login-password").fill(password)
-    page.get_by_test_id("login-submit").click()
-    toggle = page.get_by_test_id("presence-toggle")
-    expect(toggle).to_be_enabled(timeout=WAIT)
-    if ready:
-        toggle.click()
-        page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for(timeout=WAIT)
-
-
 def open_widget(ctx, url: str):
     host = ctx.new_page()
     host.goto(url + "/")
@@ -79,7 +67,7 @@ def test_tabs_unread_counts_and_title(hub_url: str, browser, admin_token: str) -
     email, password, mei = new_agent(hub_url, admin_token, "Mei", max_concurrent=2)
     agent_ctx = browser.new_context(locale="en-US")
     page = agent_ctx.new_page()
-    login(page, hub_url, email, password, ready=True)
+    sign_in(page, hub_url, email, password, ready=True)
     expect(page).to_have_title("Inbox")
     # A plain agent has no "all" tab and no console link.
     expect(page.get_by_test_id("tab-all")).to_be_hidden()
@@ -183,7 +171,7 @@ def test_history_summary_tags_and_blacklist(hub_url: str, browser, admin_token: 
     email, password, bo = new_agent(hub_url, admin_token, "Bo", max_concurrent=10)
     agent_ctx = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 860})
     page = agent_ctx.new_page()
-    login(page, hub_url, email, password, ready=True)
+    sign_in(page, hub_url, email, password, ready=True)
     visitor_ctx = browser.new_context(locale="en-US")
     frame = open_widget(visitor_ctx, hub_url)
 
@@ -295,7 +283,7 @@ def test_supervisor_reads_then_takes_over_by_deep_link(
     email, password, cai = new_agent(hub_url, admin_token, "Cai", max_concurrent=10)
     cai_ctx = browser.new_context(locale="en-US")
     cai_page = cai_ctx.new_page()
-    login(cai_page, hub_url, email, password, ready=True)
+    sign_in(cai_page, hub_url, email, password, ready=True)
     visitor_ctx = browser.new_context(locale="en-US")
     frame = open_widget(visitor_ctx, hub_url)
     say(frame, "S: please escalate")
@@ -307,7 +295,7 @@ def test_supervisor_reads_then_takes_over_by_deep_link(
 
     admin_ctx = browser.new_context(locale="en-US")
     first_tab = admin_ctx.new_page()
-    login(first_tab, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
+    sign_in(first_tab, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     console = first_tab.get_by_test_id("nav-console")
     expect(console).to_be_visible()
     expect(console).to_have_attribute("href", "/agent/console")
@@ -378,7 +366,7 @@ def test_left_messages_marked_handled(hub_url: str, browser, admin_token: str) -
     page = ctx.new_page()
     page.goto(hub_url + "/agent/")
     left_id = page.evaluate(LEAVE_SCRIPT, ["Call me back about invoice 7"])
-    login(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
+    sign_in(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     left = page.locator(f"[data-testid=left-message][data-id='{left_id}']")
     expect(left).to_contain_text("Call me back about invoice 7", timeout=WAIT)
     expect(left).to_have_attribute("data-handled", "false")
@@ -414,7 +402,7 @@ def test_chinese_on_a_phone(hub_url: str, browser, admin_token: str) -> None:
           if (!ack.ok) throw new Error(ack.error.message);
         }"""
     )
-    login(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
+    sign_in(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     expect(page.get_by_test_id("tab-mine")).to_contain_text("我的")
     expect(page.get_by_test_id("tab-queued")).to_contain_text("排队")
     expect(page.get_by_test_id("tab-all")).to_contain_text("全部")

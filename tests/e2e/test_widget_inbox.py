@@ -6,19 +6,11 @@ import re
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, sign_in
 
 pytestmark = pytest.mark.browser
 
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def _login(page, url: str) -> None:
-    page.goto(url + "/agent/")
-    page.get_by_test_id("login-email").fill(ADMIN_EMAIL)
-    page.get_by_test_id("login-password").fill(ADMIN_PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    page.get_by_test_id("presence-toggle").wait_for()
 
 
 def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
@@ -40,7 +32,7 @@ def test_visitor_and_agent_full_flow(hub_url: str, browser) -> None:
 
     # Agent logs in, goes ready, receives the conversation.
     agent = agent_ctx.new_page()
-    _login(agent, hub_url)
+    sign_in(agent, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
     agent.get_by_test_id("presence-toggle").click()
     item = agent.get_by_test_id("conversation-item").first
     item.wait_for()
