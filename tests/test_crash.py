@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 import subprocess
 import sys
@@ -37,6 +38,23 @@ async def wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
                     pass
                 # Polling a port that is not open yet: there is no event to wait for.
                 await asyncio.sleep(0.05)
+
+
+def child_pids(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def wait_gone(pid: int, timeout: float) -> bool:
+    """Wait for a process that is not our child to exit (a pidfd turns readable then)."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        readable, _, _ = select.select([pidfd], [], [], timeout)
+        return bool(readable)
+    finally:
+        os.close(pidfd)
 
 
 @asynccontextmanager
@@ -96,8 +114,13 @@ async def test_sigkill_loses_no_acknowledged_message(tmp_path: Path) -> None:
         senders = [asyncio.create_task(send_until_killed(v, n)) for n, v in enumerate(visitors)]
         async with asyncio.timeout(60):
             await enough.wait()
+        writers = child_pids(process.pid)
+        assert writers, "the hub should run its SQLite writer in a child process"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
+        for writer in writers:
+            # Left behind, it would hold the database's write lock against the restart.
+            assert wait_gone(writer, timeout=30), f"writer process {writer} outlived the hub"
         await asyncio.gather(*senders)
         for visitor in visitors:
             await visitor.sio.disconnect()

@@ -30,15 +30,43 @@ def encode_value(value: Any) -> Any:
     return value
 
 
-def to_doc(record: Any) -> dict[str, Any]:
-    return {f.name: encode_value(getattr(record, f.name)) for f in dataclasses.fields(record)}
-
-
+Encoder = Callable[[Any], Any]
 Decoder = Callable[[Any], Any]
 
 
 def _identity(value: Any) -> Any:
     return value
+
+
+def _encoder(kind: Any) -> Encoder:
+    """The function that turns a record value of type `kind` into its stored form, worked out
+    once per type, as _decoder below. Plain values pass as they are; anything the type does
+    not pin down (Any, dicts, unions of several types) goes through encode_value."""
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        options = [k for k in typing.get_args(kind) if k is not type(None)]
+        return _encoder(options[0]) if len(options) == 1 else encode_value
+    if kind is datetime:
+        return iso
+    if kind in (str, int, bool, float):
+        return _identity
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        encode_item = _encoder(item)
+        return lambda value: None if value is None else [encode_item(v) for v in value]
+    if isinstance(kind, type) and dataclasses.is_dataclass(kind):
+        return lambda value: None if value is None else to_doc(value)
+    return encode_value
+
+
+@functools.cache
+def _encoders(cls: type) -> tuple[tuple[str, Encoder], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, _encoder(hints[f.name])) for f in dataclasses.fields(cls))
+
+
+def to_doc(record: Any) -> dict[str, Any]:
+    return {name: encode(getattr(record, name)) for name, encode in _encoders(type(record))}
 
 
 def _decoder(kind: Any) -> Decoder:

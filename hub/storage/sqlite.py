@@ -1,10 +1,11 @@
-"""The embedded store: SQLite in WAL mode through aiosqlite, with group commit.
+"""The embedded store: SQLite in WAL mode, with group commit in a writer process.
 
-Every write is a small function queued for the single writer connection. The writer runs all
-queued functions in one transaction on its thread (one hop, one commit, one fsync with
-synchronous=FULL), then answers each caller; a failing function is rolled back to its own
-savepoint and fails only its caller. Reads use a second connection, which WAL lets run beside
-the writer and which sees every committed write.
+Writes are named ops with plain arguments (hub/storage/sqlite_writer.py). Concurrent writes
+queue up while the previous batch commits; the writer process runs the whole queue in one
+transaction (one commit, one fsync with synchronous=FULL) and answers each op; only then is
+each caller answered, so a returned write is durable. A failing op is rolled back to its own
+savepoint and fails only its caller. Reads run in this process on their own connection
+(aiosqlite), which WAL lets run beside the writer and which sees every committed write.
 
 Records are kept as JSON documents beside the columns that are queried or kept unique.
 """
@@ -12,15 +13,21 @@ Records are kept as JSON documents beside the columns that are queried or kept u
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import logging
+import os
 import sqlite3
-from collections.abc import Callable, Mapping, Sequence
+import sys
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import aiosqlite
 import orjson
 
+import hub.errors
 from hub.domain import (
     Agent,
     AppendResult,
@@ -33,79 +40,112 @@ from hub.domain import (
     Tenant,
     iso,
 )
-from hub.errors import Conflict, NotFound
 from hub.storage.base import Store, check_not_append_owned
-from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+from hub.storage.codec import encode_value, from_doc, to_doc
 
-T = TypeVar("T")
-WriteOp = Callable[[sqlite3.Connection], Any]
+log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 MAX_BATCH = 1000
+# The directory holding the `hub` package, so the writer imports this same code.
+CODE_ROOT = Path(__file__).resolve().parents[2]
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS settings (
-    tenant TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, key));
-CREATE TABLE IF NOT EXISTS agents (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS agents_tenant ON agents (tenant, created_at);
-CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS identities (
-    tenant TEXT NOT NULL, channel TEXT NOT NULL, external_id TEXT NOT NULL,
-    contact_id TEXT NOT NULL, PRIMARY KEY (tenant, channel, external_id));
-CREATE INDEX IF NOT EXISTS identities_contact ON identities (contact_id);
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT NOT NULL, agent_id TEXT,
-    contact_id TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
-    doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS conversations_status ON conversations (tenant, status, created_at);
-CREATE INDEX IF NOT EXISTS conversations_agent ON conversations (tenant, agent_id, created_at);
-CREATE INDEX IF NOT EXISTS conversations_contact
-    ON conversations (tenant, contact_id, channel, created_at);
-CREATE TABLE IF NOT EXISTS messages (
-    conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant TEXT NOT NULL,
-    client_id TEXT, platform_message_id TEXT, doc TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_client
-    ON messages (conversation_id, client_id) WHERE client_id IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_platform
-    ON messages (tenant, platform_message_id) WHERE platform_message_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS left_messages (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handled INTEGER NOT NULL,
-    created_at TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS left_messages_tenant ON left_messages (tenant, handled, created_at);
-"""
+Op = list[Any]  # [op name, argument, ...]: see sqlite_writer.OPS
 
 
-def _dump(doc: Mapping[str, Any]) -> str:
-    return orjson.dumps(doc).decode()
+class WriterGone(RuntimeError):
+    """The writer process stopped answering: the outcome of the writes in flight is unknown."""
 
 
 def _load(text: str) -> dict[str, Any]:
     return orjson.loads(text)
 
 
-def _run_batch(conn: sqlite3.Connection, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
-    results: list[tuple[bool, Any]] = []
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        for op in ops:
-            conn.execute("SAVEPOINT op")
-            try:
-                results.append((True, op(conn)))
-            except Exception as exc:
-                conn.execute("ROLLBACK TO op")
-                results.append((False, exc))
-            conn.execute("RELEASE op")
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return results
+def _raise_error(error: dict[str, Any]) -> BaseException:
+    """The writer's error document back as the exception the op raised there."""
+    kind, message = error["kind"], error["message"]
+    error_class = getattr(hub.errors, kind, None)
+    if isinstance(error_class, type) and issubclass(error_class, hub.errors.HubError):
+        return error_class(message, code=error["code"])
+    sqlite_error = getattr(sqlite3, kind, None)
+    if isinstance(sqlite_error, type) and issubclass(sqlite_error, sqlite3.Error):
+        return sqlite_error(message)
+    return RuntimeError(f"{kind}: {message}")
+
+
+class WriterProcess:
+    """The parent's end of hub/storage/sqlite_writer.py: one batch in flight at a time."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self._batch_ids = 0
+
+    @classmethod
+    async def start(cls, path: Path, synchronous: str) -> WriterProcess:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(CODE_ROOT), env.get("PYTHONPATH", "")) if p
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "hub.storage.sqlite_writer",
+            str(path),
+            synchronous,
+            str(os.getpid()),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        writer = cls(process)
+        try:
+            _, _, error = await writer._read()
+        except BaseException:
+            await writer.stop()
+            raise
+        if error is not None:
+            await writer.stop()
+            raise _raise_error(error)
+        return writer
+
+    async def _read(self) -> list[Any]:
+        assert self.process.stdout is not None
+        try:
+            header = await self.process.stdout.readexactly(4)
+            return orjson.loads(await self.process.stdout.readexactly(int.from_bytes(header)))
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            raise WriterGone("the SQLite writer process exited") from exc
+
+    async def run(self, ops: list[Op]) -> list[list[Any]]:
+        """[[1, value] | [0, error document], ...] once the batch is committed."""
+        assert self.process.stdin is not None
+        self._batch_ids += 1
+        body = orjson.dumps([self._batch_ids, ops])
+        try:
+            self.process.stdin.write(len(body).to_bytes(4) + body)
+            await self.process.stdin.drain()
+        except (ConnectionError, RuntimeError) as exc:
+            raise WriterGone("the SQLite writer process exited") from exc
+        batch_id, results, error = await self._read()
+        if batch_id != self._batch_ids:
+            raise WriterGone(f"the writer answered batch {batch_id}, not {self._batch_ids}")
+        if error is not None:
+            raise _raise_error(error)
+        return results
+
+    @property
+    def alive(self) -> bool:
+        return self.process.returncode is None
+
+    async def stop(self) -> None:
+        """Close its stdin (it finishes the batch in hand and exits) and reap it."""
+        if self.process.stdin is not None and not self.process.stdin.is_closing():
+            self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 30)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            await self.process.wait()
 
 
 class SqliteStore(Store):
@@ -113,9 +153,9 @@ class SqliteStore(Store):
         self.path = Path(path)
         self.synchronous = synchronous
         self.commit_count = 0
-        self._writer: aiosqlite.Connection | None = None
+        self._writer: WriterProcess | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._pending: list[tuple[WriteOp, asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
         self._wake = asyncio.Event()
         self._closing = False
         self._writer_task: asyncio.Task[None] | None = None
@@ -125,21 +165,15 @@ class SqliteStore(Store):
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute(f"PRAGMA synchronous={self.synchronous}")
         await conn.execute("PRAGMA busy_timeout=10000")
-        await conn.execute("PRAGMA foreign_keys=OFF")
         return conn
 
     async def open(self) -> None:
         if self._writer_task is not None:
             return  # open already: a second writer would leave the first one behind
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._writer = await self._connect()
-        await self._writer.executescript(SCHEMA)
-        await self._writer.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        # The writer creates the schema before it says it is ready.
+        self._writer = await WriterProcess.start(self.path, self.synchronous)
         self._reader = await self._connect()
         self._closing = False
         self._wake = asyncio.Event()
@@ -151,23 +185,24 @@ class SqliteStore(Store):
         if self._writer_task is not None:
             await self._writer_task
             self._writer_task = None
-        for conn in (self._reader, self._writer):
-            if conn is not None:
-                await conn.close()
-        self._reader = self._writer = None
+        if self._writer is not None:
+            await self._writer.stop()
+            self._writer = None
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
 
     # group commit ----------------------------------------------------------------------
 
-    async def _write(self, op: WriteOp) -> Any:
+    async def _write(self, *op: Any) -> Any:
         if self._closing or self._writer_task is None:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append((op, future))
+        self._pending.append((list(op), future))
         self._wake.set()
         return await future
 
     async def _write_loop(self) -> None:
-        assert self._writer is not None
         while True:
             await self._wake.wait()
             self._wake.clear()
@@ -175,7 +210,7 @@ class SqliteStore(Store):
                 batch = self._pending[:MAX_BATCH]
                 del self._pending[:MAX_BATCH]
                 try:
-                    results = await self._run_on_writer_thread([op for op, _ in batch])
+                    results = await self._run_batch([op for op, _ in batch])
                 except Exception as exc:
                     for _, future in batch:
                         if not future.done():
@@ -188,17 +223,21 @@ class SqliteStore(Store):
                     if ok:
                         future.set_result(value)
                     else:
-                        future.set_exception(value)
+                        future.set_exception(_raise_error(value))
             if self._closing:
                 return
 
-    async def _run_on_writer_thread(self, ops: list[WriteOp]) -> list[tuple[bool, Any]]:
-        # aiosqlite has no public call for "run this function on the connection's thread";
-        # its _execute is that call. One hop per batch instead of one per statement is what
-        # makes group commit cheap.
-        assert self._writer is not None
-        writer = self._writer
-        return await writer._execute(lambda: _run_batch(writer._conn, ops))
+    async def _run_batch(self, ops: list[Op]) -> list[list[Any]]:
+        if self._writer is None or not self._writer.alive:
+            # The writer died (killed from outside): what it had in hand failed with
+            # WriterGone; later writes get a new one.
+            log.warning("starting a new SQLite writer process")
+            self._writer = await WriterProcess.start(self.path, self.synchronous)
+        try:
+            return await self._writer.run(ops)
+        except WriterGone:
+            await self._writer.stop()
+            raise
 
     # reading helpers -------------------------------------------------------------------
 
@@ -217,16 +256,7 @@ class SqliteStore(Store):
     # tenants and settings --------------------------------------------------------------
 
     async def create_tenant(self, tenant: Tenant) -> None:
-        def op(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO tenants (id, doc) VALUES (?, ?)",
-                    (tenant.id, _dump(to_doc(tenant))),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict(f"tenant {tenant.id} exists", code="tenant_exists") from exc
-
-        await self._write(op)
+        await self._write("create_tenant", tenant.id, to_doc(tenant))
 
     async def get_tenant(self, tenant_id: str) -> Tenant | None:
         doc = await self._one("SELECT doc FROM tenants WHERE id = ?", (tenant_id,))
@@ -243,31 +273,12 @@ class SqliteStore(Store):
         )
 
     async def put_settings(self, tenant: str, key: str, value: Mapping[str, Any]) -> None:
-        text = _dump(encode_value(dict(value)))
-        await self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO settings (tenant, key, doc) VALUES (?, ?, ?) "
-                "ON CONFLICT (tenant, key) DO UPDATE SET doc = excluded.doc",
-                (tenant, key, text),
-            )
-        )
+        await self._write("put_settings", tenant, key, encode_value(dict(value)))
 
     # agents ----------------------------------------------------------------------------
 
     async def create_agent(self, agent: Agent) -> None:
-        doc = to_doc(agent)
-
-        def op(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO agents (id, tenant, email, created_at, doc) "
-                    "VALUES (?, ?, ?, ?, ?)",
-                    (agent.id, agent.tenant, agent.email.lower(), doc["created_at"], _dump(doc)),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict("an agent with this email exists", code="email_taken") from exc
-
-        await self._write(op)
+        await self._write("create_agent", to_doc(agent))
 
     async def get_agent(self, tenant: str, agent_id: str) -> Agent | None:
         doc = await self._one(
@@ -287,56 +298,12 @@ class SqliteStore(Store):
 
     async def update_agent(self, agent: Agent, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(agent, f)) for f in fields}
-
-        def op(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT doc FROM agents WHERE id = ? AND tenant = ?", (agent.id, agent.tenant)
-            ).fetchone()
-            if row is None:
-                raise NotFound("no such agent", code="agent_not_found")
-            doc = _load(row[0]) | changes
-            try:
-                conn.execute(
-                    "UPDATE agents SET email = ?, doc = ? WHERE id = ?",
-                    (str(doc["email"]).lower(), _dump(doc), agent.id),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict("an agent with this email exists", code="email_taken") from exc
-
-        await self._write(op)
+        await self._write("update_agent", agent.tenant, agent.id, changes)
 
     # contacts --------------------------------------------------------------------------
 
-    @staticmethod
-    def _insert_identities(conn: sqlite3.Connection, contact: Contact) -> None:
-        try:
-            conn.executemany(
-                "INSERT INTO identities (tenant, channel, external_id, contact_id) "
-                "VALUES (?, ?, ?, ?)",
-                [
-                    (contact.tenant, i.channel, i.external_id, contact.id)
-                    for i in contact.identities
-                ],
-            )
-        except sqlite3.IntegrityError as exc:
-            raise Conflict(
-                "that identity belongs to another contact", code="identity_taken"
-            ) from exc
-
     async def create_contact(self, contact: Contact) -> None:
-        text = _dump(to_doc(contact))
-
-        def op(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO contacts (id, tenant, doc) VALUES (?, ?, ?)",
-                    (contact.id, contact.tenant, text),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict("contact exists", code="contact_exists") from exc
-            self._insert_identities(conn, contact)
-
-        await self._write(op)
+        await self._write("create_contact", to_doc(contact))
 
     async def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
         doc = await self._one(
@@ -369,51 +336,14 @@ class SqliteStore(Store):
 
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(contact, f)) for f in fields}
-
-        def op(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT doc FROM contacts WHERE id = ? AND tenant = ?", (contact.id, contact.tenant)
-            ).fetchone()
-            if row is None:
-                raise NotFound("no such contact", code="contact_not_found")
-            if "identities" in changes:
-                conn.execute("DELETE FROM identities WHERE contact_id = ?", (contact.id,))
-                self._insert_identities(conn, contact)
-            conn.execute(
-                "UPDATE contacts SET doc = ? WHERE id = ?",
-                (_dump(_load(row[0]) | changes), contact.id),
-            )
-
         with self.contact_write_guard(contact.tenant, contact.id):
-            await self._write(op)
+            await self._write("update_contact", contact.tenant, contact.id, changes)
 
     # conversations ---------------------------------------------------------------------
 
     async def create_conversation(self, conversation: Conversation) -> None:
-        doc = to_doc(conversation)
-
-        def op(conn: sqlite3.Connection) -> None:
-            try:
-                conn.execute(
-                    "INSERT INTO conversations "
-                    "(id, tenant, status, agent_id, contact_id, channel, created_at, doc) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    (
-                        conversation.id,
-                        conversation.tenant,
-                        conversation.status,
-                        conversation.agent_id,
-                        conversation.contact_id,
-                        conversation.channel,
-                        doc["created_at"],
-                        _dump(doc),
-                    ),
-                )
-            except sqlite3.IntegrityError as exc:
-                raise Conflict("conversation exists", code="conversation_exists") from exc
-
         with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            await self._write(op)
+            await self._write("create_conversation", to_doc(conversation))
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._one(
@@ -430,36 +360,12 @@ class SqliteStore(Store):
         check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
         expected = {k: encode_value(v) for k, v in (expect or {}).items()}
-
-        def op(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",
-                (conversation.id, conversation.tenant),
-            ).fetchone()
-            if row is None:
-                return False
-            doc = _load(row[0])
-            if any(doc.get(k) != v for k, v in expected.items()):
-                return False
-            doc |= changes
-            # Every queried column follows the document, or filters would see old values.
-            conn.execute(
-                "UPDATE conversations SET status = ?, agent_id = ?, contact_id = ?, channel = ?, "
-                "created_at = ?, doc = ? WHERE id = ?",
-                (
-                    doc["status"],
-                    doc["agent_id"],
-                    doc["contact_id"],
-                    doc["channel"],
-                    doc["created_at"],
-                    _dump(doc),
-                    conversation.id,
-                ),
-            )
-            return True
-
         with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            return bool(await self._write(op))
+            return bool(
+                await self._write(
+                    "update_conversation", conversation.tenant, conversation.id, changes, expected
+                )
+            )
 
     async def list_conversations(
         self,
@@ -505,58 +411,20 @@ class SqliteStore(Store):
     # messages --------------------------------------------------------------------------
 
     async def append_message(self, message: Message) -> AppendResult:
-        doc = to_doc(message)
-
-        def op(conn: sqlite3.Connection) -> tuple[dict[str, Any], bool]:
-            row = conn.execute(
-                "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",
-                (message.conversation_id, message.tenant),
-            ).fetchone()
-            if row is None:
-                raise NotFound("no such conversation", code="conversation_not_found")
-            if message.client_id is not None:
-                seen = conn.execute(
-                    "SELECT doc FROM messages WHERE conversation_id = ? AND client_id = ?",
-                    (message.conversation_id, message.client_id),
-                ).fetchone()
-                if seen:
-                    return _load(seen[0]), False
-            if message.platform_message_id is not None:
-                seen = conn.execute(
-                    "SELECT doc FROM messages WHERE tenant = ? AND platform_message_id = ?",
-                    (message.tenant, message.platform_message_id),
-                ).fetchone()
-                if seen:
-                    return _load(seen[0]), False
-            conversation = _load(row[0])
-            seq = int(conversation["last_seq"]) + 1
-            stored = doc | {"seq": seq}
-            conversation |= {
-                "last_seq": seq,
-                "last_message_at": stored["created_at"],
-                "last_message_preview": preview_of(stored),
-            }
-            conn.execute(
-                "INSERT INTO messages "
-                "(conversation_id, seq, tenant, client_id, platform_message_id, doc) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    message.conversation_id,
-                    seq,
-                    message.tenant,
-                    message.client_id,
-                    message.platform_message_id,
-                    _dump(stored),
-                ),
-            )
-            conn.execute(
-                "UPDATE conversations SET doc = ? WHERE id = ?",
-                (_dump(conversation), message.conversation_id),
-            )
-            return stored, True
-
-        stored, created = await self._write(op)
-        return AppendResult(from_doc(Message, stored), created)
+        outcome, value = await self._write("append_message", to_doc(message))
+        if outcome == "seen":
+            return AppendResult(from_doc(Message, value), False)
+        # The stored document is the message with its seq: no need to read it back. Times
+        # are stored to the millisecond, so the answer's is cut to that too.
+        created_at = message.created_at
+        return AppendResult(
+            dataclasses.replace(
+                message,
+                seq=value,
+                created_at=created_at.replace(microsecond=created_at.microsecond // 1000 * 1000),
+            ),
+            True,
+        )
 
     async def list_messages(
         self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
@@ -571,14 +439,7 @@ class SqliteStore(Store):
     # left messages ---------------------------------------------------------------------
 
     async def create_left_message(self, left: LeftMessage) -> None:
-        doc = to_doc(left)
-        await self._write(
-            lambda conn: conn.execute(
-                "INSERT INTO left_messages (id, tenant, handled, created_at, doc) "
-                "VALUES (?, ?, ?, ?, ?)",
-                (left.id, left.tenant, int(left.handled), doc["created_at"], _dump(doc)),
-            )
-        )
+        await self._write("create_left_message", to_doc(left))
 
     async def list_left_messages(
         self, tenant: str, *, handled: bool | None = None, limit: int = 100
@@ -595,17 +456,4 @@ class SqliteStore(Store):
 
     async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(left, f)) for f in fields}
-
-        def op(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT doc FROM left_messages WHERE id = ? AND tenant = ?", (left.id, left.tenant)
-            ).fetchone()
-            if row is None:
-                raise NotFound("no such left message", code="left_message_not_found")
-            doc = _load(row[0]) | changes
-            conn.execute(
-                "UPDATE left_messages SET handled = ?, doc = ? WHERE id = ?",
-                (int(bool(doc["handled"])), _dump(doc), left.id),
-            )
-
-        await self._write(op)
+        await self._write("update_left_message", left.tenant, left.id, changes)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import signal
+import sqlite3
 from pathlib import Path
 
+import pytest
+
 from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
-from hub.storage.sqlite import SqliteStore
+from hub.storage.sqlite import SqliteStore, WriterGone
 
 
 async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
@@ -69,3 +73,66 @@ async def test_reads_see_writes_committed_while_other_reads_run(tmp_path: Path) 
     finally:
         stop.set()
         await store.close()
+
+
+async def _append(store: SqliteStore, text: str) -> Message:
+    result = await store.append_message(
+        Message(id=new_id(), tenant="t", conversation_id="c", sender=Sender("contact"), text=text)
+    )
+    return result.message
+
+
+async def test_a_killed_writer_process_fails_its_writes_and_is_replaced(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    try:
+        await store.create_conversation(
+            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
+        )
+        assert (await _append(store, "first")).seq == 1
+        assert store._writer is not None
+        # Killed while a write is in its hands: that write fails (its outcome is unknown to
+        # the hub, so it is not acknowledged).
+        writer = store._writer.process
+        writer.send_signal(signal.SIGSTOP)
+        in_flight = asyncio.create_task(_append(store, "in flight"))
+        for _ in range(1000):
+            await asyncio.sleep(0)  # let the write loop hand the batch over
+            if not store._pending:
+                break
+        assert not store._pending
+        writer.kill()
+        with pytest.raises(WriterGone):
+            await in_flight
+        # Killed while idle: the next write simply goes to a new writer.
+        assert (await _append(store, "second")).seq in (2, 3)
+        second_writer = store._writer.process
+        assert second_writer.pid != writer.pid
+        second_writer.kill()
+        await second_writer.wait()
+        last = await _append(store, "third")
+        stored = await store.list_messages("t", "c")
+        # Whether "in flight" was committed before the kill is unknown; nothing else is.
+        assert [m.text for m in stored if m.text != "in flight"] == ["first", "second", "third"]
+        assert [m.seq for m in stored] == list(range(1, last.seq + 1))
+    finally:
+        await store.close()
+
+
+async def test_closing_the_store_stops_its_writer_process(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    assert store._writer is not None
+    writer = store._writer.process
+    await store.create_tenant(Tenant(id="t", name="t"))
+    await store.close()
+    assert writer.returncode == 0
+    with pytest.raises(RuntimeError, match="closed"):
+        await store.create_tenant(Tenant(id="u", name="u"))
+
+
+async def test_a_bad_path_fails_open_with_the_writers_error(tmp_path: Path) -> None:
+    (tmp_path / "hub.sqlite3").mkdir()  # a directory where the database file should be
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    with pytest.raises(sqlite3.OperationalError):
+        await store.open()
