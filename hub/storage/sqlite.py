@@ -13,12 +13,8 @@ Records are kept as JSON documents beside the columns that are queried or kept u
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
-import os
-import sqlite3
-import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +23,6 @@ from typing import Any
 import aiosqlite
 import orjson
 
-import hub.errors
 from hub.domain import (
     Agent,
     AppendResult,
@@ -42,110 +37,18 @@ from hub.domain import (
 )
 from hub.storage.base import Store, check_not_append_owned
 from hub.storage.codec import encode_value, from_doc, to_doc
+from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-# The directory holding the `hub` package, so the writer imports this same code.
-CODE_ROOT = Path(__file__).resolve().parents[2]
 
 Op = list[Any]  # [op name, argument, ...]: see sqlite_writer.OPS
-
-
-class WriterGone(RuntimeError):
-    """The writer process stopped answering: the outcome of the writes in flight is unknown."""
+Pending = tuple[Op, asyncio.Future[Any]]
 
 
 def _load(text: str) -> dict[str, Any]:
     return orjson.loads(text)
-
-
-def _raise_error(error: dict[str, Any]) -> BaseException:
-    """The writer's error document back as the exception the op raised there."""
-    kind, message = error["kind"], error["message"]
-    error_class = getattr(hub.errors, kind, None)
-    if isinstance(error_class, type) and issubclass(error_class, hub.errors.HubError):
-        return error_class(message, code=error["code"])
-    sqlite_error = getattr(sqlite3, kind, None)
-    if isinstance(sqlite_error, type) and issubclass(sqlite_error, sqlite3.Error):
-        return sqlite_error(message)
-    return RuntimeError(f"{kind}: {message}")
-
-
-class WriterProcess:
-    """The parent's end of hub/storage/sqlite_writer.py: one batch in flight at a time."""
-
-    def __init__(self, process: asyncio.subprocess.Process) -> None:
-        self.process = process
-        self._batch_ids = 0
-
-    @classmethod
-    async def start(cls, path: Path, synchronous: str) -> WriterProcess:
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(CODE_ROOT), env.get("PYTHONPATH", "")) if p
-        )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "hub.storage.sqlite_writer",
-            str(path),
-            synchronous,
-            str(os.getpid()),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            env=env,
-        )
-        writer = cls(process)
-        try:
-            _, _, error = await writer._read()
-        except BaseException:
-            await writer.stop()
-            raise
-        if error is not None:
-            await writer.stop()
-            raise _raise_error(error)
-        return writer
-
-    async def _read(self) -> list[Any]:
-        assert self.process.stdout is not None
-        try:
-            header = await self.process.stdout.readexactly(4)
-            return orjson.loads(await self.process.stdout.readexactly(int.from_bytes(header)))
-        except (asyncio.IncompleteReadError, ConnectionError) as exc:
-            raise WriterGone("the SQLite writer process exited") from exc
-
-    async def run(self, ops: list[Op]) -> list[list[Any]]:
-        """[[1, value] | [0, error document], ...] once the batch is committed."""
-        assert self.process.stdin is not None
-        self._batch_ids += 1
-        body = orjson.dumps([self._batch_ids, ops])
-        try:
-            self.process.stdin.write(len(body).to_bytes(4) + body)
-            await self.process.stdin.drain()
-        except (ConnectionError, RuntimeError) as exc:
-            raise WriterGone("the SQLite writer process exited") from exc
-        batch_id, results, error = await self._read()
-        if batch_id != self._batch_ids:
-            raise WriterGone(f"the writer answered batch {batch_id}, not {self._batch_ids}")
-        if error is not None:
-            raise _raise_error(error)
-        return results
-
-    @property
-    def alive(self) -> bool:
-        return self.process.returncode is None
-
-    async def stop(self) -> None:
-        """Close its stdin (it finishes the batch in hand and exits) and reap it."""
-        if self.process.stdin is not None and not self.process.stdin.is_closing():
-            self.process.stdin.close()
-        try:
-            await asyncio.wait_for(self.process.wait(), 30)
-        except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                self.process.kill()
-            await self.process.wait()
 
 
 class SqliteStore(Store):
@@ -155,10 +58,12 @@ class SqliteStore(Store):
         self.commit_count = 0
         self._writer: WriterProcess | None = None
         self._reader: aiosqlite.Connection | None = None
-        self._pending: list[tuple[Op, asyncio.Future[Any]]] = []
-        self._wake = asyncio.Event()
-        self._closing = False
-        self._writer_task: asyncio.Task[None] | None = None
+        self._pending: list[Pending] = []
+        self._in_flight: list[Pending] = []
+        self._flush_scheduled = False
+        self._batch_ids = 0
+        self._idle: asyncio.Event | None = None
+        self._open = False
 
     # life cycle ------------------------------------------------------------------------
 
@@ -169,22 +74,24 @@ class SqliteStore(Store):
         return conn
 
     async def open(self) -> None:
-        if self._writer_task is not None:
+        if self._open:
             return  # open already: a second writer would leave the first one behind
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # The writer creates the schema before it says it is ready.
-        self._writer = await WriterProcess.start(self.path, self.synchronous)
-        self._reader = await self._connect()
-        self._closing = False
-        self._wake = asyncio.Event()
-        self._writer_task = asyncio.get_running_loop().create_task(self._write_loop())
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._open = True
+        try:
+            # The writer creates the schema before it answers anything.
+            await self._write("ping")
+            self._reader = await self._connect()
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
-        self._closing = True
-        self._wake.set()
-        if self._writer_task is not None:
-            await self._writer_task
-            self._writer_task = None
+        self._open = False
+        if self._idle is not None:
+            await self._idle.wait()  # every queued write answered
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
@@ -193,51 +100,89 @@ class SqliteStore(Store):
             self._reader = None
 
     # group commit ----------------------------------------------------------------------
+    # Writes queue in _pending while a batch is in the writer's hands; when its answer
+    # arrives, everything queued meanwhile goes as the next batch (one commit). All of it
+    # runs in callbacks on the loop: no task of its own, no hop per write.
 
     async def _write(self, *op: Any) -> Any:
-        if self._closing or self._writer_task is None:
+        if not self._open or self._idle is None:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((list(op), future))
-        self._wake.set()
+        self._idle.clear()
+        if not self._in_flight and not self._flush_scheduled:
+            # Writes made in this same loop turn join the batch.
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush)
         return await future
 
-    async def _write_loop(self) -> None:
-        while True:
-            await self._wake.wait()
-            self._wake.clear()
-            while self._pending:
-                batch = self._pending[:MAX_BATCH]
-                del self._pending[:MAX_BATCH]
-                try:
-                    results = await self._run_batch([op for op, _ in batch])
-                except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                    continue
-                self.commit_count += 1
-                for (_, future), (ok, value) in zip(batch, results, strict=True):
-                    if future.done():
-                        continue  # the caller went away; the write stands
-                    if ok:
-                        future.set_result(value)
-                    else:
-                        future.set_exception(_raise_error(value))
-            if self._closing:
-                return
-
-    async def _run_batch(self, ops: list[Op]) -> list[list[Any]]:
-        if self._writer is None or not self._writer.alive:
-            # The writer died (killed from outside): what it had in hand failed with
-            # WriterGone; later writes get a new one.
-            log.warning("starting a new SQLite writer process")
-            self._writer = await WriterProcess.start(self.path, self.synchronous)
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._in_flight or not self._pending:
+            return
+        batch = self._pending[:MAX_BATCH]
+        del self._pending[:MAX_BATCH]
+        self._in_flight = batch
+        self._batch_ids += 1
+        frame = [self._batch_ids, [op for op, _ in batch]]
         try:
-            return await self._writer.run(ops)
-        except WriterGone:
-            await self._writer.stop()
-            raise
+            try:
+                self._writer_for_next_batch().send(frame)
+            except WriterGone:
+                # It died while idle and the pipe refused the frame: nothing was delivered,
+                # so the batch goes to a new writer.
+                self._writer_for_next_batch().send(frame)
+        except Exception as exc:
+            self._finish_batch(exc)
+
+    def _writer_for_next_batch(self) -> WriterProcess:
+        if self._writer is None or self._writer.gone:
+            if self._writer is not None:
+                log.warning("the SQLite writer process stopped; starting a new one")
+            self._writer = WriterProcess(
+                self.path,
+                self.synchronous,
+                on_answer=self._on_answer,
+                on_gone=self._on_writer_gone,
+            )
+        return self._writer
+
+    def _on_answer(self, answer: list[Any]) -> None:
+        batch_id, results, error = answer
+        if batch_id == 0:  # the writer's hello: ready, or why it could not start
+            if error is not None and self._in_flight:
+                self._finish_batch(error_from_doc(error))
+            return
+        if batch_id != self._batch_ids or not self._in_flight:
+            log.error("the SQLite writer answered batch %s, not %s", batch_id, self._batch_ids)
+            return
+        if error is not None:
+            self._finish_batch(error_from_doc(error))
+            return
+        self.commit_count += 1
+        for (_, future), (ok, value) in zip(self._in_flight, results, strict=True):
+            if future.done():
+                continue  # the caller went away; the write stands
+            if ok:
+                future.set_result(value)
+            else:
+                future.set_exception(error_from_doc(value))
+        self._finish_batch(None)
+
+    def _on_writer_gone(self, gone: WriterGone) -> None:
+        if self._in_flight:
+            self._finish_batch(gone)
+
+    def _finish_batch(self, failure: BaseException | None) -> None:
+        if failure is not None:
+            for _, future in self._in_flight:
+                if not future.done():
+                    future.set_exception(failure)
+        self._in_flight = []
+        if self._pending:
+            self._flush()
+        elif self._idle is not None:
+            self._idle.set()
 
     # reading helpers -------------------------------------------------------------------
 

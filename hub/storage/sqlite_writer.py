@@ -3,7 +3,8 @@
 `SqliteStore` starts it (`python -m hub.storage.sqlite_writer PATH SYNCHRONOUS PARENT_PID`)
 and talks to it over its stdin and stdout in frames: a 4-byte big-endian length, then orjson.
 
-    request  [batch_id, [[op_name, arg, ...], ...]]
+    hello    [0, [], null] once the schema is in place, or [0, null, error]
+    request  [batch_id, [[op_name, arg, ...], ...]]              batch_id from 1
     answer   [batch_id, [[1, value] | [0, error], ...], null]     every op answered
              [batch_id, null, error]                              the whole batch failed
     error    {"kind": "NotFound" | "Conflict" | "IntegrityError" | ..., "message": ..., "code": ...}
@@ -285,9 +286,14 @@ def update_left_message(conn: sqlite3.Connection, tenant: str, left_id: str, cha
     )
 
 
+def ping(conn: sqlite3.Connection) -> None:
+    """Answered once the writer is up (the store's open waits for it)."""
+
+
 OPS: dict[str, Callable[..., Any]] = {
     op.__name__: op
     for op in (
+        ping,
         create_tenant,
         put_settings,
         create_agent,
@@ -404,7 +410,8 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent_pid)
-    serve(path, synchronous, sys.stdin.buffer, sys.stdout.buffer)
+    with contextlib.suppress(BrokenPipeError):  # the hub went away: nobody to answer
+        serve(path, synchronous, sys.stdin.buffer, sys.stdout.buffer)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
-from hub.storage.sqlite import SqliteStore, WriterGone
+from hub.storage.sqlite import SqliteStore
+from hub.storage.writer_process import WriterGone
 
 
 async def test_concurrent_writes_share_commits(tmp_path: Path) -> None:
@@ -97,10 +98,10 @@ async def test_a_killed_writer_process_fails_its_writes_and_is_replaced(tmp_path
         writer.send_signal(signal.SIGSTOP)
         in_flight = asyncio.create_task(_append(store, "in flight"))
         for _ in range(1000):
-            await asyncio.sleep(0)  # let the write loop hand the batch over
+            await asyncio.sleep(0)  # let the store hand the batch over
             if not store._pending:
                 break
-        assert not store._pending
+        assert not store._pending and store._in_flight
         writer.kill()
         with pytest.raises(WriterGone):
             await in_flight
@@ -109,7 +110,7 @@ async def test_a_killed_writer_process_fails_its_writes_and_is_replaced(tmp_path
         second_writer = store._writer.process
         assert second_writer.pid != writer.pid
         second_writer.kill()
-        await second_writer.wait()
+        second_writer.wait()
         last = await _append(store, "third")
         stored = await store.list_messages("t", "c")
         # Whether "in flight" was committed before the kill is unknown; nothing else is.
