@@ -1,0 +1,68 @@
+"""How Socket.IO packets are encoded: the JSON codec and the packet class given to
+python-socketio. The hub and the benchmark's bare relay (bench/baseline.py) both use these,
+so a comparison of the two measures what the hub adds, not a different wire configuration."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import orjson
+from socketio.packet import Packet
+
+_BINARY_TYPES = (bytes, bytearray)
+_CONTAINER_TYPES = (list, dict)
+# Exact types that are neither binary nor containers: almost every value in a payload is
+# one of these, and a set lookup on type() rules them out faster than isinstance() does.
+_LEAF_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+class OrjsonCodec:
+    """orjson for the packets the server encodes and decodes; python-socketio and
+    python-engineio want a module-like object with dumps and loads."""
+
+    @staticmethod
+    def dumps(obj: Any, **_: Any) -> str:
+        return orjson.dumps(obj).decode()
+
+    @staticmethod
+    def loads(text: str | bytes, **_: Any) -> Any:
+        return orjson.loads(text)
+
+    JSONDecodeError = json.JSONDecodeError
+
+
+class HubPacket(Packet):
+    """python-socketio's packet with a cheaper binary check.
+
+    Every emitted or acknowledged packet is scanned for bytes when it is built (a packet
+    with bytes is sent as a binary event with attachments). The library's check recurses
+    through every list and dict and builds a list of results for each one before reducing
+    it; this one walks the payload with an explicit stack and stops at the first bytes.
+    It answers exactly as the library does: bytes or bytearray inside lists and dicts, at
+    any depth, make the payload binary; tuples and other values are leaves, as they are for
+    the library's deconstruct_binary, which would not take bytes out of them either.
+    """
+
+    json = OrjsonCodec
+
+    @classmethod
+    def data_is_binary(cls, data: Any) -> bool:
+        if type(data) in _LEAF_TYPES:
+            return False
+        if isinstance(data, _BINARY_TYPES):
+            return True
+        if not isinstance(data, _CONTAINER_TYPES):
+            return False
+        pending: list[list[Any] | dict[Any, Any]] = [data]
+        while pending:
+            container = pending.pop()
+            values = container.values() if isinstance(container, dict) else container
+            for value in values:
+                if type(value) in _LEAF_TYPES:
+                    continue
+                if isinstance(value, _CONTAINER_TYPES):
+                    pending.append(value)
+                elif isinstance(value, _BINARY_TYPES):
+                    return True
+        return False
