@@ -12,6 +12,7 @@ import socketio
 
 from config.settings import Settings
 from hub.errors import HubError, Invalid
+from hub.realtime.fanout import DirectSendManager, DirectSendRedisManager
 from hub.realtime.packet import HubPacket, OrjsonCodec
 
 log = logging.getLogger(__name__)
@@ -25,9 +26,9 @@ def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
     """The AsyncServer options that shape the per-message cost: codec, packet class, client
     manager, handler ordering. bench/baseline.py builds its bare relay with these too, so
     the benchmark's ratio measures what the hub adds, not a different configuration."""
-    manager: socketio.AsyncManager | None = None
-    if redis_url:
-        manager = socketio.AsyncRedisManager(redis_url)
+    manager: socketio.AsyncManager = (
+        DirectSendRedisManager(redis_url) if redis_url else DirectSendManager()
+    )
     return {
         "async_mode": "aiohttp",
         "client_manager": manager,
