@@ -72,6 +72,27 @@ def test_binary_check_agrees_with_the_library_on_random_payloads() -> None:
     assert min(answers.values()) > 2_000
 
 
+def _library_outcome(cls: type[sio_packet.Packet], packet_type: int, data: Any) -> Any:
+    """What building and encoding a packet gives: its type and text, or the error."""
+    try:
+        built = cls(packet_type, data=data, namespace="/visitor", id=5)
+        return built.packet_type, built.encode()
+    except Exception as exc:
+        return type(exc)
+
+
+def test_random_payloads_encode_as_the_library_does() -> None:
+    rng = random.Random(7)
+    for case in range(5_000):
+        payload = _payload(rng, depth=rng.randint(0, 5), binary_rate=rng.choice([0.0, 0.05]))
+        for packet_type, data in (
+            (sio_packet.EVENT, ["message", payload]),
+            (sio_packet.ACK, [payload]),
+        ):
+            expected = _library_outcome(_LibraryPacket, packet_type, data)
+            assert _library_outcome(HubPacket, packet_type, data) == expected, (case, data)
+
+
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
@@ -94,6 +115,23 @@ def test_binary_check_agrees_with_the_library_on_random_payloads() -> None:
 def test_binary_check_examples(data: Any, expected: bool) -> None:
     assert sio_packet.Packet.data_is_binary(data) is expected
     assert HubPacket.data_is_binary(data) is expected
+
+
+def test_another_codec_given_to_the_server_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    class _SpacedJson:
+        @staticmethod
+        def dumps(obj: Any, **_: Any) -> str:
+            return orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode()
+
+    monkeypatch.setattr(HubPacket, "json", _SpacedJson)
+    data = ["message", {"a": 1}]
+    assert HubPacket(sio_packet.EVENT, data=data).encode() == "2" + _SpacedJson.dumps(data)
+
+
+def test_data_replaced_after_building_is_what_gets_encoded() -> None:
+    built = HubPacket(sio_packet.EVENT, data=["message", {"a": 1}], namespace="/agent")
+    built.data = ["message", {"a": 2}]
+    assert built.encode() == '2/agent,["message",{"a":2}]'
 
 
 def _message() -> dict[str, Any]:
