@@ -4,8 +4,9 @@ A visitor's `message` is acknowledged `{ok: true, message}` and emitted to the a
 the visitor is paired with (the first message pairs it with the next agent in turn and sends
 that agent `conversation.assigned`, as the hub does). No storage, no routing state beyond
 the pairing, no validation. It speaks the hub's events so one load generator drives both,
-and it uses the hub's Socket.IO server options (orjson, in-order handlers, uvloop when
-installed) so the ratio measures what the hub adds, not a different configuration.
+and it builds its Socket.IO server from the hub's own options (hub.realtime.server
+.socketio_options: orjson codec, packet class, client manager, in-order handlers; uvloop
+when installed) so the ratio measures what the hub adds, not a different configuration.
 
 Run: python -m bench.baseline --port P
 """
@@ -14,28 +15,14 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import resource
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import socketio
 from aiohttp import web
 
-
-class _OrjsonCodec:
-    """The same JSON codec the hub gives python-socketio."""
-
-    @staticmethod
-    def dumps(obj: Any, **_: Any) -> str:
-        return orjson.dumps(obj).decode()
-
-    @staticmethod
-    def loads(text: str | bytes, **_: Any) -> Any:
-        return orjson.loads(text)
-
-    JSONDecodeError = json.JSONDecodeError
+from hub.realtime.server import socketio_options
 
 
 class Relay:
@@ -101,15 +88,14 @@ class Relay:
         return {"ok": True, "message": message}
 
 
+def create_sio() -> socketio.AsyncServer:
+    """The hub's own server options (codec, packet class, client manager, in-order
+    handlers), without the hub."""
+    return socketio.AsyncServer(**socketio_options())
+
+
 def create_app() -> web.Application:
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp",
-        cors_allowed_origins="*",
-        async_handlers=False,
-        json=_OrjsonCodec,
-        logger=False,
-        engineio_logger=False,
-    )
+    sio = create_sio()
     relay = Relay(sio)
     sio.on("connect", relay.agent_connect, namespace="/agent")
     sio.on("disconnect", relay.agent_disconnect, namespace="/agent")

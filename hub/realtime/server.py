@@ -3,17 +3,17 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, ParamSpec
 
-import orjson
 import socketio
 
 from config.settings import Settings
 from hub.errors import HubError, Invalid
+from hub.realtime.fanout import DirectSendManager, DirectSendRedisManager
+from hub.realtime.packet import HubPacket, OrjsonCodec
 
 log = logging.getLogger(__name__)
 
@@ -22,35 +22,30 @@ log = logging.getLogger(__name__)
 MAX_PACKET_BYTES = 2 * 1024 * 1024
 
 
-class _FastJson:
-    """orjson for the packets the server encodes; python-socketio needs dumps/loads."""
-
-    @staticmethod
-    def dumps(obj: Any, **_: Any) -> str:
-        return orjson.dumps(obj).decode()
-
-    @staticmethod
-    def loads(text: str | bytes, **_: Any) -> Any:
-        return orjson.loads(text)
-
-    JSONDecodeError = json.JSONDecodeError
+def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
+    """The AsyncServer options that shape the per-message cost: codec, packet class, client
+    manager, handler ordering. bench/baseline.py builds its bare relay with these too, so
+    the benchmark's ratio measures what the hub adds, not a different configuration."""
+    manager: socketio.AsyncManager = (
+        DirectSendRedisManager(redis_url) if redis_url else DirectSendManager()
+    )
+    return {
+        "async_mode": "aiohttp",
+        "client_manager": manager,
+        "cors_allowed_origins": "*",
+        # One client's events are handled in the order sent (its messages are stored in that
+        # order); different clients still run concurrently.
+        "async_handlers": False,
+        "json": OrjsonCodec,
+        "serializer": HubPacket,
+        "logger": False,
+        "engineio_logger": False,
+    }
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    manager: socketio.AsyncManager | None = None
-    if settings.redis_url:
-        manager = socketio.AsyncRedisManager(settings.redis_url)
     return socketio.AsyncServer(
-        async_mode="aiohttp",
-        client_manager=manager,
-        cors_allowed_origins="*",
-        max_http_buffer_size=MAX_PACKET_BYTES,
-        # One client's events are handled in the order sent (its messages are stored in that
-        # order); different clients still run concurrently.
-        async_handlers=False,
-        json=_FastJson,
-        logger=False,
-        engineio_logger=False,
+        max_http_buffer_size=MAX_PACKET_BYTES, **socketio_options(settings.redis_url)
     )
 
 
