@@ -3,12 +3,17 @@
 A visitor's `message` is acknowledged `{ok: true, message}` and emitted to the agent socket
 the visitor is paired with (the first message pairs it with the next agent in turn and sends
 that agent `conversation.assigned`, as the hub does). No storage, no routing state beyond
-the pairing, no validation. It speaks the hub's events so one load generator drives both,
-and it builds its Socket.IO server from the hub's own options (hub.realtime.server
-.socketio_options: orjson codec, packet class, client manager, in-order handlers; uvloop
-when installed) so the ratio measures what the hub adds, not a different configuration.
+the pairing, no validation. It speaks the hub's events so one load generator drives both.
 
-Run: python -m bench.baseline --port P
+Two socket layers (`--socket-layer`):
+* `bare` (the default, and the issue's baseline): python-socketio's own packet class and
+  client manager, with the server options the hub also sets (orjson as its json module,
+  in-order handlers; uvloop when installed), so that the comparison is not about settings.
+* `hub`: the hub's whole socket layer (hub.realtime.server.socketio_options: also the leaner
+  packet class and the direct-send client manager). Against it, the ratio says what the hub
+  costs beyond its socket layer; against `bare`, what it costs against the stack it is built on.
+
+Run: python -m bench.baseline --port P [--socket-layer bare|hub]
 """
 
 from __future__ import annotations
@@ -88,14 +93,23 @@ class Relay:
         return {"ok": True, "message": message}
 
 
-def create_sio() -> socketio.AsyncServer:
-    """The hub's own server options (codec, packet class, client manager, in-order
-    handlers), without the hub."""
-    return socketio.AsyncServer(**socketio_options())
+def create_sio(socket_layer: str) -> socketio.AsyncServer:
+    """ "bare": python-socketio's own packet class and client manager, with the hub's server
+    options (orjson codec, in-order handlers): the issue's "bare python-socketio" relay.
+    "hub": the hub's whole socket layer (hub.realtime.server.socketio_options, which adds the
+    leaner packet class and the direct-send manager), to show what the hub costs beyond it."""
+    options = socketio_options()
+    if socket_layer == "bare":
+        options = {
+            **options,
+            "client_manager": socketio.AsyncManager(),
+            "serializer": "default",
+        }
+    return socketio.AsyncServer(**options)
 
 
-def create_app() -> web.Application:
-    sio = create_sio()
+def create_app(socket_layer: str = "bare") -> web.Application:
+    sio = create_sio(socket_layer)
     relay = Relay(sio)
     sio.on("connect", relay.agent_connect, namespace="/agent")
     sio.on("disconnect", relay.agent_disconnect, namespace="/agent")
@@ -118,6 +132,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="bare python-socketio relay (benchmark baseline)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--socket-layer", choices=("bare", "hub"), default="bare")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -127,7 +142,9 @@ def main() -> None:
         pass
     else:
         uvloop.install()  # the hub's run.py does the same
-    web.run_app(create_app(), host=args.host, port=args.port, print=None, access_log=None)
+    web.run_app(
+        create_app(args.socket_layer), host=args.host, port=args.port, print=None, access_log=None
+    )
 
 
 if __name__ == "__main__":

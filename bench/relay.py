@@ -85,10 +85,17 @@ def _phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> dict[st
     }
 
 
-def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any) -> dict[str, Any]:
+def measure(
+    kind: str,
+    config: RelayConfig,
+    latency_rate: float | None,
+    log: Any,
+    socket_layer: str = "bare",
+) -> dict[str, Any]:
     """All phases against one fresh server. `latency_rate` None means: half of this server's
     own saturation (used for the baseline, which runs first)."""
-    with ServerProcess(kind) as server:
+    label = kind if socket_layer == "bare" else f"{kind} on the hub's socket layer"
+    with ServerProcess(kind, socket_layer=socket_layer) as server:
         per_agent = -(-config.visitors // config.agents) + 10
         tokens = agent_tokens(server, config.agents, per_agent)
         with LoadGenerator(server.base_url, tokens, config.workers) as generator:
@@ -103,27 +110,27 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
             started = sum(reply["connected"] for reply in connected)
             retries = sum(reply["warmup_retries"] for reply in connected)
             if retries:
-                log(f"relay {kind}: {retries} first messages needed a retry")
+                log(f"relay {label}: {retries} first messages needed a retry")
             failures = [r["first_failure"] for r in connected if r["first_failure"]]
             if started < config.visitors * MIN_STARTED_SHARE:
-                raise RuntimeError(f"{kind}: only {started} visitors started: {failures[:1]}")
+                raise RuntimeError(f"{label}: only {started} visitors started: {failures[:1]}")
             if failures:
-                log(f"relay {kind}: {config.visitors - started} visitors failed: {failures[0]}")
+                log(f"relay {label}: {config.visitors - started} visitors failed: {failures[0]}")
             assigned = wait_assigned(generator, started)
             if assigned < started:
                 # Measured anyway (their messages are still stored and acked), but reported:
                 # a conversation left waiting while agents have room is a routing fault.
-                log(f"relay {kind}: only {assigned} of {started} conversations were assigned")
+                log(f"relay {label}: only {assigned} of {started} conversations were assigned")
             window_1 = _phase(
                 generator, server.pid, {"mode": "window", "window": 1, "duration": config.duration}
             )
-            log(f"relay {kind} window 1: {window_1['msgs_per_s']} msgs/s")
+            log(f"relay {label} window 1: {window_1['msgs_per_s']} msgs/s")
             pipelined = _phase(
                 generator,
                 server.pid,
                 {"mode": "window", "window": config.pipeline_window, "duration": config.duration},
             )
-            log(f"relay {kind} window {config.pipeline_window}: {pipelined['msgs_per_s']} msgs/s")
+            log(f"relay {label} window {config.pipeline_window}: {pipelined['msgs_per_s']} msgs/s")
             saturation = max(window_1["msgs_per_s"], pipelined["msgs_per_s"])
             rate = latency_rate if latency_rate is not None else saturation / 2
             own_half = None
@@ -142,7 +149,7 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
                 )
                 own_half["offered_msgs_per_s"] = round(saturation / 2, 1)
                 log(
-                    f"relay {kind} at its own half, {saturation / 2:.0f} msgs/s: delivery p50 "
+                    f"relay {label} at its own half, {saturation / 2:.0f} msgs/s: delivery p50 "
                     f"{own_half['delivery_p50_ms']} ms p99 {own_half['delivery_p99_ms']} ms"
                 )
             per_worker = rate / generator.worker_count
@@ -153,7 +160,7 @@ def measure(kind: str, config: RelayConfig, latency_rate: float | None, log: Any
             )
             latency["offered_msgs_per_s"] = round(rate, 1)
             log(
-                f"relay {kind} at {rate:.0f} msgs/s: delivery p50 {latency['delivery_p50_ms']} ms"
+                f"relay {label} at {rate:.0f} msgs/s: delivery p50 {latency['delivery_p50_ms']} ms"
                 f" p99 {latency['delivery_p99_ms']} ms"
             )
     return {
@@ -174,9 +181,13 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     config = RelayConfig.for_run(quick, workers)
     baseline = measure("baseline", config, None, log)
     hub = measure("hub", config, baseline["saturation_msgs_per_s"] / 2, log)
+    # The same bare relay on the hub's own socket layer: what the hub costs beyond it.
+    tuned = measure(
+        "baseline", config, baseline["saturation_msgs_per_s"] / 2, log, socket_layer="hub"
+    )
     generator_cores = max(
         result[phase]["generator_cores"]
-        for result in (baseline, hub)
+        for result in (baseline, hub, tuned)
         for phase in ("window_1", "pipelined", "latency", "latency_at_own_half")
         if result[phase] is not None
     )
@@ -204,6 +215,15 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "p99_ratio": ratio(
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
+        # Against the baseline running the hub's socket layer (packet class, client manager).
+        "tuned_baseline_msgs_per_s": tuned["saturation_msgs_per_s"],
+        "throughput_ratio_vs_tuned": ratio(
+            hub["saturation_msgs_per_s"], tuned["saturation_msgs_per_s"]
+        ),
+        "tuned_baseline_p99_ms": tuned["latency"]["delivery_p99_ms"],
+        "p99_ratio_vs_tuned": ratio(
+            hub["latency"]["delivery_p99_ms"], tuned["latency"]["delivery_p99_ms"]
+        ),
         "hub_own_half_p99_ms": (hub["latency_at_own_half"] or {}).get("delivery_p99_ms"),
         # The generator's heaviest phase, in cores and as a share of the machine: it must stay
         # well below what the server under test needs.
@@ -224,4 +244,5 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         },
         "hub": hub,
         "baseline": baseline,
+        "tuned_baseline": tuned,
     }

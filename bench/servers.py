@@ -43,21 +43,45 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (the hub's SQLite writer is a child process)."""
+    tree, index = [pid], 0
+    while index < len(tree):
+        current = tree[index]
+        index += 1
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as children:
+                tree.extend(int(child) for child in children.read().split())
+        except OSError:
+            continue  # exited meanwhile
+    return tree
+
+
 def rss_kib(pid: int) -> int:
-    """Resident set size from /proc (VmRSS, KiB)."""
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    raise RuntimeError(f"no VmRSS for pid {pid}")
+    """Resident set size from /proc (VmRSS, KiB), of the process and its descendants."""
+    total = 0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/status") as status:
+                total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+        except (OSError, StopIteration):
+            if member == pid:
+                raise RuntimeError(f"no VmRSS for pid {pid}") from None
+    return total
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process, all its threads included."""
-    with open(f"/proc/{pid}/stat") as stat:
-        # The command name may contain spaces; the fields after its closing parenthesis don't.
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    """User + system CPU time of a process and its descendants, all threads included."""
+    total = 0.0
+    for member in process_tree(pid):
+        try:
+            with open(f"/proc/{member}/stat") as stat:
+                # The command name may contain spaces; the fields after its ")" don't.
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return total
 
 
 @dataclass
@@ -65,6 +89,8 @@ class ServerProcess:
     """One server under test. Use as a context manager: it is stopped however the block ends."""
 
     kind: str  # "baseline" or "hub"
+    # baseline only: "bare" python-socketio (the issue's baseline) or the "hub" socket layer
+    socket_layer: str = "bare"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -96,7 +122,15 @@ class ServerProcess:
             if self.synchronous:
                 env["HUB_SQLITE_SYNCHRONOUS"] = self.synchronous
         else:
-            command = [sys.executable, "-m", "bench.baseline", "--port", str(self.port)]
+            command = [
+                sys.executable,
+                "-m",
+                "bench.baseline",
+                "--port",
+                str(self.port),
+                "--socket-layer",
+                self.socket_layer,
+            ]
         log = open(Path(self.workdir.name) / "server.log", "wb")
         try:
             # Own session: stop() can kill the whole group, helpers included.

@@ -52,6 +52,8 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
         "hub_p99_ms",
         "baseline_p99_ms",
         "p99_ratio",
+        "tuned_baseline_msgs_per_s",
+        "throughput_ratio_vs_tuned",
     ):
         assert _is_number(relay[key]), (key, relay[key])
     assert relay["hub_msgs_per_s"] > 0 and relay["baseline_msgs_per_s"] > 0
