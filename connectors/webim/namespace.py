@@ -124,7 +124,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         body = payload(data)
         visitor = self._visitor(sid)
         attachments = check_attachments(body.get("attachments"))
-        message, _ = await receive_inbound(
+        received = await receive_inbound(
             self.hub,
             InboundMessage(
                 tenant=visitor.tenant,
@@ -140,7 +140,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
             contact_id=visitor.contact_id,
             origin_sid=sid,
         )
-        return {"message": message.public()}
+        return {"message": received.public}
 
     @acked
     async def on_sync(self, sid: str, data: object = None) -> dict[str, Any]:

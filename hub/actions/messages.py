@@ -5,7 +5,7 @@ check_* validates everything that can fail on user input and changes nothing; do
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 from connectors.base import InboundMessage
 from hub.actions import events
@@ -92,11 +92,14 @@ def check_attachments(raw: object) -> list[dict[str, Any]]:
     return checked
 
 
+TEXT, IMAGE, FILE = MessageType.TEXT.value, MessageType.IMAGE.value, MessageType.FILE.value
+
+
 def type_for(attachments: list[dict[str, Any]] | None) -> str:
     if not attachments:
-        return MessageType.TEXT.value
+        return TEXT
     kinds = {str(a.get("type", "file")) for a in attachments}
-    return MessageType.IMAGE.value if kinds == {"image"} else MessageType.FILE.value
+    return IMAGE if kinds == {"image"} else FILE
 
 
 async def _open_conversation(hub: Hub, contact: Contact, inbound: InboundMessage) -> Conversation:
@@ -128,13 +131,19 @@ async def _contact_for(hub: Hub, inbound: InboundMessage) -> Contact:
     return contact
 
 
+class Received(NamedTuple):
+    message: Message  # as stored (the original one for a repeated client or platform id)
+    conversation: Conversation
+    public: dict[str, Any]  # message.public(), built once for the events and the ack
+
+
 async def receive_inbound(
     hub: Hub,
     inbound: InboundMessage,
     *,
     contact_id: str | None = None,
     origin_sid: str | None = None,
-) -> tuple[Message, Conversation]:
+) -> Received:
     """Store a customer's message in the contact's open conversation on that channel (opening
     and routing one if needed). A repeated client id or platform id returns the original.
 
@@ -203,18 +212,18 @@ async def _announce(
     result: AppendResult,
     opened: bool,
     origin_sid: str | None,
-) -> tuple[Message, Conversation]:
-    if not result.created:
-        return result.message, conversation
+) -> Received:
     stored = result.message
     public = stored.public()
+    if not result.created:
+        return Received(stored, conversation, public)
     # The sender's other tabs see their own message too.
     await events.to_visitor(hub, contact.tenant, contact.id, "message", public, skip_sid=origin_sid)
     if opened:
         await do_route(hub, conversation)
     else:
         await events.to_conversation_staff(hub, conversation, "message", public)
-    return stored, conversation
+    return Received(stored, conversation, public)
 
 
 async def check_staff_conversation(

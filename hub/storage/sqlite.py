@@ -16,7 +16,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -356,7 +356,10 @@ class SqliteStore(Store):
     # messages --------------------------------------------------------------------------
 
     async def append_message(self, message: Message) -> AppendResult:
-        outcome, value = await self._write("append_message", to_doc(message))
+        # orjson writes a UTC message (a dataclass) into the frame itself, in C; the writer
+        # turns its RFC 3339 time into the stored form. Any other time zone goes as to_doc.
+        record = message if message.created_at.tzinfo is UTC else to_doc(message)
+        outcome, value = await self._write("append_message", record)
         if outcome == "seen":
             return AppendResult(from_doc(Message, value), False)
         # The stored document is the message with its seq: no need to read it back. Times

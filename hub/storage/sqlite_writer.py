@@ -220,9 +220,22 @@ def update_conversation(
     return True
 
 
+def stored_time(text: str) -> str:
+    """A time as stored ("2026-11-23T12:00:00.123Z", hub.domain.iso) from either that form or
+    orjson's RFC 3339 for a UTC datetime ("…T12:00:00.123456+00:00"; no fraction when the
+    microseconds are 0), which is how the store sends a message's time."""
+    if text.endswith("Z"):
+        return text
+    if not text.endswith("+00:00"):
+        raise ValueError(f"not a UTC time: {text!r}")
+    fraction = text[20:23] if text[19] == "." else "000"
+    return f"{text[:19]}.{fraction}Z"
+
+
 def append_message(conn: sqlite3.Connection, doc: Doc) -> list[Any]:
     """["new", seq] for a stored message; ["seen", stored doc] for a repeated client id or
     platform message id (nothing written)."""
+    doc["created_at"] = stored_time(doc["created_at"])
     conversation = _row_doc(
         conn,
         "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",

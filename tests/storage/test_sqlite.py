@@ -5,12 +5,15 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
+import orjson
 import pytest
 
-from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
+from hub.domain import Contact, Conversation, Message, Sender, Tenant, iso, new_id
 from hub.storage.sqlite import SqliteStore
+from hub.storage.sqlite_writer import stored_time
 from hub.storage.writer_process import WriterGone
 
 
@@ -137,3 +140,43 @@ async def test_a_bad_path_fails_open_with_the_writers_error(tmp_path: Path) -> N
     store = SqliteStore(tmp_path / "hub.sqlite3")
     with pytest.raises(sqlite3.OperationalError):
         await store.open()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 11, 23, 12, 0, 0, tzinfo=UTC),
+        datetime(2026, 11, 23, 12, 0, 0, 999, tzinfo=UTC),
+        datetime(2026, 11, 23, 12, 0, 0, 1000, tzinfo=UTC),
+        datetime(2026, 11, 23, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
+def test_message_times_sent_by_orjson_are_stored_like_iso(moment: datetime) -> None:
+    sent = orjson.loads(orjson.dumps(moment))
+    assert stored_time(sent) == iso(moment)
+    assert stored_time(iso(moment)) == iso(moment)
+
+
+async def test_a_message_in_another_time_zone_is_stored_in_utc(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    try:
+        await store.create_conversation(
+            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
+        )
+        beijing = timezone(timedelta(hours=8))
+        sent = datetime(2026, 11, 23, 20, 0, 0, 123456, tzinfo=beijing)
+        result = await store.append_message(
+            Message(
+                id=new_id(),
+                tenant="t",
+                conversation_id="c",
+                sender=Sender("contact"),
+                created_at=sent,
+            )
+        )
+        (stored,) = await store.list_messages("t", "c")
+        assert stored.created_at == datetime(2026, 11, 23, 12, 0, 0, 123000, tzinfo=UTC)
+        assert result.message.created_at == stored.created_at
+    finally:
+        await store.close()
