@@ -66,6 +66,7 @@ def main() -> None:
     from aiohttp import web
 
     from config.settings import SettingsError, load_settings
+    from hub import gc_policy
     from hub.app import create_app
 
     try:
@@ -84,10 +85,14 @@ def main() -> None:
         pass
     else:
         uvloop.install()
+    app = create_app(settings)
+    gc_policy.tune_for_serving()
+    # Added after the cleanup contexts, so it runs once the store is open and state restored.
+    app.on_startup.append(gc_policy.freeze_startup_objects)
     # aiohttp's run_app turns SIGTERM and SIGINT into a graceful stop: it stops accepting,
     # runs the cleanup contexts (in-flight writes finish, the store closes), then returns.
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=lambda text: logging.getLogger("hub").info(text.strip()),

@@ -7,8 +7,9 @@ the pairing, no validation. It speaks the hub's events so one load generator dri
 
 Two socket layers (`--socket-layer`):
 * `bare` (the default, and the issue's baseline): python-socketio's own packet class and
-  client manager, with the server options the hub also sets (orjson as its json module,
-  in-order handlers; uvloop when installed), so that the comparison is not about settings.
+  client manager, with the settings the hub also uses (orjson as its json module, in-order
+  handlers, the garbage-collector thresholds of hub.gc_policy; uvloop when installed), so
+  that the comparison is not about settings.
 * `hub`: the hub's whole socket layer (hub.realtime.server.socketio_options: also the leaner
   packet class and the direct-send client manager). Against it, the ratio says what the hub
   costs beyond its socket layer; against `bare`, what it costs against the stack it is built on.
@@ -27,6 +28,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from hub import gc_policy
 from hub.realtime.server import socketio_options
 
 
@@ -142,9 +144,11 @@ def main() -> None:
         pass
     else:
         uvloop.install()  # the hub's run.py does the same
-    web.run_app(
-        create_app(args.socket_layer), host=args.host, port=args.port, print=None, access_log=None
-    )
+    app = create_app(args.socket_layer)
+    # The hub's process settings (run.py), like uvloop above: not part of what is compared.
+    gc_policy.tune_for_serving()
+    app.on_startup.append(gc_policy.freeze_startup_objects)
+    web.run_app(app, host=args.host, port=args.port, print=None, access_log=None)
 
 
 if __name__ == "__main__":
