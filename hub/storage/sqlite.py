@@ -42,6 +42,7 @@ from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
+MAX_IN_FLIGHT = 2
 
 Op = list[Any]  # [op name, argument, ...]: see sqlite_writer.OPS
 Pending = tuple[Op, asyncio.Future[Any]]
@@ -59,7 +60,8 @@ class SqliteStore(Store):
         self._writer: WriterProcess | None = None
         self._reader: aiosqlite.Connection | None = None
         self._pending: list[Pending] = []
-        self._in_flight: list[Pending] = []
+        self._in_flight: dict[int, list[Pending]] = {}  # by batch id, oldest first
+        self._last_commit = 0
         self._flush_scheduled = False
         self._batch_ids = 0
         self._idle: asyncio.Event | None = None
@@ -100,8 +102,10 @@ class SqliteStore(Store):
             self._reader = None
 
     # group commit ----------------------------------------------------------------------
-    # Writes queue in _pending while a batch is in the writer's hands; when its answer
-    # arrives, everything queued meanwhile goes as the next batch (one commit). All of it
+    # Writes queue in _pending and go to the writer once per loop turn as one batch, while
+    # fewer than MAX_IN_FLIGHT batches are unanswered; the writer commits every batch that
+    # has arrived by then in one transaction. So a busy hub sends big batches without waiting
+    # for the previous answer, and the writer never idles while the loop is busy. All of it
     # runs in callbacks on the loop: no task of its own, no hop per write.
 
     async def _write(self, *op: Any) -> Any:
@@ -110,7 +114,7 @@ class SqliteStore(Store):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((list(op), future))
         self._idle.clear()
-        if not self._in_flight and not self._flush_scheduled:
+        if len(self._in_flight) < MAX_IN_FLIGHT and not self._flush_scheduled:
             # Writes made in this same loop turn join the batch.
             self._flush_scheduled = True
             asyncio.get_running_loop().call_soon(self._flush)
@@ -118,22 +122,23 @@ class SqliteStore(Store):
 
     def _flush(self) -> None:
         self._flush_scheduled = False
-        if self._in_flight or not self._pending:
-            return
-        batch = self._pending[:MAX_BATCH]
-        del self._pending[:MAX_BATCH]
-        self._in_flight = batch
-        self._batch_ids += 1
-        frame = [self._batch_ids, [op for op, _ in batch]]
-        try:
+        while self._pending and len(self._in_flight) < MAX_IN_FLIGHT:
+            batch = self._pending[:MAX_BATCH]
+            del self._pending[:MAX_BATCH]
+            self._batch_ids += 1
+            batch_id = self._batch_ids
+            self._in_flight[batch_id] = batch
+            frame = [batch_id, [op for op, _ in batch]]
             try:
-                self._writer_for_next_batch().send(frame)
-            except WriterGone:
-                # It died while idle and the pipe refused the frame: nothing was delivered,
-                # so the batch goes to a new writer.
-                self._writer_for_next_batch().send(frame)
-        except Exception as exc:
-            self._finish_batch(exc)
+                try:
+                    self._writer_for_next_batch().send(frame)
+                except WriterGone as gone:
+                    # The pipe refused the frame, so this batch was not delivered and goes to
+                    # a new writer; what the dead one had in hand has an unknown outcome.
+                    self._fail_in_flight(gone, keep=batch_id)
+                    self._writer_for_next_batch().send(frame)
+            except Exception as exc:
+                self._finish(batch_id, exc)
 
     def _writer_for_next_batch(self) -> WriterProcess:
         if self._writer is None or self._writer.gone:
@@ -148,40 +153,49 @@ class SqliteStore(Store):
         return self._writer
 
     def _on_answer(self, answer: list[Any]) -> None:
-        batch_id, results, error = answer
+        batch_id, results, error, commit = answer
         if batch_id == 0:  # the writer's hello: ready, or why it could not start
-            if error is not None and self._in_flight:
-                self._finish_batch(error_from_doc(error))
+            if error is not None:
+                self._fail_in_flight(error_from_doc(error))
             return
-        if batch_id != self._batch_ids or not self._in_flight:
-            log.error("the SQLite writer answered batch %s, not %s", batch_id, self._batch_ids)
+        batch = self._in_flight.get(batch_id)
+        if batch is None:
+            log.error("the SQLite writer answered batch %s, which is not in flight", batch_id)
             return
         if error is not None:
-            self._finish_batch(error_from_doc(error))
+            self._finish(batch_id, error_from_doc(error))
             return
-        self.commit_count += 1
-        for (_, future), (ok, value) in zip(self._in_flight, results, strict=True):
+        if commit != self._last_commit:
+            self._last_commit = commit
+            self.commit_count += 1
+        for (_, future), (ok, value) in zip(batch, results, strict=True):
             if future.done():
                 continue  # the caller went away; the write stands
             if ok:
                 future.set_result(value)
             else:
                 future.set_exception(error_from_doc(value))
-        self._finish_batch(None)
+        self._finish(batch_id, None)
 
     def _on_writer_gone(self, gone: WriterGone) -> None:
-        if self._in_flight:
-            self._finish_batch(gone)
+        self._fail_in_flight(gone)
 
-    def _finish_batch(self, failure: BaseException | None) -> None:
+    def _fail_in_flight(self, failure: BaseException, *, keep: int | None = None) -> None:
+        for batch_id in [b for b in self._in_flight if b != keep]:
+            self._finish(batch_id, failure, flush=False)
+        if keep is None and self._pending:  # (with `keep`, _flush itself is running)
+            self._flush()
+
+    def _finish(self, batch_id: int, failure: BaseException | None, *, flush: bool = True) -> None:
+        batch = self._in_flight.pop(batch_id, [])
         if failure is not None:
-            for _, future in self._in_flight:
+            for _, future in batch:
                 if not future.done():
                     future.set_exception(failure)
-        self._in_flight = []
         if self._pending:
-            self._flush()
-        elif self._idle is not None:
+            if flush:
+                self._flush()
+        elif not self._in_flight and self._idle is not None:
             self._idle.set()
 
     # reading helpers -------------------------------------------------------------------

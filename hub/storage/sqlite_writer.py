@@ -3,15 +3,17 @@
 `SqliteStore` starts it (`python -m hub.storage.sqlite_writer PATH SYNCHRONOUS PARENT_PID`)
 and talks to it over its stdin and stdout in frames: a 4-byte big-endian length, then orjson.
 
-    hello    [0, [], null] once the schema is in place, or [0, null, error]
+    hello    [0, [], null, 0] once the schema is in place, or [0, null, error, 0]
     request  [batch_id, [[op_name, arg, ...], ...]]              batch_id from 1
-    answer   [batch_id, [[1, value] | [0, error], ...], null]     every op answered
-             [batch_id, null, error]                              the whole batch failed
+    answer   [batch_id, [[1, value] | [0, error], ...], null, commit]   every op answered
+             [batch_id, null, error, commit]                     the whole batch failed
     error    {"kind": "NotFound" | "Conflict" | "IntegrityError" | ..., "message": ..., "code": ...}
 
-The batch runs in one transaction (BEGIN IMMEDIATE ... COMMIT, one fsync with
+The store may send a batch before the previous one is answered. Every batch that has arrived
+when the writer is free runs in one transaction (BEGIN IMMEDIATE ... COMMIT, one fsync with
 synchronous=FULL); a failing op is rolled back to its own savepoint and fails only its caller.
-The answer is written after COMMIT has returned, so an answered write is durable.
+Answers are written after COMMIT has returned, so an answered write is durable; `commit`
+numbers the transaction (the store counts commits with it).
 
 Why a process and not a thread: the sqlite3 module gives up the GIL around every statement
 and must win it back from the busy event loop afterwards. Measured under the relay load, a
@@ -371,21 +373,24 @@ def create_schema(conn: sqlite3.Connection) -> None:
 # The process ------------------------------------------------------------------------------
 
 
-def read_frame(stream: BinaryIO) -> Any | None:
-    header = stream.read(4)
-    if len(header) < 4:
-        return None
-    size = int.from_bytes(header, "big")
-    body = stream.read(size)
-    if len(body) < size:
-        return None
-    return orjson.loads(body)
+READ_CHUNK = 1 << 20
 
 
-def write_frame(stream: BinaryIO, value: Any) -> None:
+def take_frames(buffer: bytearray) -> list[Any]:
+    """Every complete frame at the start of `buffer`, decoded and removed from it."""
+    frames = []
+    while len(buffer) >= 4:
+        size = int.from_bytes(buffer[:4], "big")
+        if len(buffer) < 4 + size:
+            break
+        frames.append(orjson.loads(buffer[4 : 4 + size]))
+        del buffer[: 4 + size]
+    return frames
+
+
+def frame_bytes(value: Any) -> bytes:
     body = orjson.dumps(value)
-    stream.write(len(body).to_bytes(4, "big") + body)
-    stream.flush()
+    return len(body).to_bytes(4, "big") + body
 
 
 def _die_with_parent(parent_pid: int) -> None:
@@ -399,21 +404,42 @@ def _die_with_parent(parent_pid: int) -> None:
         sys.exit(0)  # the parent died before the request above took effect
 
 
-def serve(path: str, synchronous: str, incoming: BinaryIO, outgoing: BinaryIO) -> None:
+def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> None:
+    """Answer batches until `incoming` (a file descriptor) closes. Every batch that has
+    arrived by the time the previous commit ends runs in one transaction; each is answered
+    with its own frame, carrying the number of the commit that made it durable."""
     try:
         conn = connect(path, synchronous)
         create_schema(conn)
     except Exception as exc:
-        write_frame(outgoing, [0, None, error_doc(exc)])
+        outgoing.write(frame_bytes([0, None, error_doc(exc), 0]))
+        outgoing.flush()
         return
-    write_frame(outgoing, [0, [], None])  # ready
+    outgoing.write(frame_bytes([0, [], None, 0]))  # ready
+    outgoing.flush()
+    buffer = bytearray()
+    commits = 0
     try:
-        while (request := read_frame(incoming)) is not None:
-            batch_id, ops = request
+        while True:
+            batches: list[Any] = []
+            while not batches:
+                chunk = os.read(incoming, READ_CHUNK)
+                if not chunk:
+                    return
+                buffer += chunk
+                batches = take_frames(buffer)
+            commits += 1
             try:
-                write_frame(outgoing, [batch_id, run_batch(conn, ops), None])
+                results = run_batch(conn, [op for _, ops in batches for op in ops])
             except Exception as exc:
-                write_frame(outgoing, [batch_id, None, error_doc(exc)])
+                answers = [[batch_id, None, error_doc(exc), commits] for batch_id, _ in batches]
+            else:
+                answers, offset = [], 0
+                for batch_id, ops in batches:
+                    answers.append([batch_id, results[offset : offset + len(ops)], None, commits])
+                    offset += len(ops)
+            outgoing.write(b"".join(frame_bytes(answer) for answer in answers))
+            outgoing.flush()
     finally:
         conn.close()
 
@@ -424,7 +450,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     _die_with_parent(parent_pid)
     with contextlib.suppress(BrokenPipeError):  # the hub went away: nobody to answer
-        serve(path, synchronous, sys.stdin.buffer, sys.stdout.buffer)
+        serve(path, synchronous, sys.stdin.fileno(), sys.stdout.buffer)
 
 
 if __name__ == "__main__":

@@ -180,3 +180,36 @@ async def test_a_message_in_another_time_zone_is_stored_in_utc(tmp_path: Path) -
         assert result.message.created_at == stored.created_at
     finally:
         await store.close()
+
+
+async def test_batches_that_wait_for_the_writer_share_one_commit(tmp_path: Path) -> None:
+    """A second batch is sent before the first is answered; the writer commits every batch
+    that has arrived together, and answers each caller."""
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    try:
+        await store.create_conversation(
+            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
+        )
+        assert store._writer is not None
+        writer = store._writer.process
+        writer.send_signal(signal.SIGSTOP)
+        first = asyncio.create_task(_append(store, "first"))
+        for _ in range(1000):
+            await asyncio.sleep(0)  # let the store send the first batch
+            if store._in_flight:
+                break
+        second = asyncio.create_task(_append(store, "second"))
+        third = asyncio.create_task(_append(store, "third"))
+        for _ in range(1000):
+            await asyncio.sleep(0)  # the second batch (second and third) goes too
+            if len(store._in_flight) == 2:
+                break
+        assert len(store._in_flight) == 2 and not store._pending
+        before = store.commit_count
+        writer.send_signal(signal.SIGCONT)
+        results = await asyncio.gather(first, second, third)
+        assert [m.seq for m in results] == [1, 2, 3]
+        assert store.commit_count - before == 1
+    finally:
+        await store.close()
