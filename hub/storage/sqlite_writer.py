@@ -33,7 +33,7 @@ import os
 import signal
 import sqlite3
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
 import orjson
@@ -91,14 +91,33 @@ def _row_doc(conn: sqlite3.Connection, sql: str, params: tuple[Any, ...]) -> Doc
     return orjson.loads(row[0]) if row else None
 
 
+def _changed_doc(
+    conn: sqlite3.Connection, table: str, tenant: str, record_id: str, changes: Doc, missing: str
+) -> Doc:
+    """The stored document of a tenant's record with `changes` applied (for an update), or
+    NotFound "no such <missing>" (code <missing>_not_found)."""
+    sql = f"SELECT doc FROM {table} WHERE id = ? AND tenant = ?"
+    doc = _row_doc(conn, sql, (record_id, tenant))
+    if doc is None:
+        raise NotFound(f"no such {missing.replace('_', ' ')}", code=f"{missing}_not_found")
+    return doc | changes
+
+
+@contextlib.contextmanager
+def _duplicate_is_conflict(message: str, *, code: str) -> Iterator[None]:
+    """A unique index saying no becomes the hub's Conflict, with its own message and code."""
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        raise Conflict(message, code=code) from exc
+
+
 # The ops: plain arguments in (what orjson carries), plain values out. -----------------------
 
 
 def create_tenant(conn: sqlite3.Connection, tenant_id: str, doc: Doc) -> None:
-    try:
+    with _duplicate_is_conflict(f"tenant {tenant_id} exists", code="tenant_exists"):
         conn.execute("INSERT INTO tenants (id, doc) VALUES (?, ?)", (tenant_id, _dump(doc)))
-    except sqlite3.IntegrityError as exc:
-        raise Conflict(f"tenant {tenant_id} exists", code="tenant_exists") from exc
 
 
 def put_settings(conn: sqlite3.Connection, tenant: str, key: str, value: Doc) -> None:
@@ -110,31 +129,24 @@ def put_settings(conn: sqlite3.Connection, tenant: str, key: str, value: Doc) ->
 
 
 def create_agent(conn: sqlite3.Connection, doc: Doc) -> None:
-    try:
+    with _duplicate_is_conflict("an agent with this email exists", code="email_taken"):
         conn.execute(
             "INSERT INTO agents (id, tenant, email, created_at, doc) VALUES (?, ?, ?, ?, ?)",
             (doc["id"], doc["tenant"], str(doc["email"]).lower(), doc["created_at"], _dump(doc)),
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict("an agent with this email exists", code="email_taken") from exc
 
 
 def update_agent(conn: sqlite3.Connection, tenant: str, agent_id: str, changes: Doc) -> None:
-    doc = _row_doc(conn, "SELECT doc FROM agents WHERE id = ? AND tenant = ?", (agent_id, tenant))
-    if doc is None:
-        raise NotFound("no such agent", code="agent_not_found")
-    doc |= changes
-    try:
+    doc = _changed_doc(conn, "agents", tenant, agent_id, changes, "agent")
+    with _duplicate_is_conflict("an agent with this email exists", code="email_taken"):
         conn.execute(
             "UPDATE agents SET email = ?, doc = ? WHERE id = ?",
             (str(doc["email"]).lower(), _dump(doc), agent_id),
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict("an agent with this email exists", code="email_taken") from exc
 
 
 def _insert_identities(conn: sqlite3.Connection, doc: Doc) -> None:
-    try:
+    with _duplicate_is_conflict("that identity belongs to another contact", code="identity_taken"):
         conn.executemany(
             "INSERT INTO identities (tenant, channel, external_id, contact_id) VALUES (?, ?, ?, ?)",
             [
@@ -142,70 +154,45 @@ def _insert_identities(conn: sqlite3.Connection, doc: Doc) -> None:
                 for i in doc.get("identities") or []
             ],
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict("that identity belongs to another contact", code="identity_taken") from exc
 
 
 def create_contact(conn: sqlite3.Connection, doc: Doc) -> None:
-    try:
+    with _duplicate_is_conflict("contact exists", code="contact_exists"):
         conn.execute(
             "INSERT INTO contacts (id, tenant, doc) VALUES (?, ?, ?)",
             (doc["id"], doc["tenant"], _dump(doc)),
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict("contact exists", code="contact_exists") from exc
     _insert_identities(conn, doc)
 
 
 def update_contact(conn: sqlite3.Connection, tenant: str, contact_id: str, changes: Doc) -> None:
-    doc = _row_doc(
-        conn, "SELECT doc FROM contacts WHERE id = ? AND tenant = ?", (contact_id, tenant)
-    )
-    if doc is None:
-        raise NotFound("no such contact", code="contact_not_found")
-    doc |= changes
+    doc = _changed_doc(conn, "contacts", tenant, contact_id, changes, "contact")
     if "identities" in changes:
         conn.execute("DELETE FROM identities WHERE contact_id = ?", (contact_id,))
         _insert_identities(conn, doc)
     conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), contact_id))
 
 
+# The conversation's queried columns, beside its document.
+CONVERSATION_COLUMNS = ("status", "agent_id", "contact_id", "channel", "created_at")
+
+
 def _write_conversation_columns(conn: sqlite3.Connection, doc: Doc) -> None:
     # Every queried column follows the document, or filters would see old values.
     conn.execute(
-        "UPDATE conversations SET status = ?, agent_id = ?, contact_id = ?, channel = ?, "
-        "created_at = ?, doc = ? WHERE id = ?",
-        (
-            doc["status"],
-            doc["agent_id"],
-            doc["contact_id"],
-            doc["channel"],
-            doc["created_at"],
-            _dump(doc),
-            doc["id"],
-        ),
+        f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in CONVERSATION_COLUMNS)}, "
+        "doc = ? WHERE id = ?",
+        (*(doc[c] for c in CONVERSATION_COLUMNS), _dump(doc), doc["id"]),
     )
 
 
 def create_conversation(conn: sqlite3.Connection, doc: Doc) -> None:
-    try:
+    with _duplicate_is_conflict("conversation exists", code="conversation_exists"):
         conn.execute(
-            "INSERT INTO conversations "
-            "(id, tenant, status, agent_id, contact_id, channel, created_at, doc) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                doc["id"],
-                doc["tenant"],
-                doc["status"],
-                doc["agent_id"],
-                doc["contact_id"],
-                doc["channel"],
-                doc["created_at"],
-                _dump(doc),
-            ),
+            f"INSERT INTO conversations (id, tenant, {', '.join(CONVERSATION_COLUMNS)}, doc) "
+            f"VALUES (?, ?, {', '.join('?' for _ in CONVERSATION_COLUMNS)}, ?)",
+            (doc["id"], doc["tenant"], *(doc[c] for c in CONVERSATION_COLUMNS), _dump(doc)),
         )
-    except sqlite3.IntegrityError as exc:
-        raise Conflict("conversation exists", code="conversation_exists") from exc
 
 
 def update_conversation(
@@ -246,22 +233,16 @@ def append_message(conn: sqlite3.Connection, doc: Doc) -> list[Any]:
     if conversation is None:
         raise NotFound("no such conversation", code="conversation_not_found")
     client_id, platform_id = doc.get("client_id"), doc.get("platform_message_id")
-    if client_id is not None:
-        seen = _row_doc(
-            conn,
-            "SELECT doc FROM messages WHERE conversation_id = ? AND client_id = ?",
-            (doc["conversation_id"], client_id),
-        )
-        if seen is not None:
-            return ["seen", seen]
-    if platform_id is not None:
-        seen = _row_doc(
-            conn,
-            "SELECT doc FROM messages WHERE tenant = ? AND platform_message_id = ?",
-            (doc["tenant"], platform_id),
-        )
-        if seen is not None:
-            return ["seen", seen]
+    # A client id is unique within its conversation, a platform message id within the tenant.
+    for scope, key in (("conversation_id", "client_id"), ("tenant", "platform_message_id")):
+        if doc.get(key) is not None:
+            seen = _row_doc(
+                conn,
+                f"SELECT doc FROM messages WHERE {scope} = ? AND {key} = ?",
+                (doc[scope], doc[key]),
+            )
+            if seen is not None:
+                return ["seen", seen]
     seq = int(conversation["last_seq"]) + 1
     stored = doc | {"seq": seq}
     conversation |= {
@@ -289,12 +270,7 @@ def create_left_message(conn: sqlite3.Connection, doc: Doc) -> None:
 
 
 def update_left_message(conn: sqlite3.Connection, tenant: str, left_id: str, changes: Doc) -> None:
-    doc = _row_doc(
-        conn, "SELECT doc FROM left_messages WHERE id = ? AND tenant = ?", (left_id, tenant)
-    )
-    if doc is None:
-        raise NotFound("no such left message", code="left_message_not_found")
-    doc |= changes
+    doc = _changed_doc(conn, "left_messages", tenant, left_id, changes, "left_message")
     conn.execute(
         "UPDATE left_messages SET handled = ?, doc = ? WHERE id = ?",
         (int(bool(doc["handled"])), _dump(doc), left_id),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sqlite3
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -79,6 +80,29 @@ async def test_reads_see_writes_committed_while_other_reads_run(tmp_path: Path) 
         await store.close()
 
 
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[SqliteStore]:
+    """An open store with one conversation, "c", to append to."""
+    store = SqliteStore(tmp_path / "hub.sqlite3")
+    await store.open()
+    try:
+        await store.create_conversation(
+            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
+        )
+        yield store
+    finally:
+        await store.close()
+
+
+async def _turns_until(condition: Callable[[], bool]) -> None:
+    """Give the loop turns (no sleeping) until the store has done what `condition` says."""
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0)
+    raise AssertionError("the store never got there")
+
+
 async def _append(store: SqliteStore, text: str) -> Message:
     result = await store.append_message(
         Message(id=new_id(), tenant="t", conversation_id="c", sender=Sender("contact"), text=text)
@@ -86,41 +110,31 @@ async def _append(store: SqliteStore, text: str) -> Message:
     return result.message
 
 
-async def test_a_killed_writer_process_fails_its_writes_and_is_replaced(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "hub.sqlite3")
-    await store.open()
-    try:
-        await store.create_conversation(
-            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
-        )
-        assert (await _append(store, "first")).seq == 1
-        assert store._writer is not None
-        # Killed while a write is in its hands: that write fails (its outcome is unknown to
-        # the hub, so it is not acknowledged).
-        writer = store._writer.process
-        writer.send_signal(signal.SIGSTOP)
-        in_flight = asyncio.create_task(_append(store, "in flight"))
-        for _ in range(1000):
-            await asyncio.sleep(0)  # let the store hand the batch over
-            if not store._pending:
-                break
-        assert not store._pending and store._in_flight
-        writer.kill()
-        with pytest.raises(WriterGone):
-            await in_flight
-        # Killed while idle: the next write simply goes to a new writer.
-        assert (await _append(store, "second")).seq in (2, 3)
-        second_writer = store._writer.process
-        assert second_writer.pid != writer.pid
-        second_writer.kill()
-        second_writer.wait()
-        last = await _append(store, "third")
-        stored = await store.list_messages("t", "c")
-        # Whether "in flight" was committed before the kill is unknown; nothing else is.
-        assert [m.text for m in stored if m.text != "in flight"] == ["first", "second", "third"]
-        assert [m.seq for m in stored] == list(range(1, last.seq + 1))
-    finally:
-        await store.close()
+async def test_a_killed_writer_process_fails_its_writes_and_is_replaced(
+    store: SqliteStore,
+) -> None:
+    assert (await _append(store, "first")).seq == 1
+    assert store._writer is not None
+    # Killed while a write is in its hands: that write fails (its outcome is unknown to the
+    # hub, so it is not acknowledged).
+    writer = store._writer.process
+    writer.send_signal(signal.SIGSTOP)
+    in_flight = asyncio.create_task(_append(store, "in flight"))
+    await _turns_until(lambda: bool(store._in_flight) and not store._pending)
+    writer.kill()
+    with pytest.raises(WriterGone):
+        await in_flight
+    # Killed while idle: the next write simply goes to a new writer.
+    assert (await _append(store, "second")).seq in (2, 3)
+    second_writer = store._writer.process
+    assert second_writer.pid != writer.pid
+    second_writer.kill()
+    second_writer.wait()
+    last = await _append(store, "third")
+    stored = await store.list_messages("t", "c")
+    # Whether "in flight" was committed before the kill is unknown; nothing else is.
+    assert [m.text for m in stored if m.text != "in flight"] == ["first", "second", "third"]
+    assert [m.seq for m in stored] == list(range(1, last.seq + 1))
 
 
 async def test_closing_the_store_stops_its_writer_process(tmp_path: Path) -> None:
@@ -157,59 +171,32 @@ def test_message_times_sent_by_orjson_are_stored_like_iso(moment: datetime) -> N
     assert stored_time(iso(moment)) == iso(moment)
 
 
-async def test_a_message_in_another_time_zone_is_stored_in_utc(tmp_path: Path) -> None:
-    store = SqliteStore(tmp_path / "hub.sqlite3")
-    await store.open()
-    try:
-        await store.create_conversation(
-            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
+async def test_a_message_in_another_time_zone_is_stored_in_utc(store: SqliteStore) -> None:
+    beijing = timezone(timedelta(hours=8))
+    sent = datetime(2026, 11, 23, 20, 0, 0, 123456, tzinfo=beijing)
+    result = await store.append_message(
+        Message(
+            id=new_id(), tenant="t", conversation_id="c", sender=Sender("contact"), created_at=sent
         )
-        beijing = timezone(timedelta(hours=8))
-        sent = datetime(2026, 11, 23, 20, 0, 0, 123456, tzinfo=beijing)
-        result = await store.append_message(
-            Message(
-                id=new_id(),
-                tenant="t",
-                conversation_id="c",
-                sender=Sender("contact"),
-                created_at=sent,
-            )
-        )
-        (stored,) = await store.list_messages("t", "c")
-        assert stored.created_at == datetime(2026, 11, 23, 12, 0, 0, 123000, tzinfo=UTC)
-        assert result.message.created_at == stored.created_at
-    finally:
-        await store.close()
+    )
+    (stored,) = await store.list_messages("t", "c")
+    assert stored.created_at == datetime(2026, 11, 23, 12, 0, 0, 123000, tzinfo=UTC)
+    assert result.message.created_at == stored.created_at
 
 
-async def test_batches_that_wait_for_the_writer_share_one_commit(tmp_path: Path) -> None:
+async def test_batches_that_wait_for_the_writer_share_one_commit(store: SqliteStore) -> None:
     """A second batch is sent before the first is answered; the writer commits every batch
     that has arrived together, and answers each caller."""
-    store = SqliteStore(tmp_path / "hub.sqlite3")
-    await store.open()
-    try:
-        await store.create_conversation(
-            Conversation(id="c", tenant="t", channel="webim", contact_id="k")
-        )
-        assert store._writer is not None
-        writer = store._writer.process
-        writer.send_signal(signal.SIGSTOP)
-        first = asyncio.create_task(_append(store, "first"))
-        for _ in range(1000):
-            await asyncio.sleep(0)  # let the store send the first batch
-            if store._in_flight:
-                break
-        second = asyncio.create_task(_append(store, "second"))
-        third = asyncio.create_task(_append(store, "third"))
-        for _ in range(1000):
-            await asyncio.sleep(0)  # the second batch (second and third) goes too
-            if len(store._in_flight) == 2:
-                break
-        assert len(store._in_flight) == 2 and not store._pending
-        before = store.commit_count
-        writer.send_signal(signal.SIGCONT)
-        results = await asyncio.gather(first, second, third)
-        assert [m.seq for m in results] == [1, 2, 3]
-        assert store.commit_count - before == 1
-    finally:
-        await store.close()
+    assert store._writer is not None
+    writer = store._writer.process
+    writer.send_signal(signal.SIGSTOP)
+    first = asyncio.create_task(_append(store, "first"))
+    await _turns_until(lambda: len(store._in_flight) == 1)
+    second = asyncio.create_task(_append(store, "second"))
+    third = asyncio.create_task(_append(store, "third"))
+    await _turns_until(lambda: len(store._in_flight) == 2 and not store._pending)
+    before = store.commit_count
+    writer.send_signal(signal.SIGCONT)
+    results = await asyncio.gather(first, second, third)
+    assert [m.seq for m in results] == [1, 2, 3]
+    assert store.commit_count - before == 1
