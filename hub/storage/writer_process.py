@@ -18,13 +18,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 import hub.errors
+from hub.storage.sqlite_writer import READ_CHUNK, frame_bytes, take_frames
 
 # The directory holding the `hub` package, so the writer runs this same code.
 CODE_ROOT = Path(__file__).resolve().parents[2]
-READ_CHUNK = 1 << 20
 STOP_TIMEOUT = 30.0
 
 Answer = list[Any]  # [batch_id, results | None, error | None]: see sqlite_writer.py
@@ -92,8 +90,7 @@ class WriterProcess:
         """Queue one frame; what the pipe does not take now goes when it is writable."""
         if self.gone:
             raise WriterGone("the SQLite writer process has stopped")
-        body = orjson.dumps(value)
-        frame = len(body).to_bytes(4, "big") + body
+        frame = frame_bytes(value)
         if self._outgoing:
             self._outgoing += frame
             return
@@ -132,14 +129,8 @@ class WriterProcess:
         if not chunk:
             self._lost(None)
             return
-        incoming = self._incoming
-        incoming += chunk
-        while len(incoming) >= 4:
-            size = int.from_bytes(incoming[:4], "big")
-            if len(incoming) < 4 + size:
-                break
-            answer = orjson.loads(incoming[4 : 4 + size])
-            del incoming[: 4 + size]
+        self._incoming += chunk
+        for answer in take_frames(self._incoming):
             self._on_answer(answer)
 
     def _lost(self, cause: BaseException | None, *, notify: bool = True) -> None:
