@@ -64,7 +64,8 @@ class SqliteStore(Store):
         self._last_commit = 0
         self._flush_scheduled = False
         self._batch_ids = 0
-        self._idle: asyncio.Event | None = None
+        self._idle = asyncio.Event()  # set while no write is queued or unanswered
+        self._idle.set()
         self._open = False
 
     # life cycle ------------------------------------------------------------------------
@@ -79,8 +80,6 @@ class SqliteStore(Store):
         if self._open:
             return  # open already: a second writer would leave the first one behind
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._idle = asyncio.Event()
-        self._idle.set()
         self._open = True
         try:
             # The writer creates the schema before it answers anything.
@@ -92,8 +91,7 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         self._open = False
-        if self._idle is not None:
-            await self._idle.wait()  # every queued write answered
+        await self._idle.wait()  # every queued write answered
         if self._writer is not None:
             await self._writer.stop()
             self._writer = None
@@ -109,7 +107,7 @@ class SqliteStore(Store):
     # runs in callbacks on the loop: no task of its own, no hop per write.
 
     async def _write(self, *op: Any) -> Any:
-        if not self._open or self._idle is None:
+        if not self._open:
             raise RuntimeError("the store is closed")
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((list(op), future))
@@ -138,7 +136,7 @@ class SqliteStore(Store):
                     self._fail_in_flight(gone, keep=batch_id)
                     self._writer_for_next_batch().send(frame)
             except Exception as exc:
-                self._finish(batch_id, exc)
+                self._finish(batch_id, exc, flush=False)  # this loop sends what is left
 
     def _writer_for_next_batch(self) -> WriterProcess:
         if self._writer is None or self._writer.gone:
@@ -195,7 +193,7 @@ class SqliteStore(Store):
         if self._pending:
             if flush:
                 self._flush()
-        elif not self._in_flight and self._idle is not None:
+        elif not self._in_flight:
             self._idle.set()
 
     # reading helpers -------------------------------------------------------------------
