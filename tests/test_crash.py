@@ -16,6 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bench.servers import process_tree
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
 from tests.realtime_clients import Api, Visitor
 
@@ -38,10 +39,6 @@ async def wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
                     pass
                 # Polling a port that is not open yet: there is no event to wait for.
                 await asyncio.sleep(0.05)
-
-
-def child_pids(pid: int) -> list[int]:
-    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
 def wait_gone(pid: int, timeout: float) -> bool:
@@ -114,7 +111,7 @@ async def test_sigkill_loses_no_acknowledged_message(tmp_path: Path) -> None:
         senders = [asyncio.create_task(send_until_killed(v, n)) for n, v in enumerate(visitors)]
         async with asyncio.timeout(60):
             await enough.wait()
-        writers = child_pids(process.pid)
+        writers = process_tree(process.pid)[1:]
         assert writers, "the hub should run its SQLite writer in a child process"
         os.kill(process.pid, signal.SIGKILL)
         process.wait(timeout=30)
