@@ -12,13 +12,12 @@ import argparse
 import shutil
 import subprocess
 import sys
-import time
 from collections import Counter
+from contextlib import ExitStack
 from pathlib import Path
 
-from bench.loadgen import LoadGenerator
-from bench.relay import PHASE_START_DELAY, RelayConfig, wait_assigned
-from bench.servers import ServerProcess, agent_tokens, raise_fd_limit
+from bench.relay import RelayConfig, connect
+from bench.servers import raise_fd_limit
 
 TOP = 25
 
@@ -71,58 +70,35 @@ def main() -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     collapsed = args.out / "hub-relay.collapsed.txt"
     config = RelayConfig.for_run(quick=False, workers=args.workers)
-    with ServerProcess("hub") as server:
-        tokens = agent_tokens(server, config.agents, config.visitors)
-        with LoadGenerator(server.base_url, tokens, config.workers) as generator:
-            generator.command("agents")
-            generator.command(
-                "visitors",
-                [
-                    {"count": count, "concurrency": 50, "warmup": 1}
-                    for count in generator.split(config.visitors)
-                ],
-            )
-            wait_assigned(generator, config.visitors)
-            sampler = subprocess.Popen(
-                [
-                    py_spy,
-                    "record",
-                    "--pid",
-                    str(server.pid),
-                    "--duration",
-                    str(int(args.seconds)),
-                    "--format",
-                    "raw",
-                    "--threads",
-                    "--output",
-                    str(collapsed),
-                    "--nonblocking",
-                    *(["--gil"] if args.gil else []),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            try:
-                start_at = time.monotonic() + PHASE_START_DELAY
-                replies = generator.command(
-                    "run",
-                    [
-                        {
-                            "mode": "window",
-                            "window": 1,
-                            "duration": args.seconds,
-                            "start_at": start_at,
-                        }
-                        for _ in range(generator.worker_count)
-                    ],
-                )
-                sampler.wait(args.seconds + 30)
-            finally:
-                if sampler.poll() is None:
-                    sampler.kill()
-                    sampler.wait()
-    acked = sum(reply["acked"] for reply in replies)
-    print(f"hub under profile: {acked / args.seconds:.0f} msgs/s (sampling slows it)")
+    with ExitStack() as stack:
+        hub = connect(stack, "hub", config, log=lambda text: print(text, file=sys.stderr))
+        sampler = subprocess.Popen(
+            [
+                py_spy,
+                "record",
+                "--pid",
+                str(hub.server.pid),
+                "--duration",
+                str(int(args.seconds)),
+                "--format",
+                "raw",
+                "--threads",
+                "--output",
+                str(collapsed),
+                "--nonblocking",
+                *(["--gil"] if args.gil else []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            result = hub.run("window_1", {"mode": "window", "window": 1, "duration": args.seconds})
+            sampler.wait(args.seconds + 30)
+        finally:
+            if sampler.poll() is None:
+                sampler.kill()
+                sampler.wait()
+    print(f"hub under profile: {result.msgs_per_s:.0f} msgs/s (sampling slows it)")
     print(f"collapsed stacks: {collapsed}")
     print(summarise(collapsed))
     return 0

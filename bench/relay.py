@@ -2,16 +2,26 @@
 
 Per server: acknowledged messages per second at saturation, closed loop with one message in
 flight per visitor (window 1) and pipelined (several in flight), then an open-loop phase at
-half the baseline's saturation rate for visitor→agent latency. The baseline runs first, so
-both servers get the same offered rate in the latency phase.
+half the baseline's saturation rate for visitor→agent latency.
+
+The servers under test (the bare baseline, the hub, the baseline on the hub's socket layer)
+are all started, connected and routed first; then each phase runs in **rounds**, one short
+run per server per round, in an order that rotates from round to round. The machine is
+shared and its speed drifts over minutes, so a server measured for a whole block after
+another is compared with a different machine; interleaved rounds see the same drift. Rates
+are the median over the rounds; latency percentiles are taken over every sample of every
+round; `*_ratio_rounds` gives the hub / baseline ratio of each round, as a spread.
 """
 
 from __future__ import annotations
 
 import os
+import statistics
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
 from typing import Any
 
 from bench.loadgen import LoadGenerator
@@ -29,15 +39,20 @@ MIN_STARTED_SHARE = 0.9
 class RelayConfig:
     visitors: int
     agents: int
-    duration: float
+    duration: float  # of one phase run; each phase runs `rounds` times per server
     pipeline_window: int
     workers: int
+    rounds: int
 
     @classmethod
     def for_run(cls, quick: bool, workers: int) -> RelayConfig:
         if quick:
-            return cls(visitors=40, agents=4, duration=2.0, pipeline_window=4, workers=workers)
-        return cls(visitors=400, agents=40, duration=10.0, pipeline_window=4, workers=workers)
+            return cls(
+                visitors=40, agents=4, duration=2.0, pipeline_window=4, workers=workers, rounds=1
+            )
+        return cls(
+            visitors=400, agents=40, duration=5.0, pipeline_window=4, workers=workers, rounds=3
+        )
 
 
 def wait_assigned(generator: LoadGenerator, expected: int) -> int:
@@ -55,7 +70,26 @@ def wait_assigned(generator: LoadGenerator, expected: int) -> int:
     return assigned
 
 
-def _phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> dict[str, Any]:
+@dataclass
+class PhaseRun:
+    """What the workers saw in one run of one phase against one server."""
+
+    acked: int
+    errors: int
+    skipped: int
+    delivered: int
+    ack_ns: list[int]
+    delivery_ns: list[int]
+    duration: float
+    generator_cores: float
+    server_cores: float
+
+    @property
+    def msgs_per_s(self) -> float:
+        return round(self.acked / self.duration, 1)
+
+
+def run_phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> PhaseRun:
     """Run one phase on every worker at once; sum what they saw."""
     start_at = time.monotonic() + PHASE_START_DELAY
     server_cpu_before = cpu_seconds(pid)
@@ -63,128 +97,187 @@ def _phase(generator: LoadGenerator, pid: int, phase: dict[str, Any]) -> dict[st
         "run", [phase | {"start_at": start_at} for _ in range(generator.worker_count)]
     )
     server_cpu = cpu_seconds(pid) - server_cpu_before
-    duration = phase["duration"]
-    acked = sum(reply["acked"] for reply in replies)
-    ack_latency = merge_latencies(reply["ack_latency_ns"] for reply in replies)
-    delivery_latency = merge_latencies(reply["delivery_latency_ns"] for reply in replies)
-    generator_cpu = sum(reply["cpu_s"] for reply in replies)
-    wall = max(reply["wall_s"] for reply in replies) or duration
-    return {
-        "msgs_per_s": round(acked / duration, 1),
-        "acked": acked,
-        "errors": sum(reply["errors"] for reply in replies),
-        "skipped": sum(reply["skipped"] for reply in replies),
-        "delivered": sum(reply["delivered"] for reply in replies),
-        "ack_p50_ms": percentile_ms(ack_latency, 0.50),
-        "ack_p99_ms": percentile_ms(ack_latency, 0.99),
-        "delivery_p50_ms": percentile_ms(delivery_latency, 0.50),
-        "delivery_p99_ms": percentile_ms(delivery_latency, 0.99),
+    wall = max(reply["wall_s"] for reply in replies) or phase["duration"]
+    return PhaseRun(
+        acked=sum(reply["acked"] for reply in replies),
+        errors=sum(reply["errors"] for reply in replies),
+        skipped=sum(reply["skipped"] for reply in replies),
+        delivered=sum(reply["delivered"] for reply in replies),
+        ack_ns=merge_latencies(reply["ack_latency_ns"] for reply in replies),
+        delivery_ns=merge_latencies(reply["delivery_latency_ns"] for reply in replies),
+        duration=phase["duration"],
         # CPU cores used: the generator's processes and the server (including drain time).
-        "generator_cores": round(generator_cpu / wall, 2),
-        "server_cores": round(server_cpu / (wall + 0.2), 2),
+        generator_cores=sum(reply["cpu_s"] for reply in replies) / wall,
+        server_cores=server_cpu / (wall + 0.2),
+    )
+
+
+def summarise(runs: Sequence[PhaseRun]) -> dict[str, Any]:
+    """One phase over its rounds: the median rate, percentiles over every sample."""
+    ack_ns = sorted(ns for run in runs for ns in run.ack_ns)
+    delivery_ns = sorted(ns for run in runs for ns in run.delivery_ns)
+    return {
+        "msgs_per_s": round(statistics.median(run.msgs_per_s for run in runs), 1),
+        "rounds_msgs_per_s": [run.msgs_per_s for run in runs],
+        "acked": sum(run.acked for run in runs),
+        "errors": sum(run.errors for run in runs),
+        "skipped": sum(run.skipped for run in runs),
+        "delivered": sum(run.delivered for run in runs),
+        "ack_p50_ms": percentile_ms(ack_ns, 0.50),
+        "ack_p99_ms": percentile_ms(ack_ns, 0.99),
+        "delivery_p50_ms": percentile_ms(delivery_ns, 0.50),
+        "delivery_p99_ms": percentile_ms(delivery_ns, 0.99),
+        "generator_cores": round(statistics.fmean(run.generator_cores for run in runs), 2),
+        "server_cores": round(statistics.fmean(run.server_cores for run in runs), 2),
     }
 
 
-def measure(
-    kind: str,
-    config: RelayConfig,
-    latency_rate: float | None,
-    log: Any,
-    socket_layer: str = "bare",
-) -> dict[str, Any]:
-    """All phases against one fresh server. `latency_rate` None means: half of this server's
-    own saturation (used for the baseline, which runs first)."""
+@dataclass
+class Subject:
+    """One server under test, connected and routed, with what its phases measured."""
+
+    label: str
+    server: ServerProcess
+    generator: LoadGenerator
+    started: int
+    retries: int
+    failures: list[str]
+    assigned: int
+    runs: dict[str, list[PhaseRun]] = field(default_factory=dict)
+    offered: dict[str, float] = field(default_factory=dict)  # open-loop phases: msgs/s
+
+    def run(self, name: str, phase: dict[str, Any]) -> PhaseRun:
+        result = run_phase(self.generator, self.server.pid, phase)
+        self.runs.setdefault(name, []).append(result)
+        return result
+
+    def run_at(self, name: str, rate: float, duration: float) -> PhaseRun:
+        """An open-loop phase: `rate` messages per second in all, spread over the workers."""
+        self.offered[name] = rate
+        per_worker = rate / self.generator.worker_count
+        return self.run(name, {"mode": "rate", "rate": per_worker, "duration": duration})
+
+    def saturation(self) -> float:
+        return max(
+            summarise(self.runs["window_1"])["msgs_per_s"],
+            summarise(self.runs["pipelined"])["msgs_per_s"],
+        )
+
+    def result(self) -> dict[str, Any]:
+        phases = {name: summarise(runs) for name, runs in self.runs.items()}
+        for name, rate in self.offered.items():
+            phases[name]["offered_msgs_per_s"] = round(rate, 1)
+        return {
+            "visitors_started": self.started,
+            "visitor_failures": self.failures[:3],
+            "first_message_retries": self.retries,
+            "conversations_assigned": self.assigned,
+            "saturation_msgs_per_s": self.saturation(),
+            "window_1": phases["window_1"],
+            "pipelined": phases["pipelined"],
+            "latency": phases["latency"],
+            "latency_at_own_half": phases.get("latency_at_own_half"),
+        }
+
+
+def connect(
+    stack: ExitStack, kind: str, config: RelayConfig, log: Any, socket_layer: str = "bare"
+) -> Subject:
+    """Start a server, its agents and visitors, and wait for the conversations to be routed.
+    Server and generator stop when `stack` closes."""
     label = kind if socket_layer == "bare" else f"{kind} on the hub's socket layer"
-    with ServerProcess(kind, socket_layer=socket_layer) as server:
-        per_agent = -(-config.visitors // config.agents) + 10
-        tokens = agent_tokens(server, config.agents, per_agent)
-        with LoadGenerator(server.base_url, tokens, config.workers) as generator:
-            generator.command("agents")
-            connected = generator.command(
-                "visitors",
-                [
-                    {"count": count, "concurrency": 50, "warmup": 1}
-                    for count in generator.split(config.visitors)
-                ],
-            )
-            started = sum(reply["connected"] for reply in connected)
-            retries = sum(reply["warmup_retries"] for reply in connected)
-            if retries:
-                log(f"relay {label}: {retries} first messages needed a retry")
-            failures = [r["first_failure"] for r in connected if r["first_failure"]]
-            if started < config.visitors * MIN_STARTED_SHARE:
-                raise RuntimeError(f"{label}: only {started} visitors started: {failures[:1]}")
-            if failures:
-                log(f"relay {label}: {config.visitors - started} visitors failed: {failures[0]}")
-            assigned = wait_assigned(generator, started)
-            if assigned < started:
-                # Measured anyway (their messages are still stored and acked), but reported:
-                # a conversation left waiting while agents have room is a routing fault.
-                log(f"relay {label}: only {assigned} of {started} conversations were assigned")
-            window_1 = _phase(
-                generator, server.pid, {"mode": "window", "window": 1, "duration": config.duration}
-            )
-            log(f"relay {label} window 1: {window_1['msgs_per_s']} msgs/s")
-            pipelined = _phase(
-                generator,
-                server.pid,
-                {"mode": "window", "window": config.pipeline_window, "duration": config.duration},
-            )
-            log(f"relay {label} window {config.pipeline_window}: {pipelined['msgs_per_s']} msgs/s")
-            saturation = max(window_1["msgs_per_s"], pipelined["msgs_per_s"])
-            rate = latency_rate if latency_rate is not None else saturation / 2
-            own_half = None
-            if saturation / 2 < rate:
+    server = stack.enter_context(ServerProcess(kind, socket_layer=socket_layer))
+    per_agent = -(-config.visitors // config.agents) + 10
+    tokens = agent_tokens(server, config.agents, per_agent)
+    generator = stack.enter_context(LoadGenerator(server.base_url, tokens, config.workers))
+    generator.command("agents")
+    connected = generator.command(
+        "visitors",
+        [
+            {"count": count, "concurrency": 50, "warmup": 1}
+            for count in generator.split(config.visitors)
+        ],
+    )
+    started = sum(reply["connected"] for reply in connected)
+    retries = sum(reply["warmup_retries"] for reply in connected)
+    if retries:
+        log(f"relay {label}: {retries} first messages needed a retry")
+    failures = [r["first_failure"] for r in connected if r["first_failure"]]
+    if started < config.visitors * MIN_STARTED_SHARE:
+        raise RuntimeError(f"{label}: only {started} visitors started: {failures[:1]}")
+    if failures:
+        log(f"relay {label}: {config.visitors - started} visitors failed: {failures[0]}")
+    assigned = wait_assigned(generator, started)
+    if assigned < started:
+        # Measured anyway (their messages are still stored and acked), but reported: a
+        # conversation left waiting while agents have room is a routing fault.
+        log(f"relay {label}: only {assigned} of {started} conversations were assigned")
+    return Subject(label, server, generator, started, retries, failures, assigned)
+
+
+def rotated(subjects: Sequence[Subject], round_number: int) -> list[Subject]:
+    """The order of one round: each server takes each position in turn."""
+    shift = round_number % len(subjects)
+    return [*subjects[shift:], *subjects[:shift]]
+
+
+def measure(subjects: Sequence[Subject], config: RelayConfig, log: Any) -> None:
+    """Every phase, in rounds; the latency phases offer half the first subject's (the bare
+    baseline's) saturation to every server."""
+    window = config.pipeline_window
+    for name, phase in (
+        ("window_1", {"mode": "window", "window": 1, "duration": config.duration}),
+        ("pipelined", {"mode": "window", "window": window, "duration": config.duration}),
+    ):
+        for round_number in range(config.rounds):
+            for subject in rotated(subjects, round_number):
+                result = subject.run(name, phase)
+                log(
+                    f"relay {subject.label} {name} round {round_number + 1}: "
+                    f"{result.msgs_per_s} msgs/s"
+                )
+    rate = subjects[0].saturation() / 2
+    for round_number in range(config.rounds):
+        for subject in rotated(subjects, round_number):
+            own_half = subject.saturation() / 2
+            if own_half < rate:
                 # Offered more than it can take, this server's latency is its backlog; at half
                 # its own saturation it shows what a visitor waits when it is not overloaded.
                 # Measured first: the overloaded phase leaves a backlog behind it.
-                own_half = _phase(
-                    generator,
-                    server.pid,
-                    {
-                        "mode": "rate",
-                        "rate": saturation / 2 / generator.worker_count,
-                        "duration": config.duration,
-                    },
-                )
-                own_half["offered_msgs_per_s"] = round(saturation / 2, 1)
+                result = subject.run_at("latency_at_own_half", own_half, config.duration)
                 log(
-                    f"relay {label} at its own half, {saturation / 2:.0f} msgs/s: delivery p50 "
-                    f"{own_half['delivery_p50_ms']} ms p99 {own_half['delivery_p99_ms']} ms"
+                    f"relay {subject.label} at its own half, {own_half:.0f} msgs/s, round "
+                    f"{round_number + 1}: delivery p99 {percentile_ms(result.delivery_ns, 0.99)} ms"
                 )
-            per_worker = rate / generator.worker_count
-            latency = _phase(
-                generator,
-                server.pid,
-                {"mode": "rate", "rate": per_worker, "duration": config.duration},
-            )
-            latency["offered_msgs_per_s"] = round(rate, 1)
+            result = subject.run_at("latency", rate, config.duration)
             log(
-                f"relay {label} at {rate:.0f} msgs/s: delivery p50 {latency['delivery_p50_ms']} ms"
-                f" p99 {latency['delivery_p99_ms']} ms"
+                f"relay {subject.label} at {rate:.0f} msgs/s, round {round_number + 1}: delivery "
+                f"p50 {percentile_ms(result.delivery_ns, 0.5)} ms "
+                f"p99 {percentile_ms(result.delivery_ns, 0.99)} ms"
             )
-    return {
-        "visitors_started": started,
-        "visitor_failures": failures[:3],
-        "first_message_retries": retries,
-        "conversations_assigned": assigned,
-        "saturation_msgs_per_s": saturation,
-        "window_1": window_1,
-        "pipelined": pipelined,
-        "latency": latency,
-        "latency_at_own_half": own_half,
-    }
+
+
+def paired_ratios(hub: Subject, baseline: Subject, name: str) -> list[float | None]:
+    """hub / baseline rate of each round of one phase (the pairs ran minutes apart at most)."""
+    return [
+        ratio(mine.msgs_per_s, theirs.msgs_per_s)
+        for mine, theirs in zip(hub.runs[name], baseline.runs[name], strict=True)
+    ]
 
 
 def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     log = log or (lambda text: print(text, file=sys.stderr))
     config = RelayConfig.for_run(quick, workers)
-    baseline = measure("baseline", config, None, log)
-    hub = measure("hub", config, baseline["saturation_msgs_per_s"] / 2, log)
-    # The same bare relay on the hub's own socket layer: what the hub costs beyond it.
-    tuned = measure(
-        "baseline", config, baseline["saturation_msgs_per_s"] / 2, log, socket_layer="hub"
-    )
+    with ExitStack() as stack:
+        baseline_subject = connect(stack, "baseline", config, log)
+        hub_subject = connect(stack, "hub", config, log)
+        # The same bare relay on the hub's own socket layer: what the hub costs beyond it.
+        tuned_subject = connect(stack, "baseline", config, log, socket_layer="hub")
+        subjects = [baseline_subject, hub_subject, tuned_subject]
+        measure(subjects, config, log)
+        baseline, hub, tuned = (subject.result() for subject in subjects)
+        window_1_rounds = paired_ratios(hub_subject, baseline_subject, "window_1")
+        pipelined_rounds = paired_ratios(hub_subject, baseline_subject, "pipelined")
     generator_cores = max(
         result[phase]["generator_cores"]
         for result in (baseline, hub, tuned)
@@ -199,11 +292,13 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "hub_window_1_msgs_per_s": hub["window_1"]["msgs_per_s"],
         "baseline_window_1_msgs_per_s": baseline["window_1"]["msgs_per_s"],
         "window_1_ratio": ratio(hub["window_1"]["msgs_per_s"], baseline["window_1"]["msgs_per_s"]),
+        "window_1_ratio_rounds": window_1_rounds,
         "hub_pipelined_msgs_per_s": hub["pipelined"]["msgs_per_s"],
         "baseline_pipelined_msgs_per_s": baseline["pipelined"]["msgs_per_s"],
         "pipelined_ratio": ratio(
             hub["pipelined"]["msgs_per_s"], baseline["pipelined"]["msgs_per_s"]
         ),
+        "pipelined_ratio_rounds": pipelined_rounds,
         "latency_offered_msgs_per_s": hub["latency"]["offered_msgs_per_s"],
         "hub_p50_ms": hub["latency"]["delivery_p50_ms"],
         "baseline_p50_ms": baseline["latency"]["delivery_p50_ms"],
@@ -239,6 +334,7 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
             "visitors": config.visitors,
             "agents": config.agents,
             "phase_seconds": config.duration,
+            "rounds": config.rounds,
             "pipeline_window": config.pipeline_window,
             "generator_processes": config.workers,
         },
