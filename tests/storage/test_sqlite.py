@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sqlite3
 from collections.abc import AsyncIterator, Callable
@@ -190,6 +191,9 @@ async def test_batches_that_wait_for_the_writer_share_one_commit(store: SqliteSt
     assert store._writer is not None
     writer = store._writer.process
     writer.send_signal(signal.SIGSTOP)
+    # kill() returns before the child has stopped; a writer still running could read the
+    # first batch alone (seen in CI). Wait for the stop itself, leaving it to be reaped later.
+    await asyncio.to_thread(os.waitid, os.P_PID, writer.pid, os.WSTOPPED | os.WNOWAIT)
     first = asyncio.create_task(_append(store, "first"))
     await _turns_until(lambda: len(store._in_flight) == 1)
     second = asyncio.create_task(_append(store, "second"))
