@@ -27,6 +27,7 @@ from hub.realtime.rooms import VISITOR_NS, visitor_room
 from hub.realtime.server import acked, payload
 
 MAX_SKILL = 64
+WEBIM = Channel.WEBIM.value
 
 
 @dataclass(slots=True)
@@ -128,8 +129,8 @@ class VisitorNamespace(socketio.AsyncNamespace):
             self.hub,
             InboundMessage(
                 tenant=visitor.tenant,
-                channel=Channel.WEBIM.value,
-                identity=Identity(Channel.WEBIM.value, visitor.contact_id),
+                channel=WEBIM,
+                identity=Identity(WEBIM, visitor.contact_id),
                 text=body.get("text", "" if attachments else None),  # type: ignore[arg-type]
                 type=type_for(attachments),
                 attachments=attachments,

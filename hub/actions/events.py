@@ -41,8 +41,8 @@ def _nobody_else_in(hub: Hub, namespace: str, room: str, sid: str) -> bool:
     manager = hub.sio.manager
     if isinstance(manager, AsyncPubSubManager):
         return False
-    members = manager.rooms.get(namespace, {}).get(room) or {}
-    return all(member == sid for member in members)
+    members = manager.rooms.get(namespace, {}).get(room)
+    return not members or (len(members) == 1 and sid in members)
 
 
 async def to_agent(

@@ -5,6 +5,7 @@ check_* validates everything that can fail on user input and changes nothing; do
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from connectors.base import InboundMessage
@@ -93,6 +94,7 @@ def check_attachments(raw: object) -> list[dict[str, Any]]:
 
 
 TEXT, IMAGE, FILE = MessageType.TEXT.value, MessageType.IMAGE.value, MessageType.FILE.value
+CONTACT = SenderType.CONTACT.value
 
 
 def type_for(attachments: list[dict[str, Any]] | None) -> str:
@@ -158,10 +160,13 @@ async def receive_inbound(
         cached = hub.contacts.lookup(inbound.tenant, contact_id, inbound.channel)
         if cached is not None:
             contact, conversation = cached
-            if contact.is_blocked(utcnow()):
+            now = utcnow()
+            if contact.is_blocked(now):
                 raise Forbidden("this visitor is blocked", code="blocked")
             try:
-                result = await hub.store.append_message(_message(contact, conversation, inbound))
+                result = await hub.store.append_message(
+                    _message(contact, conversation, inbound, now)
+                )
             except NotFound:
                 # Cannot happen while the store brackets every write with the cache's
                 # `changing`; if it does, the store is right and the cache is not.
@@ -187,21 +192,24 @@ async def receive_inbound(
             conversation = await _open_conversation(hub, contact, inbound)
         else:
             hub.contacts.fill(ticket, contact, conversation)
-        result = await hub.store.append_message(_message(contact, conversation, inbound))
+        result = await hub.store.append_message(_message(contact, conversation, inbound, utcnow()))
     return await _announce(hub, contact, conversation, result, opened, origin_sid)
 
 
-def _message(contact: Contact, conversation: Conversation, inbound: InboundMessage) -> Message:
+def _message(
+    contact: Contact, conversation: Conversation, inbound: InboundMessage, now: datetime
+) -> Message:
     return Message(
         id=new_id(),
         tenant=contact.tenant,
         conversation_id=conversation.id,
-        sender=Sender(type=SenderType.CONTACT.value, id=contact.id, name=contact.name),
+        sender=Sender(type=CONTACT, id=contact.id, name=contact.name),
         type=inbound.type,
         text=inbound.text,
         attachments=list(inbound.attachments),
         client_id=inbound.client_id,
         platform_message_id=inbound.platform_message_id,
+        created_at=now,
     )
 
 

@@ -13,7 +13,6 @@ Records are kept as JSON documents beside the columns that are queried or kept u
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -378,10 +377,8 @@ class SqliteStore(Store):
         # are stored to the millisecond, so the answer's is cut to that too.
         created_at = message.created_at
         return AppendResult(
-            dataclasses.replace(
-                message,
-                seq=value,
-                created_at=created_at.replace(microsecond=created_at.microsecond // 1000 * 1000),
+            message.stored_as(
+                value, created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
             ),
             True,
         )
