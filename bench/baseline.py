@@ -10,8 +10,9 @@ Two socket layers (`--socket-layer`):
   client manager, with the settings the hub also uses (orjson as its json module, in-order
   handlers, the garbage-collector thresholds of hub.gc_policy; uvloop when installed), so
   that the comparison is not about settings.
-* `hub`: the hub's whole socket layer (hub.realtime.server.socketio_options: also the leaner
-  packet class and the direct-send client manager). Against it, the ratio says what the hub
+* `hub`: the hub's whole socket layer (hub.realtime.server.socketio_options and
+  hub.realtime.engine.LeanServer: also the leaner packet class, the direct-send client
+  manager and the leaner websocket loop). Against it, the ratio says what the hub
   costs beyond its socket layer; against `bare`, what it costs against the stack it is built on.
 
 Run: python -m bench.baseline --port P [--socket-layer bare|hub]
@@ -29,6 +30,7 @@ import socketio
 from aiohttp import web
 
 from hub import gc_policy
+from hub.realtime.engine import LeanServer
 from hub.realtime.server import socketio_options
 
 
@@ -98,8 +100,8 @@ class Relay:
 def create_sio(socket_layer: str) -> socketio.AsyncServer:
     """ "bare": python-socketio's own packet class and client manager, with the hub's server
     options (orjson codec, in-order handlers): the issue's "bare python-socketio" relay.
-    "hub": the hub's whole socket layer (hub.realtime.server.socketio_options, which adds the
-    leaner packet class and the direct-send manager), to show what the hub costs beyond it."""
+    "hub": the hub's whole socket layer (socketio_options' packet class and direct-send
+    manager, on LeanServer's websocket loop), to show what the hub costs beyond it."""
     options = socketio_options()
     if socket_layer == "bare":
         options = {
@@ -107,7 +109,8 @@ def create_sio(socket_layer: str) -> socketio.AsyncServer:
             "client_manager": socketio.AsyncManager(),
             "serializer": "default",
         }
-    return socketio.AsyncServer(**options)
+        return socketio.AsyncServer(**options)
+    return LeanServer(**options)
 
 
 def create_app(socket_layer: str = "bare") -> web.Application:

@@ -1,5 +1,6 @@
 """The Socket.IO server. One node: in-memory client manager; several nodes: Redis pub/sub
-(the python-socketio client_manager seam)."""
+(the python-socketio client_manager seam). It runs on LeanEngineIOServer (engine.py), whose
+websocket loop skips python-engineio's per-frame task and timeouts."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import socketio
 
 from config.settings import Settings
 from hub.errors import HubError, Invalid
+from hub.realtime.engine import LeanServer
 from hub.realtime.fanout import DirectSendManager, DirectSendRedisManager
 from hub.realtime.packet import HubPacket, OrjsonCodec
 
@@ -44,9 +46,7 @@ def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    return socketio.AsyncServer(
-        max_http_buffer_size=MAX_PACKET_BYTES, **socketio_options(settings.redis_url)
-    )
+    return LeanServer(max_http_buffer_size=MAX_PACKET_BYTES, **socketio_options(settings.redis_url))
 
 
 P = ParamSpec("P")
