@@ -41,7 +41,9 @@ from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-MAX_IN_FLIGHT = 2
+# Batches sent while the writer commits all join its next commit; more room in flight
+# means a write never waits in _pending for an answer the writer does not need.
+MAX_IN_FLIGHT = 16
 
 Op = list[Any]  # [op name, argument, ...]: see sqlite_writer.OPS
 Pending = tuple[Op, asyncio.Future[Any]]

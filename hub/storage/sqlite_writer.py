@@ -13,7 +13,8 @@ The store may send a batch before the previous one is answered. Every batch that
 when the writer is free runs in one transaction (BEGIN IMMEDIATE ... COMMIT, one fsync with
 synchronous=FULL); a failing op is rolled back to its own savepoint and fails only its caller.
 Answers are written after COMMIT has returned, so an answered write is durable; `commit`
-numbers the transaction (the store counts commits with it).
+numbers the transaction (the store counts commits with it). Checkpoints (copying the WAL into
+the database file) run beside the commits, in a thread of this process (`Checkpointer`).
 
 Why a process and not a thread: the sqlite3 module gives up the GIL around every statement
 and must win it back from the busy event loop afterwards. Measured under the relay load, a
@@ -29,10 +30,13 @@ the hub's process group must not stop the writer before the hub has drained its 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sqlite3
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -41,7 +45,19 @@ import orjson
 from hub.errors import Conflict, HubError, NotFound
 from hub.storage.codec import preview_of
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
+# The writer's page cache: the hot pages of a busy hub (every open conversation's last
+# message page and index page) stay in it instead of being read back from the file.
+CACHE_KIB = 16 * 1024
+# Background checkpoints: at most one pass per interval while commits come in (a page
+# written by many commits meanwhile is copied once); past WAL_LIMIT_FRAMES the thread
+# catches up to FINISH_FRAMES behind and the writer completes the checkpoint (see
+# Checkpointer).
+CHECKPOINT_INTERVAL = 0.1
+WAL_LIMIT_FRAMES = 10_000  # about 40 MB of WAL with 4 KiB pages
+FINISH_FRAMES = 200
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -335,7 +351,72 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
     conn.execute(f"PRAGMA synchronous={synchronous}")
     conn.execute("PRAGMA busy_timeout=10000")
     conn.execute("PRAGMA foreign_keys=OFF")
+    conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     return conn
+
+
+def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
+    """A passive checkpoint: (frames in the WAL, frames copied into the database)."""
+    ((_, in_log, copied),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return in_log, copied
+
+
+class Checkpointer(threading.Thread):
+    """Copies committed pages from the WAL into the database file beside the writer, so that
+    no commit waits for a checkpoint.
+
+    With SQLite's automatic checkpoints (every 1,000 WAL pages, inside the COMMIT that
+    crosses the mark) one commit in about sixty carried a checkpoint of 2-10 ms under the
+    relay load, and the messages waiting behind it made most of the hub's p99 latency
+    (docs/benchmarks.md). Here a thread with its own connection runs passive checkpoints
+    after commits, at most every CHECKPOINT_INTERVAL; passive checkpoints never block the
+    writer, and the sqlite3 module lets go of the GIL while they run.
+
+    SQLite rewinds the WAL when a write transaction starts with every frame copied, which a
+    checkpoint racing a busy writer rarely sees. So once the WAL holds more than
+    WAL_LIMIT_FRAMES, the thread checkpoints until fewer than FINISH_FRAMES are left and sets
+    `restart_due`; the writer then completes the checkpoint between two batches (a short
+    one), and its next transaction rewinds the WAL."""
+
+    def __init__(self, path: str, synchronous: str) -> None:
+        super().__init__(name="checkpointer", daemon=True)
+        self._path = path
+        self._synchronous = synchronous
+        self._wake = threading.Event()
+        self._stopping = False
+        self.restart_due = False
+
+    def committed(self) -> None:
+        self._wake.set()
+
+    def run(self) -> None:
+        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA busy_timeout=10000")
+            while True:
+                self._wake.wait()
+                if self._stopping:
+                    return
+                self._wake.clear()
+                in_log, copied = checkpoint(conn)
+                if in_log > WAL_LIMIT_FRAMES:
+                    # Catch up closely, so the writer's own checkpoint has little left.
+                    while in_log - copied > FINISH_FRAMES and not self._stopping:
+                        in_log, copied = checkpoint(conn)
+                    self.restart_due = True
+                else:
+                    time.sleep(CHECKPOINT_INTERVAL)  # later commits are copied in one pass
+        except sqlite3.Error:
+            log.exception("background checkpoints stopped; commits will carry them")
+            self.restart_due = True
+        finally:
+            conn.close()
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._wake.set()
+        self.join()
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -393,6 +474,9 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
         return
     outgoing.write(frame_bytes([0, [], None, 0]))  # ready
     outgoing.flush()
+    conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
+    checkpointer = Checkpointer(path, synchronous)
+    checkpointer.start()
     buffer = bytearray()
     commits = 0
     try:
@@ -416,7 +500,12 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
                     offset += len(ops)
             outgoing.write(b"".join(frame_bytes(answer) for answer in answers))
             outgoing.flush()
+            checkpointer.committed()
+            if checkpointer.restart_due:
+                checkpointer.restart_due = False
+                checkpoint(conn)  # the next transaction can rewind the WAL
     finally:
+        checkpointer.stop()
         conn.close()
 
 
