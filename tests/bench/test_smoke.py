@@ -71,3 +71,25 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
 
     appends = results["storage"]["appends_per_s"]
     assert appends and all(_is_number(rate) and rate > 0 for rate in appends.values())
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_the_in_process_message_path_benchmark_runs() -> None:
+    """`python -m bench.hub_path` on a small hub: it connects through the real namespaces,
+    every message is acknowledged (a refused one would stop it), and it prints its figures."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.hub_path",
+            *("--visitors", "20", "--agents", "2", "--messages", "3", "--rounds", "2"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=100,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    assert run.stdout.startswith("loop CPU "), run.stdout
+    assert " writer CPU " in run.stdout and run.stdout.rstrip().endswith("msgs/s")
