@@ -61,8 +61,9 @@ class LeanSocket(AsyncSocket):
                     reason = self.server.reason.PING_TIMEOUT  # the peer is gone
                     break
                 except asyncio.CancelledError:
-                    writer_task.cancel()  # the server is stopping
-                    raise
+                    # The server is stopping. As python-engineio does, the socket is still
+                    # closed below, so the application hears of the disconnect.
+                    break
                 except Exception:
                     break  # closed, broken, or a frame over the size limit
                 if data is None:
