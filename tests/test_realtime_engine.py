@@ -70,9 +70,9 @@ async def echo_server() -> AsyncIterator[EchoServer]:
 
 @pytest.fixture
 async def impatient_server() -> AsyncIterator[EchoServer]:
-    """Pings every second, gives up on a peer silent for 1.5 s; no monitor task, so only the
+    """Pings every second, gives up on a peer silent for 3 s; no monitor task, so only the
     websocket loop's watchdog can notice a silent peer."""
-    async for server in _serve(ping_interval=1, ping_timeout=0.5, monitor_clients=False):
+    async for server in _serve(ping_interval=1, ping_timeout=2, monitor_clients=False):
         yield server
 
 
