@@ -58,6 +58,7 @@ CACHE_KIB = 16 * 1024
 CHECKPOINT_INTERVAL = 0.1
 WAL_LIMIT_FRAMES = 10_000  # about 40 MB of WAL with 4 KiB pages
 FINISH_FRAMES = 200
+SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, if the Checkpointer thread fails
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -385,6 +386,7 @@ class Checkpointer(threading.Thread):
         self._wake = threading.Event()
         self._stopping = False
         self.restart_due = False
+        self.failed = False  # the thread stopped on an error; the writer checkpoints itself
 
     def committed(self) -> None:
         self._wake.set()
@@ -409,7 +411,7 @@ class Checkpointer(threading.Thread):
                     time.sleep(CHECKPOINT_INTERVAL)  # later commits are copied in one pass
         except sqlite3.Error:
             log.exception("background checkpoints stopped; commits will carry them")
-            self.restart_due = True
+            self.failed = True
         finally:
             conn.close()
 
@@ -477,6 +479,7 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
     conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
     checkpointer = Checkpointer(path, synchronous)
     checkpointer.start()
+    self_checkpointing = False
     buffer = bytearray()
     commits = 0
     try:
@@ -504,6 +507,11 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
             if checkpointer.restart_due:
                 checkpointer.restart_due = False
                 checkpoint(conn)  # the next transaction can rewind the WAL
+            if checkpointer.failed and not self_checkpointing:
+                # Without the thread the WAL would grow for ever: SQLite's own checkpoints,
+                # inside the commits, take over.
+                conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
+                self_checkpointing = True
     finally:
         checkpointer.stop()
         conn.close()

@@ -210,17 +210,15 @@ async def test_batches_that_wait_for_the_writer_share_one_commit(store: SqliteSt
     assert store.commit_count - before == 1
 
 
-def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The writer loop itself (sqlite_writer.serve) on real pipes, with a small WAL limit:
-    commits never checkpoint (wal_autocheckpoint=0), the Checkpointer thread does, and the
-    writer's own short checkpoint lets the WAL rewind, so its file stays near the limit
-    while many times that much is written. Every append is there afterwards."""
-    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
-    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
-    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
-    path = tmp_path / "hub.sqlite3"
+CONVERSATIONS = [f"c{n}" for n in range(50)]
+BATCHES = 200
+
+
+def _serve_appends(path: Path) -> int:
+    """Run the writer loop itself (sqlite_writer.serve) on real pipes: BATCHES batches of one
+    append to each of CONVERSATIONS, each answered before the next is sent. Checks every
+    answer and, afterwards, that every append is stored; returns the largest size the WAL
+    file reached."""
     requests_read, requests_write = os.pipe()
     answers_read, answers_write = os.pipe()
     serving = threading.Thread(
@@ -237,41 +235,69 @@ def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
         assert len(frames) == 1
         return frames[0]
 
+    wal = path.with_name(path.name + "-wal")
+    largest_wal = 0
     try:
         assert next_answer() == [0, [], None, 0]  # ready
-        conversations = [f"c{n}" for n in range(50)]
         docs = [
             to_doc(Conversation(id=c, tenant="t", channel="webim", contact_id="k"))
-            for c in conversations
+            for c in CONVERSATIONS
         ]
         os.write(requests_write, frame_bytes([1, [["create_conversation", d] for d in docs]]))
         assert next_answer()[2] is None
-        largest_wal = 0
-        for batch in range(2, 202):
+        for batch in range(2, BATCHES + 2):
             ops = [
                 ["append_message", orjson.loads(orjson.dumps(_message(c, f"{batch}-{c}")))]
-                for c in conversations
+                for c in CONVERSATIONS
             ]
             os.write(requests_write, frame_bytes([batch, ops]))
             batch_id, results, error, _ = next_answer()
             assert (batch_id, error) == (batch, None)
             assert all(ok for ok, _ in results)
-            largest_wal = max(largest_wal, (tmp_path / "hub.sqlite3-wal").stat().st_size)
+            largest_wal = max(largest_wal, wal.stat().st_size)
     finally:
         os.close(requests_write)
         serving.join(30)
         answers.close()
     assert not serving.is_alive()
-    written = 200 * len(conversations)
     with sqlite3.connect(path) as conn:
         (stored,) = conn.execute("SELECT count(*) FROM messages").fetchone()
         (longest,) = conn.execute(
             "SELECT max(n) FROM (SELECT count(*) AS n FROM messages GROUP BY conversation_id)"
         ).fetchone()
-    assert (stored, longest) == (written, 200)
+    assert (stored, longest) == (BATCHES * len(CONVERSATIONS), BATCHES)
+    return largest_wal
+
+
+def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With a small WAL limit: commits never checkpoint (wal_autocheckpoint=0), the
+    Checkpointer thread does, and the writer's own short checkpoint lets the WAL rewind, so
+    its file stays near the limit while many times that much is written."""
+    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
+    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
+    largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
     # Each batch dirties about 100 pages (50 message pages, 50 index pages, conversations):
     # about 20,000 frames (80 MB) went through the WAL; it stayed within ten times the limit.
     assert largest_wal < 10 * 200 * 4120, largest_wal
+
+
+def test_a_failed_checkpoint_thread_hands_checkpoints_back_to_the_commits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Every background checkpoint fails: the writer turns SQLite's own checkpoints back on,
+    so the WAL still stays bounded and nothing is lost."""
+
+    def failing_checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_writer, "checkpoint", failing_checkpoint)
+    largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
+    assert "background checkpoints stopped" in caplog.text
+    # SQLite checkpoints once a commit takes the WAL past 1,000 pages: about 1,100 at most.
+    assert largest_wal < 2 * 1000 * 4120, largest_wal
 
 
 def _message(conversation_id: str, text: str) -> Message:
