@@ -28,6 +28,7 @@ import orjson
 from aiohttp import web
 from engineio.async_socket import AsyncSocket
 
+from bench.servers import cpu_seconds
 from config.settings import load_settings
 from hub import gc_policy
 from hub.actions.agents import do_create_agent
@@ -36,13 +37,6 @@ from hub.app import create_app
 from hub.context import HUB
 
 TENANT = "default"
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def _process_cpu(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
 class Harness:
@@ -50,7 +44,6 @@ class Harness:
         self.visitor_count = visitors
         self.agent_count = agents
         self.visitors: list[str] = []
-        self.acks: dict[str, asyncio.Future[Any]] = {}
         self.ack_ids = 0
 
     async def start(self, data_dir: Path) -> None:
@@ -136,11 +129,11 @@ class Harness:
                 await self._message(sid, number)
 
         gc.collect()
-        writer_before = _process_cpu(self.writer_pid)
+        writer_before = cpu_seconds(self.writer_pid)
         cpu_before, wall_before = time.thread_time(), time.perf_counter()
         await asyncio.gather(*(visitor(sid) for sid in self.visitors))
         cpu, wall = time.thread_time() - cpu_before, time.perf_counter() - wall_before
-        writer = _process_cpu(self.writer_pid) - writer_before
+        writer = cpu_seconds(self.writer_pid) - writer_before
         self.drain()  # outside the timing
         count = per_visitor * len(self.visitors)
         return cpu / count * 1e6, writer / count * 1e6, count / wall
