@@ -91,29 +91,27 @@ class LeanSocket(AsyncSocket):
         to end the pending poll, then the client's UPGRADE."""
         self.upgrading = True  # holds packet sends during the upgrade
         try:
-            probe = packet.Packet(encoded_packet=await next_frame())
-        except Exception:
+            try:
+                probe = packet.Packet(encoded_packet=await next_frame())
+            except Exception:
+                return False
+            if probe.packet_type != packet.PING or probe.data != "probe":
+                self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
+                return False
+            await ws.send(packet.Packet(packet.PONG, data="probe").encode())
+            await self.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
+            try:
+                upgrade = packet.Packet(encoded_packet=await next_frame())
+            except Exception:
+                return False
+            if upgrade.packet_type != packet.UPGRADE:
+                self.upgraded = False
+                self.server.logger.info("%s: Failed websocket upgrade, no UPGRADE packet", self.sid)
+                return False
+            self.upgraded = True
+            return True
+        finally:
             self.upgrading = False
-            return False
-        if probe.packet_type != packet.PING or probe.data != "probe":
-            self.server.logger.info("%s: Failed websocket upgrade, no PING packet", self.sid)
-            self.upgrading = False
-            return False
-        await ws.send(packet.Packet(packet.PONG, data="probe").encode())
-        await self.queue.put(packet.Packet(packet.NOOP))  # ends the pending poll
-        try:
-            upgrade = packet.Packet(encoded_packet=await next_frame())
-        except Exception:
-            self.upgrading = False
-            return False
-        if upgrade.packet_type != packet.UPGRADE:
-            self.upgraded = False
-            self.server.logger.info("%s: Failed websocket upgrade, no UPGRADE packet", self.sid)
-            self.upgrading = False
-            return False
-        self.upgraded = True
-        self.upgrading = False
-        return True
 
     async def _write_frames(self, ws: Any) -> None:
         queue = self.queue
