@@ -93,3 +93,29 @@ def test_the_in_process_message_path_benchmark_runs() -> None:
     assert run.returncode == 0, run.stderr[-4000:]
     assert run.stdout.startswith("loop CPU "), run.stdout
     assert " writer CPU " in run.stdout and run.stdout.rstrip().endswith("msgs/s")
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(60)
+def test_the_disk_benchmark_measures_appends_alone_and_beside_writeback(tmp_path: Path) -> None:
+    """`python -m bench.disk` on short phases: every phase made appends and gives figures."""
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.disk",
+            *("--dir", str(tmp_path), "--seconds", "0.3", "--pages", "8", "--json"),
+        ],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=50,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    result = json.loads(run.stdout)
+    assert result["scenario"] == "disk"
+    for phase in ("alone", "beside_8_pages"):
+        assert result[phase]["appends"] > 0, result
+        assert _is_number(result[phase]["append_p99_ms"]), result
+    assert result["beside_8_pages"]["writeback_passes"] > 0, result
+    assert list(tmp_path.iterdir()) == [], "its temporary files are removed"
