@@ -20,6 +20,19 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
 
 
+def _run_module(module: str, *args: str, timeout: float) -> subprocess.CompletedProcess[str]:
+    """`python -m module args` from the repository; fails the test if it did not succeed."""
+    run = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert run.returncode == 0, run.stderr[-4000:]
+    return run
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_quick_suite_produces_numbers_for_every_scenario() -> None:
@@ -78,19 +91,11 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
 def test_the_in_process_message_path_benchmark_runs() -> None:
     """`python -m bench.hub_path` on a small hub: it connects through the real namespaces,
     every message is acknowledged (a refused one would stop it), and it prints its figures."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.hub_path",
-            *("--visitors", "20", "--agents", "2", "--messages", "3", "--rounds", "2"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+    run = _run_module(
+        "bench.hub_path",
+        *("--visitors", "20", "--agents", "2", "--messages", "3", "--rounds", "2"),
         timeout=100,
     )
-    assert run.returncode == 0, run.stderr[-4000:]
     assert run.stdout.startswith("loop CPU "), run.stdout
     assert " writer CPU " in run.stdout and run.stdout.rstrip().endswith("msgs/s")
 
@@ -99,19 +104,11 @@ def test_the_in_process_message_path_benchmark_runs() -> None:
 @pytest.mark.timeout(60)
 def test_the_disk_benchmark_measures_appends_alone_and_beside_writeback(tmp_path: Path) -> None:
     """`python -m bench.disk` on short phases: every phase made appends and gives figures."""
-    run = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.disk",
-            *("--dir", str(tmp_path), "--seconds", "0.3", "--pages", "8", "--json"),
-        ],
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
+    run = _run_module(
+        "bench.disk",
+        *("--dir", str(tmp_path), "--seconds", "0.3", "--pages", "8", "--json"),
         timeout=50,
     )
-    assert run.returncode == 0, run.stderr[-4000:]
     result = json.loads(run.stdout)
     assert result["scenario"] == "disk"
     for phase in ("alone", "beside_8_pages"):
