@@ -19,12 +19,13 @@ import argparse
 import json
 import os
 import random
-import statistics
 import tempfile
 import threading
 import time
 from pathlib import Path
 from typing import Any
+
+from bench.stats import percentile_ms
 
 PAGE = 4096
 LOG_BYTES = 16 << 20  # the append file, written round and round
@@ -42,35 +43,39 @@ def _preallocated(path: Path, size: int) -> int:
     return fd
 
 
-def _percentile_ms(samples: list[float], share: float) -> float:
-    ordered = sorted(samples)
-    return round(ordered[min(len(ordered) - 1, int(share * len(ordered)))] * 1e3, 3)
-
-
-def _appends(fd: int, stop: threading.Event) -> list[float]:
-    """fdatasync latencies of 4 KiB appends until `stop` is set."""
-    latencies: list[float] = []
+def _appends(fd: int, seconds: float) -> list[int]:
+    """fdatasync latencies (ns, sorted) of 4 KiB appends for `seconds`."""
+    latencies: list[int] = []
     block = os.urandom(PAGE)
     offset = 0
-    while not stop.is_set():
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
         os.pwrite(fd, block, offset)
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         os.fdatasync(fd)
-        latencies.append(time.perf_counter() - started)
+        latencies.append(time.perf_counter_ns() - started)
         offset = (offset + PAGE) % LOG_BYTES
-    return latencies
+    return sorted(latencies)
 
 
-def _writebacks(fd: int, pages: int, stop: threading.Event, passes: list[float]) -> None:
+def _writebacks(fd: int, pages: int, stop: threading.Event, passes: list[int]) -> None:
     """Checkpoint-like passes (N random pages written, then fsync) until `stop` is set."""
     block = os.urandom(PAGE)
     page_count = DATABASE_BYTES // PAGE
     while not stop.is_set():
         for page in random.sample(range(page_count), pages):
             os.pwrite(fd, block, page * PAGE)
-        started = time.perf_counter()
+        started = time.perf_counter_ns()
         os.fsync(fd)
-        passes.append(time.perf_counter() - started)
+        passes.append(time.perf_counter_ns() - started)
+
+
+def _append_figures(latencies: list[int]) -> dict[str, Any]:
+    return {
+        "appends": len(latencies),
+        "append_p50_ms": percentile_ms(latencies, 0.5),
+        "append_p99_ms": percentile_ms(latencies, 0.99),
+    }
 
 
 def measure(directory: Path, seconds: float, page_counts: list[int]) -> dict[str, Any]:
@@ -79,33 +84,23 @@ def measure(directory: Path, seconds: float, page_counts: list[int]) -> dict[str
         database_fd = _preallocated(Path(workdir) / "database", DATABASE_BYTES)
         try:
             result: dict[str, Any] = {"scenario": "disk", "seconds": seconds}
-            stop = threading.Event()
-            timer = threading.Timer(seconds, stop.set)
-            timer.start()
-            alone = _appends(log_fd, stop)
-            result["alone"] = {
-                "appends": len(alone),
-                "append_p50_ms": _percentile_ms(alone, 0.5),
-                "append_p99_ms": _percentile_ms(alone, 0.99),
-            }
+            result["alone"] = _append_figures(_appends(log_fd, seconds))
             for pages in page_counts:
                 stop = threading.Event()
-                passes: list[float] = []
+                passes: list[int] = []
                 writer = threading.Thread(
                     target=_writebacks, args=(database_fd, pages, stop, passes), daemon=True
                 )
                 writer.start()
-                timer = threading.Timer(seconds, stop.set)
-                timer.start()
-                beside = _appends(log_fd, stop)
-                writer.join()
-                pass_ms = statistics.median(passes) * 1e3 if passes else None
-                result[f"beside_{pages}_pages"] = {
-                    "appends": len(beside),
-                    "append_p50_ms": _percentile_ms(beside, 0.5),
-                    "append_p99_ms": _percentile_ms(beside, 0.99),
+                try:
+                    beside = _appends(log_fd, seconds)
+                finally:
+                    stop.set()
+                    writer.join()
+                pass_ms = percentile_ms(sorted(passes), 0.5)
+                result[f"beside_{pages}_pages"] = _append_figures(beside) | {
                     "writeback_passes": len(passes),
-                    "writeback_fsync_p50_ms": round(pass_ms, 3) if pass_ms else None,
+                    "writeback_fsync_p50_ms": pass_ms,
                     "us_per_random_page": round(pass_ms * 1e3 / pages, 1) if pass_ms else None,
                 }
             return result
