@@ -392,28 +392,29 @@ class Checkpointer(threading.Thread):
         self._wake.set()
 
     def run(self) -> None:
-        conn = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
         try:
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            conn.execute("PRAGMA busy_timeout=10000")
-            while True:
-                self._wake.wait()
-                if self._stopping:
-                    return
-                self._wake.clear()
-                in_log, copied = checkpoint(conn)
-                if in_log > WAL_LIMIT_FRAMES:
-                    # Catch up closely, so the writer's own checkpoint has little left.
-                    while in_log - copied > FINISH_FRAMES and not self._stopping:
-                        in_log, copied = checkpoint(conn)
-                    self.restart_due = True
-                else:
-                    time.sleep(CHECKPOINT_INTERVAL)  # later commits are copied in one pass
+            # The writer's settings: a checkpoint syncs the database file as its commits
+            # sync the WAL.
+            with contextlib.closing(connect(self._path, self._synchronous)) as conn:
+                self._checkpoint_after_commits(conn)
         except sqlite3.Error:
             log.exception("background checkpoints stopped; commits will carry them")
             self.failed = True
-        finally:
-            conn.close()
+
+    def _checkpoint_after_commits(self, conn: sqlite3.Connection) -> None:
+        while True:
+            self._wake.wait()
+            if self._stopping:
+                return
+            self._wake.clear()
+            in_log, copied = checkpoint(conn)
+            if in_log > WAL_LIMIT_FRAMES:
+                # Catch up closely, so the writer's own checkpoint has little left.
+                while in_log - copied > FINISH_FRAMES and not self._stopping:
+                    in_log, copied = checkpoint(conn)
+                self.restart_due = True
+            else:
+                time.sleep(CHECKPOINT_INTERVAL)  # later commits are copied in one pass
 
     def stop(self) -> None:
         self._stopping = True
