@@ -43,6 +43,7 @@ from typing import Any, BinaryIO
 import orjson
 
 from hub.errors import Conflict, HubError, NotFound
+from hub.storage import writeback
 from hub.storage.codec import preview_of
 
 log = logging.getLogger(__name__)
@@ -370,20 +371,25 @@ class Checkpointer(threading.Thread):
     crosses the mark) one commit in about sixty carried a checkpoint of 2-10 ms under the
     relay load, and the messages waiting behind it made most of the hub's p99 latency
     (docs/benchmarks.md). Here a thread with its own connection runs passive checkpoints
-    after commits, at most every CHECKPOINT_INTERVAL; passive checkpoints never block the
-    writer, and the sqlite3 module lets go of the GIL while they run.
+    after commits, one per CHECKPOINT_INTERVAL at most; passive checkpoints never block the
+    writer, and the sqlite3 module lets go of the GIL while they run. Between two passes the
+    pages a pass copied are written out a few dozen at a time (hub/storage/writeback.py), so
+    that no commit's flush meets them all at once.
 
     SQLite rewinds the WAL when a write transaction starts with every frame copied, which a
     checkpoint racing a busy writer rarely sees. So once the WAL holds more than
-    WAL_LIMIT_FRAMES, the thread checkpoints until fewer than FINISH_FRAMES are left and sets
-    `restart_due`; the writer then completes the checkpoint between two batches (a short
-    one), and its next transaction rewinds the WAL."""
+    WAL_LIMIT_FRAMES, the thread checkpoints until fewer than FINISH_FRAMES are left, writes
+    its pages out, sets `restart_due` and waits; the writer completes the checkpoint between
+    two batches (a short one: few pages, little to sync), says so with `restart_done`, and its
+    next transaction rewinds the WAL. The thread must not checkpoint meanwhile: the writer's
+    checkpoint would find it busy and do nothing, and the WAL would not rewind."""
 
     def __init__(self, path: str, synchronous: str) -> None:
         super().__init__(name="checkpointer", daemon=True)
         self._path = path
         self._synchronous = synchronous
         self._wake = threading.Event()
+        self._restarted = threading.Event()
         self._stopping = False
         self.restart_due = False
         self.failed = False  # the thread stopped on an error; the writer checkpoints itself
@@ -391,34 +397,61 @@ class Checkpointer(threading.Thread):
     def committed(self) -> None:
         self._wake.set()
 
+    def restart_done(self) -> None:
+        """The writer has completed the checkpoint that `restart_due` asked for."""
+        self.restart_due = False
+        self._restarted.set()
+
     def run(self) -> None:
         try:
             # The writer's settings: a checkpoint syncs the database file as its commits
             # sync the WAL.
             with contextlib.closing(connect(self._path, self._synchronous)) as conn:
-                self._checkpoint_after_commits(conn)
-        except sqlite3.Error:
+                database = os.open(self._path, os.O_RDONLY)
+                try:
+                    self._checkpoint_after_commits(conn, database)
+                finally:
+                    os.close(database)
+        except (sqlite3.Error, OSError):
             log.exception("background checkpoints stopped; commits will carry them")
             self.failed = True
 
-    def _checkpoint_after_commits(self, conn: sqlite3.Connection) -> None:
+    def _checkpoint_after_commits(self, conn: sqlite3.Connection, database: int) -> None:
+        copied_before = 0  # frames of the WAL copied by earlier passes
+
+        def copy() -> tuple[int, int, int]:
+            nonlocal copied_before
+            in_log, copied = checkpoint(conn)
+            pages = copied - copied_before if copied >= copied_before else copied
+            copied_before = copied
+            return in_log, copied, max(0, pages)
+
         while True:
             self._wake.wait()
             if self._stopping:
                 return
             self._wake.clear()
-            in_log, copied = checkpoint(conn)
-            if in_log > WAL_LIMIT_FRAMES:
-                # Catch up closely, so the writer's own checkpoint has little left.
-                while in_log - copied > FINISH_FRAMES and not self._stopping:
-                    in_log, copied = checkpoint(conn)
-                self.restart_due = True
-            else:
-                time.sleep(CHECKPOINT_INTERVAL)  # later commits are copied in one pass
+            started = time.monotonic()
+            in_log, copied, pages = copy()
+            if in_log <= WAL_LIMIT_FRAMES:
+                # Written out until the next pass is due; later commits are copied in one pass.
+                writeback.write_back(database, pages, until=started + CHECKPOINT_INTERVAL)
+                continue
+            # Catch up closely, so the writer's own checkpoint has little left to copy and
+            # to sync.
+            writeback.write_back(database, pages, until=started)
+            while in_log - copied > FINISH_FRAMES and not self._stopping:
+                in_log, copied, pages = copy()
+                writeback.write_back(database, pages, until=started)
+            self.restart_due = True
+            self._restarted.wait()
+            self._restarted.clear()
+            copied_before = 0  # the writer's next transaction starts the WAL afresh
 
     def stop(self) -> None:
         self._stopping = True
         self._wake.set()
+        self._restarted.set()
         self.join()
 
 
@@ -506,8 +539,8 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
             outgoing.flush()
             checkpointer.committed()
             if checkpointer.restart_due:
-                checkpointer.restart_due = False
                 checkpoint(conn)  # the next transaction can rewind the WAL
+                checkpointer.restart_done()
             if checkpointer.failed and not self_checkpointing:
                 # Without the thread the WAL would grow for ever: SQLite's own checkpoints,
                 # inside the commits, take over.

@@ -284,6 +284,30 @@ def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
     assert largest_wal < 10 * 200 * 4120, largest_wal
 
 
+def test_the_writers_checkpoint_before_a_rewind_never_meets_the_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the thread has asked the writer to complete a checkpoint it waits: a pass of its
+    own beside the writer's would make the writer's find it busy and do nothing, the WAL
+    would not rewind, and the thread would run pass after pass until one did."""
+    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
+    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
+    writers_checkpoints: list[tuple[int, int, int]] = []
+
+    def recording_checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
+        ((busy, in_log, copied),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        if threading.current_thread().name != "checkpointer":
+            writers_checkpoints.append((busy, in_log, copied))
+        return in_log, copied
+
+    monkeypatch.setattr(sqlite_writer, "checkpoint", recording_checkpoint)
+    largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
+    assert len(writers_checkpoints) >= 10
+    assert all(busy == 0 and in_log == copied for busy, in_log, copied in writers_checkpoints)
+    assert largest_wal < 10 * 200 * 4120, largest_wal
+
+
 def test_a_failed_checkpoint_thread_hands_checkpoints_back_to_the_commits(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
