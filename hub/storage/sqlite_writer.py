@@ -60,6 +60,11 @@ CHECKPOINT_INTERVAL = 0.1
 WAL_LIMIT_FRAMES = 10_000  # about 40 MB of WAL with 4 KiB pages
 FINISH_FRAMES = 200
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, if the Checkpointer thread fails
+# The thread runs at the lowest CPU priority; should a saturated machine starve it, the
+# commits checkpoint once the WAL holds this many times WAL_LIMIT_FRAMES (SQLite's automatic
+# checkpoint, which a thread that keeps up never lets trigger).
+STARVED_WAL_LIMITS = 4
+CHECKPOINTER_NICE = 19
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -363,6 +368,17 @@ def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
     return in_log, copied
 
 
+def _run_in_the_background() -> None:
+    """The calling thread at the lowest CPU priority (Linux: nice applies per thread). On two
+    cores the checkpoint thread's copying competed with the event loop and the writer for a
+    CPU, and each wake-up of theirs that waited for one added to the messages' latency; a
+    checkpoint can wait instead (docs/benchmarks.md). Raising one's own nice value needs no
+    privilege."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINTER_NICE)
+
+
 class Checkpointer(threading.Thread):
     """Copies committed pages from the WAL into the database file beside the writer, so that
     no commit waits for a checkpoint.
@@ -403,6 +419,7 @@ class Checkpointer(threading.Thread):
         self._restarted.set()
 
     def run(self) -> None:
+        _run_in_the_background()
         try:
             # The writer's settings: a checkpoint syncs the database file as its commits
             # sync the WAL.
@@ -512,7 +529,7 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
         return
     outgoing.write(frame_bytes([0, [], None, 0]))  # ready
     outgoing.flush()
-    conn.execute("PRAGMA wal_autocheckpoint=0")  # the Checkpointer's work
+    conn.execute(f"PRAGMA wal_autocheckpoint={STARVED_WAL_LIMITS * WAL_LIMIT_FRAMES}")
     checkpointer = Checkpointer(path, synchronous)
     checkpointer.start()
     self_checkpointing = False

@@ -6,7 +6,9 @@ import asyncio
 import os
 import signal
 import sqlite3
+import sys
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -272,9 +274,9 @@ def _serve_appends(path: Path) -> int:
 def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """With a small WAL limit: commits never checkpoint (wal_autocheckpoint=0), the
-    Checkpointer thread does, and the writer's own short checkpoint lets the WAL rewind, so
-    its file stays near the limit while many times that much is written."""
+    """With a small WAL limit: the Checkpointer thread checkpoints, and the writer's own
+    short checkpoint lets the WAL rewind, so its file stays near the limit while many times
+    that much is written."""
     monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
     monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
     monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
@@ -306,6 +308,47 @@ def test_the_writers_checkpoint_before_a_rewind_never_meets_the_thread(
     assert len(writers_checkpoints) >= 10
     assert all(busy == 0 and in_log == copied for busy, in_log, copied in writers_checkpoints)
     assert largest_wal < 10 * 200 * 4120, largest_wal
+
+
+def test_a_starved_checkpoint_thread_leaves_the_commits_to_bound_the_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The thread runs at the lowest CPU priority, so a saturated machine could starve it:
+    here it never checkpoints at all, and SQLite's own checkpoint in the commits keeps the WAL
+    within STARVED_WAL_LIMITS times the limit (without it, 20,000 frames would pile up)."""
+    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
+
+    def starved(self: sqlite_writer.Checkpointer, conn: sqlite3.Connection, fd: int) -> None:
+        self._wake.wait()
+        while not self._stopping:
+            self._wake.clear()
+            self._wake.wait()
+
+    monkeypatch.setattr(sqlite_writer.Checkpointer, "_checkpoint_after_commits", starved)
+    largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
+    limit_frames = sqlite_writer.STARVED_WAL_LIMITS * 200
+    # Past the mark by the batch that crossed it (100-170 frames here), far from 20,000.
+    assert largest_wal < 2 * limit_frames * 4120, largest_wal
+
+
+def test_the_checkpoint_thread_runs_at_the_lowest_cpu_priority(tmp_path: Path) -> None:
+    if not sys.platform.startswith("linux"):
+        pytest.skip("nice is per thread on Linux only")
+    own_nice = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    if own_nice >= sqlite_writer.CHECKPOINTER_NICE:
+        pytest.skip("the tests already run at the lowest priority")
+    checkpointer = sqlite_writer.Checkpointer(str(tmp_path / "hub.sqlite3"), "FULL")
+    checkpointer.start()
+    try:
+        deadline = time.monotonic() + 10
+        assert checkpointer.native_id is not None
+        while os.getpriority(os.PRIO_PROCESS, checkpointer.native_id) == own_nice:
+            assert time.monotonic() < deadline, "the thread kept its priority"
+            time.sleep(0.01)
+        assert os.getpriority(os.PRIO_PROCESS, checkpointer.native_id) == 19  # the lowest
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == own_nice
+    finally:
+        checkpointer.stop()
 
 
 def test_a_failed_checkpoint_thread_hands_checkpoints_back_to_the_commits(
