@@ -271,30 +271,37 @@ def _serve_appends(path: Path) -> int:
     return largest_wal
 
 
-def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+SMALL_WAL_LIMIT = 200  # frames
+WAL_FRAME_BYTES = 4096 + 24  # a page and its frame header
+
+
+@pytest.fixture
+def small_wal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A WAL limit small enough for a test's few thousand appends to cross it many times,
+    with passes as often as the thread can run them."""
+    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", SMALL_WAL_LIMIT)
+    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
+
+
+@pytest.mark.usefixtures("small_wal")
+def test_background_checkpoints_keep_the_wal_small_and_lose_nothing(tmp_path: Path) -> None:
     """With a small WAL limit: the Checkpointer thread checkpoints, and the writer's own
     short checkpoint lets the WAL rewind, so its file stays near the limit while many times
     that much is written."""
-    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
-    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
-    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
     largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
     # Each batch dirties about 100 pages (50 message pages, 50 index pages, conversations):
     # about 20,000 frames (80 MB) went through the WAL; it stayed within ten times the limit.
-    assert largest_wal < 10 * 200 * 4120, largest_wal
+    assert largest_wal < 10 * SMALL_WAL_LIMIT * WAL_FRAME_BYTES, largest_wal
 
 
+@pytest.mark.usefixtures("small_wal")
 def test_the_writers_checkpoint_before_a_rewind_never_meets_the_thread(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Once the thread has asked the writer to complete a checkpoint it waits: a pass of its
     own beside the writer's would make the writer's find it busy and do nothing, the WAL
     would not rewind, and the thread would run pass after pass until one did."""
-    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
-    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
-    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.001)
     writers_checkpoints: list[tuple[int, int, int]] = []
 
     def recording_checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
@@ -307,28 +314,27 @@ def test_the_writers_checkpoint_before_a_rewind_never_meets_the_thread(
     largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
     assert len(writers_checkpoints) >= 10
     assert all(busy == 0 and in_log == copied for busy, in_log, copied in writers_checkpoints)
-    assert largest_wal < 10 * 200 * 4120, largest_wal
+    assert largest_wal < 10 * SMALL_WAL_LIMIT * WAL_FRAME_BYTES, largest_wal
 
 
+@pytest.mark.usefixtures("small_wal")
 def test_a_starved_checkpoint_thread_leaves_the_commits_to_bound_the_wal(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The thread runs at the lowest CPU priority, so a saturated machine could starve it:
     here it never checkpoints at all, and SQLite's own checkpoint in the commits keeps the WAL
     within STARVED_WAL_LIMITS times the limit (without it, 20,000 frames would pile up)."""
-    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 200)
 
     def starved(self: sqlite_writer.Checkpointer, conn: sqlite3.Connection, fd: int) -> None:
-        self._wake.wait()
         while not self._stopping:
-            self._wake.clear()
             self._wake.wait()
+            self._wake.clear()
 
     monkeypatch.setattr(sqlite_writer.Checkpointer, "_checkpoint_after_commits", starved)
     largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
-    limit_frames = sqlite_writer.STARVED_WAL_LIMITS * 200
+    limit_frames = sqlite_writer.STARVED_WAL_LIMITS * SMALL_WAL_LIMIT
     # Past the mark by the batch that crossed it (100-170 frames here), far from 20,000.
-    assert largest_wal < 2 * limit_frames * 4120, largest_wal
+    assert largest_wal < 2 * limit_frames * WAL_FRAME_BYTES, largest_wal
 
 
 def test_the_checkpoint_thread_runs_at_the_lowest_cpu_priority(tmp_path: Path) -> None:
@@ -364,7 +370,7 @@ def test_a_failed_checkpoint_thread_hands_checkpoints_back_to_the_commits(
     largest_wal = _serve_appends(tmp_path / "hub.sqlite3")
     assert "background checkpoints stopped" in caplog.text
     # SQLite checkpoints once a commit takes the WAL past 1,000 pages: about 1,100 at most.
-    assert largest_wal < 2 * 1000 * 4120, largest_wal
+    assert largest_wal < 2 * 1000 * WAL_FRAME_BYTES, largest_wal
 
 
 def _message(conversation_id: str, text: str) -> Message:
