@@ -452,9 +452,11 @@ class Checkpointer(threading.Thread):
             in_log, copied, pages = copy()
             if in_log <= WAL_LIMIT_FRAMES:
                 # Written out until the next pass is due; later commits are copied in one pass.
+                # write_back paces itself until then; where it cannot (outside Linux) it
+                # returns at once and the sleep keeps the passes one interval apart.
                 next_pass = started + CHECKPOINT_INTERVAL
                 writeback.write_back(database, pages, until=next_pass)
-                time.sleep(max(0.0, next_pass - time.monotonic()))  # (without writeback)
+                time.sleep(max(0.0, next_pass - time.monotonic()))
                 continue
             # Catch up closely, so the writer's own checkpoint has little left to copy and
             # to sync.
