@@ -54,16 +54,20 @@ SCHEMA_VERSION = 1
 CACHE_KIB = 16 * 1024
 # Background checkpoints: at most one pass per interval while commits come in (a page
 # written by many commits meanwhile is copied once); past WAL_LIMIT_FRAMES the thread
-# catches up to FINISH_FRAMES behind and the writer completes the checkpoint (see
-# Checkpointer).
-CHECKPOINT_INTERVAL = 0.1
-WAL_LIMIT_FRAMES = 10_000  # about 40 MB of WAL with 4 KiB pages
+# catches up until a pass finds at most FINISH_FRAMES new frames, and the writer completes
+# the checkpoint (see Checkpointer). Each rewind stops the commits for that short
+# checkpoint, so the limit is large enough to make it rare (every 2-3 s at 3,000 msgs/s).
+CHECKPOINT_INTERVAL = 0.5
+WAL_LIMIT_FRAMES = 40_000  # about 160 MB of WAL with 4 KiB pages
 FINISH_FRAMES = 200
+# Should the commits outrun the catch-up (a saturated machine), the writer finishes the
+# checkpoint after this many passes anyway, longer but still bounded.
+MAX_CATCH_UP_PASSES = 20
 SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, if the Checkpointer thread fails
 # The thread runs at the lowest CPU priority; should a saturated machine starve it, the
 # commits checkpoint once the WAL holds this many times WAL_LIMIT_FRAMES (SQLite's automatic
 # checkpoint, which a thread that keeps up never lets trigger).
-STARVED_WAL_LIMITS = 4
+STARVED_WAL_LIMITS = 2
 CHECKPOINTER_NICE = 19
 
 SCHEMA = """
@@ -394,11 +398,15 @@ class Checkpointer(threading.Thread):
 
     SQLite rewinds the WAL when a write transaction starts with every frame copied, which a
     checkpoint racing a busy writer rarely sees. So once the WAL holds more than
-    WAL_LIMIT_FRAMES, the thread checkpoints until fewer than FINISH_FRAMES are left, writes
-    its pages out, sets `restart_due` and waits; the writer completes the checkpoint between
-    two batches (a short one: few pages, little to sync), says so with `restart_done`, and its
-    next transaction rewinds the WAL. The thread must not checkpoint meanwhile: the writer's
-    checkpoint would find it busy and do nothing, and the WAL would not rewind."""
+    WAL_LIMIT_FRAMES, the thread copies and writes out pass after pass until one finds at
+    most FINISH_FRAMES new frames (commits go on meanwhile: a pass that stopped with thousands
+    of pages still to write out would leave the writer as many frames to copy and to sync),
+    sets `restart_due` and waits; the writer completes the checkpoint between two batches (a
+    short one: few pages, little to sync), says so with `restart_done`, and its next
+    transaction rewinds the WAL. The thread must not checkpoint meanwhile: the writer's
+    checkpoint would find it busy and do nothing, and the WAL would not rewind. Nor before
+    that next commit: a pass would find the old WAL still over the limit and ask the writer
+    for a second, useless checkpoint."""
 
     def __init__(self, path: str, synchronous: str) -> None:
         super().__init__(name="checkpointer", daemon=True)
@@ -414,7 +422,9 @@ class Checkpointer(threading.Thread):
         self._wake.set()
 
     def restart_done(self) -> None:
-        """The writer has completed the checkpoint that `restart_due` asked for."""
+        """The writer has completed the checkpoint that `restart_due` asked for. The thread's
+        next pass waits for the writer's next commit, the one that rewinds the WAL."""
+        self._wake.clear()
         self.restart_due = False
         self._restarted.set()
 
@@ -461,13 +471,15 @@ class Checkpointer(threading.Thread):
             # Catch up closely, so the writer's own checkpoint has little left to copy and
             # to sync.
             writeback.write_back(database, pages, until=started)
-            while in_log - copied > FINISH_FRAMES and not self._stopping:
+            for _ in range(MAX_CATCH_UP_PASSES):
+                if self._stopping or (pages <= FINISH_FRAMES and in_log - copied <= FINISH_FRAMES):
+                    break
                 in_log, copied, pages = copy()
                 writeback.write_back(database, pages, until=started)
             self.restart_due = True
             self._restarted.wait()
             self._restarted.clear()
-            copied_before = 0  # the writer's next transaction starts the WAL afresh
+            copied_before = 0  # the writer's next commit starts the WAL afresh
 
     def stop(self) -> None:
         self._stopping = True

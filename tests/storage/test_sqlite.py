@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import signal
 import sqlite3
@@ -315,6 +316,86 @@ def test_the_writers_checkpoint_before_a_rewind_never_meets_the_thread(
     assert len(writers_checkpoints) >= 10
     assert all(busy == 0 and in_log == copied for busy, in_log, copied in writers_checkpoints)
     assert largest_wal < 10 * SMALL_WAL_LIMIT * WAL_FRAME_BYTES, largest_wal
+
+
+@pytest.mark.usefixtures("small_wal")
+def test_the_thread_asks_for_one_checkpoint_per_wal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the writer's checkpoint the thread waits for the writer's next commit, the one
+    that rewinds the WAL: a pass before it would find the old WAL still over the limit and ask
+    for a second checkpoint, stopping the commits once more for nothing. Each WAL has its own
+    header (a rewind writes a new checkpoint sequence number and salts), so the WAL the thread
+    last checkpointed before each of its requests must differ from one request to the next."""
+    path = tmp_path / "hub.sqlite3"
+    wal_path = path.with_name(path.name + "-wal")
+    events: list[bytes | None] = []  # the header of each thread pass; None: the writer's
+
+    def recording_checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
+        if threading.current_thread().name == "checkpointer":
+            with open(wal_path, "rb") as wal:
+                events.append(wal.read(24)[12:24])
+        else:
+            events.append(None)
+        ((_, in_log, copied),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        return in_log, copied
+
+    monkeypatch.setattr(sqlite_writer, "checkpoint", recording_checkpoint)
+    _serve_appends(path)
+    asked_for = [events[at - 1] for at, event in enumerate(events) if event is None and at > 0]
+    assert len(asked_for) >= 10
+    assert all(one != next_one for one, next_one in itertools.pairwise(asked_for))
+
+
+def test_the_catch_up_leaves_the_writer_few_frames_however_long_writing_out_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Commits go on while the thread writes pages out. Here a stand-in WAL gains a frame for
+    every two pages written out, and a pass copies everything committed. The thread must keep
+    copying until a pass finds at most FINISH_FRAMES new frames: had it stopped after the pass
+    that caught up, the writer's checkpoint would have to copy and sync every frame committed
+    during that pass's writing out (750 here)."""
+    wal = {"in_log": 0, "copied": 0}
+    wal_lock = threading.Lock()
+
+    def checkpoint_copying_everything(conn: sqlite3.Connection) -> tuple[int, int]:
+        with wal_lock:
+            wal["copied"] = wal["in_log"]
+            return wal["in_log"], wal["copied"]
+
+    def writing_out_while_commits_go_on(fd: int, pages: int, until: float) -> None:
+        with wal_lock:
+            wal["in_log"] += pages // 2
+
+    monkeypatch.setattr(sqlite_writer, "checkpoint", checkpoint_copying_everything)
+    monkeypatch.setattr(sqlite_writer.writeback, "write_back", writing_out_while_commits_go_on)
+    monkeypatch.setattr(sqlite_writer, "WAL_LIMIT_FRAMES", 1000)
+    monkeypatch.setattr(sqlite_writer, "FINISH_FRAMES", 20)
+    monkeypatch.setattr(sqlite_writer, "CHECKPOINT_INTERVAL", 0.0)
+    path = tmp_path / "hub.sqlite3"
+    sqlite_writer.connect(str(path), "FULL").close()
+    checkpointer = sqlite_writer.Checkpointer(str(path), "FULL")
+    checkpointer.start()
+    left_for_the_writer = []
+    try:
+        for _ in range(3):
+            with wal_lock:
+                wal["in_log"] += 1500  # past the limit
+            checkpointer.committed()
+            deadline = time.monotonic() + 10
+            while not checkpointer.restart_due:
+                assert time.monotonic() < deadline, "the thread never asked for a rewind"
+                time.sleep(0.001)
+            with wal_lock:  # the writer's checkpoint, then the rewind
+                left_for_the_writer.append(wal["in_log"] - wal["copied"])
+                wal["in_log"] = wal["copied"] = 0
+            checkpointer.restart_done()
+    finally:
+        checkpointer.stop()
+    assert len(left_for_the_writer) == 3
+    assert all(left <= sqlite_writer.FINISH_FRAMES for left in left_for_the_writer), (
+        left_for_the_writer
+    )
 
 
 @pytest.mark.usefixtures("small_wal")
