@@ -265,6 +265,15 @@ def paired_ratios(hub: Subject, baseline: Subject, name: str) -> list[float | No
     ]
 
 
+def paired_p99_ratios(hub: Subject, baseline: Subject) -> list[float | None]:
+    """hub / baseline delivery p99 of each latency round: the spread behind `p99_ratio`,
+    which is taken over the samples of every round."""
+    return [
+        ratio(percentile_ms(mine.delivery_ns, 0.99), percentile_ms(theirs.delivery_ns, 0.99))
+        for mine, theirs in zip(hub.runs["latency"], baseline.runs["latency"], strict=True)
+    ]
+
+
 def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     log = log or (lambda text: print(text, file=sys.stderr))
     config = RelayConfig.for_run(quick, workers)
@@ -278,6 +287,7 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         baseline, hub, tuned = (subject.result() for subject in subjects)
         window_1_rounds = paired_ratios(hub_subject, baseline_subject, "window_1")
         pipelined_rounds = paired_ratios(hub_subject, baseline_subject, "pipelined")
+        p99_rounds = paired_p99_ratios(hub_subject, baseline_subject)
     generator_cores = max(
         result[phase]["generator_cores"]
         for result in (baseline, hub, tuned)
@@ -310,6 +320,7 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         "p99_ratio": ratio(
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
+        "p99_ratio_rounds": p99_rounds,
         # Against the baseline running the hub's socket layer (packet class, client manager).
         "tuned_baseline_msgs_per_s": tuned["saturation_msgs_per_s"],
         "throughput_ratio_vs_tuned": ratio(

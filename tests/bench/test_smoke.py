@@ -70,6 +70,8 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
     ):
         assert _is_number(relay[key]), (key, relay[key])
     assert relay["hub_msgs_per_s"] > 0 and relay["baseline_msgs_per_s"] > 0
+    assert relay["p99_ratio_rounds"], relay["p99_ratio_rounds"]  # one ratio per latency round
+    assert all(_is_number(r) for r in relay["p99_ratio_rounds"]), relay["p99_ratio_rounds"]
 
     connections = results["connections"]
     assert connections["n"] > 0
