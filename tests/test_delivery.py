@@ -184,3 +184,25 @@ async def test_messages_follow_transfer_and_close(running_hub: RunningHub) -> No
     assert after["ok"] and after["message"]["conversation_id"] != conversation_id
     assert after["message"]["seq"] == 1
     assert not any(m["text"] == "four" for m in first.events["message"])
+
+
+async def test_history_pages_backwards_with_before_seq(running_hub: RunningHub) -> None:
+    agent = await running_hub.agent()
+    visitor = await running_hub.visitor()
+    ack = await visitor.say("m1")
+    conversation_id = ack["message"]["conversation_id"]
+    await agent.wait_for("conversation.assigned")
+    for n in range(2, 7):
+        assert (await visitor.say(f"m{n}"))["ok"]
+    path = f"/api/v1/conversations/{conversation_id}/messages?before_seq=6&limit=2"
+    status, page = await running_hub.api.request("GET", path, token=agent.token)
+    assert status == 200
+    assert [m["text"] for m in page["items"]] == ["m4", "m5"]
+    synced = await visitor.call(
+        "sync", {"conversation_id": conversation_id, "after_seq": 0, "before_seq": 4, "limit": 2}
+    )
+    assert [m["text"] for m in synced["messages"]] == ["m2", "m3"]
+    refused = await agent.call(
+        "sync", {"conversation_id": conversation_id, "after_seq": 0, "before_seq": 0}
+    )
+    assert refused["error"]["code"] == "invalid_before_seq"

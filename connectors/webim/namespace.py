@@ -13,6 +13,7 @@ from hub.actions.conversations import do_rate, relay_visitor_typing
 from hub.actions.messages import (
     check_after_seq,
     check_attachments,
+    check_before_seq,
     check_limit,
     read_messages,
     receive_inbound,
@@ -158,6 +159,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
             self.hub,
             conversation,
             after_seq=check_after_seq(body.get("after_seq", 0)),
+            before_seq=check_before_seq(body.get("before_seq")),
             limit=check_limit(body.get("limit")),
             include_notes=False,
         )

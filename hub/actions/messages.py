@@ -308,6 +308,14 @@ def check_after_seq(after_seq: object) -> int:
     return after_seq
 
 
+def check_before_seq(before_seq: object) -> int | None:
+    if before_seq is None:
+        return None
+    if isinstance(before_seq, bool) or not isinstance(before_seq, int) or before_seq < 1:
+        raise Invalid("before_seq must be a whole number ≥ 1", code="invalid_before_seq")
+    return before_seq
+
+
 def check_limit(limit: object, default: int = 100) -> int:
     if limit is None:
         return default
@@ -323,9 +331,14 @@ async def read_messages(
     after_seq: int,
     limit: int,
     include_notes: bool,
+    before_seq: int | None = None,
 ) -> list[Message]:
     messages = await hub.store.list_messages(
-        conversation.tenant, conversation.id, after_seq=after_seq, limit=limit
+        conversation.tenant,
+        conversation.id,
+        after_seq=after_seq,
+        before_seq=before_seq,
+        limit=limit,
     )
     if include_notes:
         return messages

@@ -58,10 +58,12 @@ async def list_messages(request: web.Request) -> web.Response:
     )
     if conversation is None:
         raise NotFound("no such conversation", code="conversation_not_found")
+    before_seq = query_int(request, "before_seq", 0, low=1, high=2**62) or None
     messages = await hub.store.list_messages(
         agent.tenant,
         conversation.id,
         after_seq=query_int(request, "after_seq", 0, low=0, high=2**62),
+        before_seq=before_seq,
         limit=query_int(request, "limit", 100, low=1, high=500),
     )
     return web.json_response({"items": [m.public() for m in messages]})

@@ -9,6 +9,7 @@ import socketio
 from hub.actions.conversations import do_close, do_take_over, do_transfer, relay_agent_typing
 from hub.actions.messages import (
     check_after_seq,
+    check_before_seq,
     check_limit,
     check_staff_conversation,
     do_send_agent_message,
@@ -108,6 +109,7 @@ class AgentNamespace(socketio.AsyncNamespace):
             self.hub,
             conversation,
             after_seq=check_after_seq(body.get("after_seq", 0)),
+            before_seq=check_before_seq(body.get("before_seq")),
             limit=check_limit(body.get("limit")),
             include_notes=True,
         )

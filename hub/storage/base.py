@@ -177,9 +177,17 @@ class Store(ABC):
 
     @abstractmethod
     async def list_messages(
-        self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
+        self,
+        tenant: str,
+        conversation_id: str,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[Message]:
-        """Messages with seq > after_seq in seq order, at most `limit`."""
+        """Messages with seq > after_seq in seq order, at most `limit`. With `before_seq`,
+        the `limit` messages just before that seq (still above after_seq), in seq order:
+        the page a client scrolling back through the history asks for."""
 
     # messages left when nobody could answer ---------------------------------------------
 

@@ -647,15 +647,27 @@ class MongoStore(Store):
         return int(top["seq"]) if top else 0
 
     async def list_messages(
-        self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
+        self,
+        tenant: str,
+        conversation_id: str,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[Message]:
+        seq: dict[str, int] = {"$gt": after_seq}
+        if before_seq is not None:
+            seq["$lt"] = before_seq
         cursor = (
             self._col("messages")
-            .find({"conversation_id": conversation_id, "tenant": tenant, "seq": {"$gt": after_seq}})
-            .sort("seq", ASCENDING)
+            .find({"conversation_id": conversation_id, "tenant": tenant, "seq": seq})
+            .sort("seq", ASCENDING if before_seq is None else DESCENDING)
             .limit(limit)
         )
-        return [from_doc(Message, doc) async for doc in cursor]
+        docs = [doc async for doc in cursor]
+        if before_seq is not None:
+            docs.reverse()
+        return [from_doc(Message, doc) for doc in docs]
 
     # left messages ---------------------------------------------------------------------
 

@@ -386,14 +386,27 @@ class SqliteStore(Store):
         )
 
     async def list_messages(
-        self, tenant: str, conversation_id: str, *, after_seq: int = 0, limit: int = 100
+        self,
+        tenant: str,
+        conversation_id: str,
+        *,
+        after_seq: int = 0,
+        before_seq: int | None = None,
+        limit: int = 100,
     ) -> list[Message]:
+        if before_seq is None:
+            docs = await self._all(
+                "SELECT doc FROM messages WHERE conversation_id = ? AND tenant = ? AND seq > ? "
+                "ORDER BY seq LIMIT ?",
+                (conversation_id, tenant, after_seq, limit),
+            )
+            return [from_doc(Message, d) for d in docs]
         docs = await self._all(
             "SELECT doc FROM messages WHERE conversation_id = ? AND tenant = ? AND seq > ? "
-            "ORDER BY seq LIMIT ?",
-            (conversation_id, tenant, after_seq, limit),
+            "AND seq < ? ORDER BY seq DESC LIMIT ?",
+            (conversation_id, tenant, after_seq, before_seq, limit),
         )
-        return [from_doc(Message, d) for d in docs]
+        return [from_doc(Message, d) for d in reversed(docs)]
 
     # left messages ---------------------------------------------------------------------
 

@@ -505,6 +505,21 @@ async def test_list_messages_after_seq_with_limit_in_its_tenant(store: Store) ->
     assert [m.text for m in await store.list_messages("a", "c2")] == ["elsewhere"]
 
 
+async def test_list_messages_before_seq_gives_the_page_just_before_in_seq_order(
+    store: Store,
+) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    for i in range(6):
+        await store.append_message(a_message("c1", text=f"m{i}"))
+    assert [m.seq for m in await store.list_messages("a", "c1", before_seq=6, limit=2)] == [4, 5]
+    assert [m.seq for m in await store.list_messages("a", "c1", before_seq=3, limit=5)] == [1, 2]
+    assert [
+        m.seq for m in await store.list_messages("a", "c1", after_seq=2, before_seq=6, limit=9)
+    ] == [3, 4, 5]
+    assert await store.list_messages("a", "c1", before_seq=1) == []
+    assert await store.list_messages("b", "c1", before_seq=6) == []
+
+
 async def test_messages_round_trip_exactly(store: Store) -> None:
     await store.create_conversation(a_conversation("c1"))
     message = a_message(
