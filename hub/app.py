@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import socketio
 from aiohttp import web
 
 from config.settings import Settings
@@ -14,10 +15,11 @@ from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
 from hub.api.common import error_middleware
-from hub.contact_cache import ContactCache
 from hub.context import HUB, Hub
+from hub.notifications import CustomerNotifier
 from hub.realtime.agent import AgentNamespace
 from hub.realtime.server import create_sio
+from hub.realtime.staff import StaffFanout
 from hub.security import Tokens, load_or_create_secret
 from hub.storage import create_store
 
@@ -26,12 +28,12 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDGET_DIR = REPO_ROOT / "widget"
 READY = web.AppKey("ready", dict)
+SIO = web.AppKey("sio", socketio.AsyncServer)
 
 
-def build_hub(settings: Settings) -> Hub:
+def build_hub(settings: Settings, sio: socketio.AsyncServer) -> Hub:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
-    sio = create_sio(settings)
     hub = Hub(
         settings=settings,
         store=create_store(
@@ -41,13 +43,13 @@ def build_hub(settings: Settings) -> Hub:
             sqlite_synchronous=settings.sqlite_synchronous,
         ),
         acd=MemoryAcd(),
-        sio=sio,
         tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
-        # Several hub processes on one store would not see each other's writes.
-        contacts=ContactCache(enabled=not (settings.mongo_url or settings.redis_url)),
     )
+    StaffFanout(sio, hub.presence).subscribe(hub.bus)
+    CustomerNotifier(hub.connectors).subscribe(hub.bus)
     webim = WebImConnector(sio)
-    hub.connectors[webim.channel] = webim
+    webim.subscribe(hub.bus)
+    hub.connectors.add(webim)
     sio.register_namespace(VisitorNamespace(hub))
     sio.register_namespace(AgentNamespace(hub))
     return hub
@@ -76,10 +78,10 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
 
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    for connector in hub.connectors.values():
-        await connector.start(hub)
+    for connector in hub.connectors.all():
+        await connector.start()
     yield
-    for connector in hub.connectors.values():
+    for connector in hub.connectors.all():
         await connector.stop()
 
 
@@ -90,14 +92,16 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def create_app(settings: Settings) -> web.Application:
-    hub = build_hub(settings)
+    sio = create_sio(settings)
+    hub = build_hub(settings, sio)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[HUB] = hub
+    app[SIO] = sio
     app[READY] = {"ready": False}
-    hub.sio.attach(app)
+    sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)
-    for connector in hub.connectors.values():
+    for connector in hub.connectors.all():
         app.router.add_routes(connector.routes())
     try:
         from hub.web_static import add_static_routes

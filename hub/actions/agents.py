@@ -8,7 +8,7 @@ from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
 from hub.errors import Invalid, RateLimited, Unauthorized
-from hub.realtime.rooms import AGENT_NS
+from hub.events import AgentDisabled
 from hub.security import dummy_hash, hash_password, verify_password
 
 ROLES = {r.value for r in Role}
@@ -71,10 +71,9 @@ async def do_update_agent(
             conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
             if conversation is not None and conversation.is_open:
                 await requeue(hub, conversation)
-        # A disabled agent stops working now, not at its next sign-in: its open inbox tabs on
-        # this node are closed (a reconnect is refused, its token no longer being valid).
-        for sid in hub.agent_sessions.sids((agent.tenant, agent.id)):
-            await hub.sio.disconnect(sid, namespace=AGENT_NS)
+        # A disabled agent stops working now, not at its next sign-in: its open inbox tabs are
+        # closed (a reconnect is refused, its token no longer being valid).
+        await hub.bus.publish(AgentDisabled(agent))
         return agent
     change = await hub.acd.upsert_agent(
         agent.tenant, agent.id, skills=agent.skills, max_concurrent=agent.max_concurrent

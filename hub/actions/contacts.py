@@ -6,11 +6,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.actions import events
 from hub.actions.conversations import do_close
 from hub.context import Hub
 from hub.domain import Agent, Contact, utcnow
 from hub.errors import Invalid, NotFound
+from hub.events import ContactUpdated, TagsChanged
 
 CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
 MAX_TAG = 32
@@ -42,8 +42,8 @@ async def get_contact(hub: Hub, tenant: str, contact_id: str) -> Contact:
     return contact
 
 
-async def _announce(hub: Hub, contact: Contact) -> None:
-    await events.to_staff(hub, contact.tenant, "contact.updated", {"contact": contact.public()})
+async def announce_contact(hub: Hub, contact: Contact) -> None:
+    await hub.bus.publish(ContactUpdated(contact))
 
 
 async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
@@ -63,7 +63,7 @@ async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> C
     for key, value in changes.items():
         setattr(contact, key, value)
     await hub.store.update_contact(contact, list(changes))
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -91,7 +91,7 @@ async def do_block_contact(
         actor.tenant, contact_id=contact.id, status=["bot", "queued", "assigned"], limit=50
     ):
         await do_close(hub, actor, conversation.id, reason="blocked", require_hold=False)
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -101,7 +101,7 @@ async def do_unblock_contact(hub: Hub, actor: Agent, contact_id: str) -> Contact
         return contact
     contact.blocked_until = None
     await hub.store.update_contact(contact, ["blocked_until"])
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -130,5 +130,5 @@ async def put_tag_catalogue(hub: Hub, tenant: str, raw: object) -> list[dict[str
         items[name] = {"name": name, "color": color.lower()}
     catalogue = list(items.values())
     await hub.store.put_settings(tenant, "tags", {"items": catalogue})
-    await events.to_staff(hub, tenant, "tags.updated", {"items": catalogue})
+    await hub.bus.publish(TagsChanged(tenant, catalogue))
     return catalogue

@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from hub.acd.base import Assignment
-from hub.actions import events
 from hub.actions.messages import check_staff_conversation, check_text
-from hub.actions.routing import (
-    apply_change,
-    conversation_status_event,
-    persist_assignment,
-    queue_timer,
-    requeue,
-)
+from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
 from hub.context import Hub
 from hub.domain import (
     Agent,
     Conversation,
+    ConversationRef,
     ConversationStatus,
     Message,
     MessageType,
@@ -26,6 +20,7 @@ from hub.domain import (
     utcnow,
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.events import ConversationClosed, ConversationUpdated, MessageCreated, Typing
 
 CLOSED = ConversationStatus.CLOSED.value
 MAX_SUMMARY = 2000
@@ -61,22 +56,8 @@ async def do_close(
     if not written:
         raise Conflict("the conversation changed meanwhile; try again", code="conflict")
     hub.timers.cancel(queue_timer(conversation.id))
-    hub.waiting_contacts.pop(conversation.id, None)
-    hub.last_pushed_position.pop(conversation.id, None)
     change = await hub.acd.release(conversation.tenant, conversation.id)
-    await events.to_conversation_staff(
-        hub, conversation, "conversation.closed", {"conversation_id": conversation.id}
-    )
-    await events.to_visitor(
-        hub,
-        conversation.tenant,
-        conversation.contact_id,
-        "conversation.status",
-        conversation_status_event(conversation, reason=reason),
-    )
-    await events.to_staff(
-        hub, conversation.tenant, "conversation.updated", {"conversation": conversation.public()}
-    )
+    await hub.bus.publish(ConversationClosed(conversation, reason=reason))
     await apply_change(hub, conversation.tenant, change)
     return conversation
 
@@ -181,7 +162,11 @@ async def _transfer_note(hub: Hub, actor: Agent, conversation: Conversation, tex
         text=text,
     )
     stored = (await hub.store.append_message(message)).message
-    await events.to_conversation_staff(hub, conversation, "message", stored.public())
+    await hub.bus.publish(
+        MessageCreated(
+            conversation.ref(), conversation.status, conversation.agent_id, stored, stored.public()
+        )
+    )
     return stored
 
 
@@ -209,23 +194,28 @@ async def do_rate(
         raise Conflict("a conversation can be rated once it is closed", code="not_closed")
     conversation.rating = Rating(score=score, comment=comment)
     await hub.store.update_conversation(conversation, ["rating"])
-    await events.to_staff(
-        hub, tenant, "conversation.updated", {"conversation": conversation.public()}
-    )
+    await hub.bus.publish(ConversationUpdated(conversation))
     return conversation
 
 
-async def relay_visitor_typing(hub: Hub, tenant: str, contact_id: str, on: object) -> None:
+async def relay_customer_typing(
+    hub: Hub,
+    tenant: str,
+    contact_id: str,
+    on: object,
+    *,
+    channel: str,
+    channel_id: str | None = None,
+) -> None:
+    """The customer types (on channels that say so): the agent holding their open
+    conversation on that channel account sees it."""
     if not isinstance(on, bool):
         raise Invalid("on must be true or false")
-    conversation = await hub.store.find_open_conversation(tenant, contact_id, "webim")
+    conversation = await hub.store.find_open_conversation(tenant, contact_id, channel, channel_id)
     if conversation is None or conversation.agent_id is None:
         return
-    await events.to_conversation_staff(
-        hub,
-        conversation,
-        "typing",
-        {"conversation_id": conversation.id, "sender_type": SenderType.CONTACT.value, "on": on},
+    await hub.bus.publish(
+        Typing(conversation.ref(), conversation.agent_id, SenderType.CONTACT.value, on)
     )
 
 
@@ -235,10 +225,5 @@ async def relay_agent_typing(hub: Hub, agent: Agent, conversation_id: object, on
     conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
     if conversation.agent_id != agent.id:
         raise Forbidden("only the assigned agent types to the customer")
-    await events.to_visitor(
-        hub,
-        conversation.tenant,
-        conversation.contact_id,
-        "typing",
-        {"conversation_id": conversation.id, "sender_type": SenderType.AGENT.value, "on": on},
-    )
+    ref: ConversationRef = conversation.ref()
+    await hub.bus.publish(Typing(ref, agent.id, SenderType.AGENT.value, on))

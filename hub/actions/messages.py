@@ -1,23 +1,26 @@
 """The message path: customers' messages in from any channel, agents' replies out.
 
 check_* validates everything that can fail on user input and changes nothing; do_* writes
-(durably) and only then emits."""
+(durably) and only then publishes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from connectors.base import InboundMessage
-from hub.actions import events
+from hub.actions.delivery import deliver
 from hub.actions.routing import do_route
+from hub.channels import InboundMessage
 from hub.context import Hub
 from hub.domain import (
     Agent,
-    AppendResult,
     Contact,
     Conversation,
+    ConversationRef,
     ConversationStatus,
+    Delivery,
+    DeliveryStatus,
     Message,
     MessageType,
     Sender,
@@ -26,11 +29,16 @@ from hub.domain import (
     utcnow,
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from hub.events import ConversationOpened, MessageCreated
 
 MAX_CLIENT_ID = 100
 MAX_SYNC_PAGE = 500
 MAX_ATTACHMENTS = 10
 ATTACHMENT_KINDS = {"image", "file"}
+# The longest text any channel may store in one message. People do not type this much; a
+# long email does arrive, and is kept whole in its attachment (the raw mail) beside this.
+MAX_STORED_TEXT = 100_000
+TRUNCATED = "\n[…] (cut: {} more characters)"
 
 
 def check_text(hub: Hub, text: object, *, allow_empty: bool = False) -> str:
@@ -104,38 +112,28 @@ def type_for(attachments: list[dict[str, Any]] | None) -> str:
     return IMAGE if kinds == {"image"} else FILE
 
 
-async def _open_conversation(hub: Hub, contact: Contact, inbound: InboundMessage) -> Conversation:
-    now = utcnow()
-    conversation = Conversation(
-        id=new_id(),
-        tenant=contact.tenant,
-        channel=inbound.channel,
-        contact_id=contact.id,
-        status=ConversationStatus.QUEUED.value,
-        skill=inbound.skill,
-        created_at=now,
-        queued_at=now,
-    )
-    await hub.store.create_conversation(conversation)
-    return conversation
+def fit_text(text: str) -> str:
+    """What a channel sent, stored as it came; past MAX_STORED_TEXT it is cut with a marker
+    saying so, rather than refused: the platform would only send it again."""
+    if len(text) <= MAX_STORED_TEXT:
+        return text
+    cut = MAX_STORED_TEXT - len(TRUNCATED.format(len(text)))
+    return text[:cut] + TRUNCATED.format(len(text) - cut)
 
 
-async def _contact_for(hub: Hub, inbound: InboundMessage) -> Contact:
-    contact = await hub.store.find_contact(inbound.tenant, inbound.identity)
-    if contact is None:
-        contact = Contact(
-            id=new_id(),
-            tenant=inbound.tenant,
-            name=inbound.contact_name,
-            identities=[inbound.identity],
-        )
-        await hub.store.create_contact(contact)
-    return contact
+@dataclass(frozen=True, slots=True)
+class OpenConversationHint:
+    """A connector's idea of the contact's open conversation (the web visitor's socket
+    remembers it). It may be out of date: the store checks it in the same step as the
+    append, and a closed one sends the message the long way."""
+
+    conversation_id: str
+    contact_id: str
 
 
 class Received(NamedTuple):
     message: Message  # as stored (the original one for a repeated client or platform id)
-    conversation: Conversation
+    conversation: ConversationRef
     public: dict[str, Any]  # message.public(), built once for the events and the ack
 
 
@@ -143,95 +141,105 @@ async def receive_inbound(
     hub: Hub,
     inbound: InboundMessage,
     *,
-    contact_id: str | None = None,
-    origin_sid: str | None = None,
+    hint: OpenConversationHint | None = None,
+    origin: str | None = None,
 ) -> Received:
-    """Store a customer's message in the contact's open conversation on that channel (opening
-    and routing one if needed). A repeated client id or platform id returns the original.
+    """Store a customer's message in the contact's open conversation with that channel
+    account and thread (opening and routing one if needed; the contact too if the identity
+    is new). A repeated client id or platform id returns the original.
 
-    With `contact_id` (a connected web visitor) the contact and its open conversation come
-    from hub.contacts when cached there, so the append is the only store call."""
-    if not inbound.attachments:
-        check_text(hub, inbound.text)
-    else:
-        check_text(hub, inbound.text, allow_empty=True)
+    Text and attachments were checked at the edge by the connector, as its channel needs;
+    here only what every channel shares is: the client id, and a size the store keeps.
+
+    With a `hint` the message is appended to that conversation if it is still open, one
+    store call in all; otherwise (and without one) the store finds or creates the contact
+    and the conversation and appends, in one atomic step."""
     check_client_id(inbound.client_id)
-    if contact_id is not None:
-        cached = hub.contacts.lookup(inbound.tenant, contact_id, inbound.channel)
-        if cached is not None:
-            contact, conversation = cached
-            now = utcnow()
-            if contact.is_blocked(now):
-                raise Forbidden("this visitor is blocked", code="blocked")
-            try:
-                result = await hub.store.append_message(
-                    _message(contact, conversation, inbound, now)
-                )
-            except NotFound:
-                # Cannot happen while the store brackets every write with the cache's
-                # `changing`; if it does, the store is right and the cache is not.
-                hub.contacts.forget(inbound.tenant, contact_id)
-            else:
-                return await _announce(hub, contact, conversation, result, False, origin_sid)
-    ticket = hub.contacts.ticket(inbound.tenant, contact_id) if contact_id is not None else None
-    if contact_id is not None:
-        found = await hub.store.get_contact(inbound.tenant, contact_id)
-        if found is None:
-            raise NotFound("the visitor no longer exists", code="contact_not_found")
-        contact = found
-    else:
-        contact = await _contact_for(hub, inbound)
-    if contact.is_blocked(utcnow()):
-        raise Forbidden("this visitor is blocked", code="blocked")
-    async with hub.locks.hold(("contact", contact.tenant, contact.id, inbound.channel)):
-        conversation = await hub.store.find_open_conversation(
-            contact.tenant, contact.id, inbound.channel
-        )
-        opened = conversation is None
-        if conversation is None:
-            conversation = await _open_conversation(hub, contact, inbound)
+    now = utcnow()
+    if hint is not None:
+        sender = Sender(type=CONTACT, id=hint.contact_id, name=inbound.contact_name)
+        message = _message(inbound, hint.conversation_id, sender, now)
+        try:
+            result = await hub.store.append_message(message, require_open=True)
+        except NotFound:
+            pass
+        except Conflict as exc:
+            if exc.code != "conversation_closed":
+                raise
         else:
-            hub.contacts.fill(ticket, contact, conversation)
-        result = await hub.store.append_message(_message(contact, conversation, inbound, utcnow()))
-    return await _announce(hub, contact, conversation, result, opened, origin_sid)
+            stored = result.message
+            ref = ConversationRef(
+                inbound.tenant,
+                stored.conversation_id,
+                hint.contact_id,
+                inbound.channel,
+                inbound.channel_id,
+            )
+            public = stored.public()
+            if result.created:
+                assert result.status is not None
+                await hub.bus.publish(
+                    MessageCreated(ref, result.status, result.agent_id, stored, public, origin)
+                )
+            return Received(stored, ref, public)
+    return await _ingest(hub, inbound, now, origin)
+
+
+async def _ingest(hub: Hub, inbound: InboundMessage, now: datetime, origin: str | None) -> Received:
+    contact = Contact(
+        id=new_id(),
+        tenant=inbound.tenant,
+        name=inbound.contact_name,
+        identities=[inbound.identity],
+        created_at=now,
+        last_seen_at=now,
+    )
+    conversation = Conversation(
+        id=new_id(),
+        tenant=inbound.tenant,
+        channel=inbound.channel,
+        contact_id="",  # the store fills in the contact it finds or creates
+        channel_id=inbound.channel_id,
+        thread_key=inbound.thread_key,
+        status=ConversationStatus.QUEUED.value,
+        skill=inbound.skill,
+        created_at=now,
+        queued_at=now,
+        meta=dict(inbound.conversation_meta),
+    )
+    message = _message(inbound, "", Sender(type=CONTACT), now)
+    ingested = await hub.store.ingest(contact, conversation, message, now=now)
+    if ingested.outcome == "blocked":
+        raise Forbidden("this contact is blocked", code="blocked")
+    assert ingested.conversation is not None and ingested.message is not None
+    stored, opened = ingested.message, ingested.conversation
+    public = stored.public()
+    if ingested.outcome == "new":
+        await hub.bus.publish(
+            MessageCreated(opened.ref(), opened.status, opened.agent_id, stored, public, origin)
+        )
+        if ingested.conversation_opened:
+            await hub.bus.publish(ConversationOpened(opened, ingested.contact))
+            await do_route(hub, opened)
+    return Received(stored, opened.ref(), public)
 
 
 def _message(
-    contact: Contact, conversation: Conversation, inbound: InboundMessage, now: datetime
+    inbound: InboundMessage, conversation_id: str, sender: Sender, now: datetime
 ) -> Message:
     return Message(
         id=new_id(),
-        tenant=contact.tenant,
-        conversation_id=conversation.id,
-        sender=Sender(type=CONTACT, id=contact.id, name=contact.name),
+        tenant=inbound.tenant,
+        conversation_id=conversation_id,
+        sender=sender,
         type=inbound.type,
-        text=inbound.text,
+        text=fit_text(inbound.text),
         attachments=list(inbound.attachments),
         client_id=inbound.client_id,
         platform_message_id=inbound.platform_message_id,
         created_at=now,
+        meta=inbound.meta,
     )
-
-
-async def _announce(
-    hub: Hub,
-    contact: Contact,
-    conversation: Conversation,
-    result: AppendResult,
-    opened: bool,
-    origin_sid: str | None,
-) -> Received:
-    stored = result.message
-    public = stored.public()
-    if not result.created:
-        return Received(stored, conversation, public)
-    # The sender's other tabs see their own message too.
-    await events.to_visitor(hub, contact.tenant, contact.id, "message", public, skip_sid=origin_sid)
-    if opened:
-        await do_route(hub, conversation)
-    else:
-        await events.to_conversation_staff(hub, conversation, "message", public)
-    return Received(stored, conversation, public)
 
 
 async def check_staff_conversation(
@@ -273,6 +281,8 @@ async def do_send_agent_message(
         text=body,
         attachments=checked_attachments,
         client_id=checked_client_id,
+        # Web chat hands it to the visitor's sockets at once: sent once emitted.
+        delivery=None if private else Delivery(DeliveryStatus.SENT.value),
     )
     result = await hub.store.append_message(message)
     stored = result.message
@@ -283,23 +293,19 @@ async def do_send_agent_message(
         await hub.store.update_conversation(
             conversation, ["first_response_at"], expect={"first_response_at": None}
         )
-    await events.to_conversation_staff(
-        hub, conversation, "message", stored.public(), skip_sid=origin_sid
+    await hub.bus.publish(
+        MessageCreated(
+            conversation.ref(),
+            conversation.status,
+            conversation.agent_id,
+            stored,
+            stored.public(),
+            origin_sid,
+        )
     )
     if not private:
         await deliver(hub, conversation, stored)
     return stored
-
-
-async def deliver(hub: Hub, conversation: Conversation, message: Message) -> None:
-    """Hand a stored outbound message to the conversation's channel. Private notes never
-    leave the hub."""
-    if message.type == MessageType.NOTE.value:
-        return
-    connector = hub.connectors.get(conversation.channel)
-    if connector is None:
-        raise Conflict(f"no connector for channel {conversation.channel}", code="no_connector")
-    await connector.send(conversation, message)
 
 
 def check_after_seq(after_seq: object) -> int:

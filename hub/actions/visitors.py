@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.actions.contacts import CONTACT_FIELDS, _announce
+from hub.actions.contacts import CONTACT_FIELDS, announce_contact
 from hub.context import Hub
 from hub.domain import Channel, Contact, Conversation, Identity, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
@@ -116,5 +116,5 @@ async def update_visitor_profile(hub: Hub, tenant: str, contact_id: str, raw: ob
     for key in changed:
         setattr(contact, key, profile[key])
     await hub.store.update_contact(contact, changed)
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact

@@ -77,7 +77,7 @@ async def monitor(request: web.Request) -> web.Response:
     loads = await hub.acd.loads(agent.tenant)
     body: dict[str, object] = {
         "queued": await hub.acd.queued_count(agent.tenant),
-        "agents_online": hub.agent_sessions.online_count(agent.tenant),
+        "agents_online": hub.presence.online_count(agent.tenant),
         "serving": sum(load.held for load in loads if load.agent_id == agent.id),
     }
     if agent.is_supervisor():

@@ -174,6 +174,13 @@ class Rating:
     comment: str = ""
 
 
+def open_key(channel: str, channel_id: str | None, contact_id: str, thread_key: str) -> str:
+    """What makes a conversation "the open one": a contact has at most one open conversation
+    per channel account and thread. Stores keep it unique among open conversations, so two
+    nodes (or two webhooks at once) never open a second one."""
+    return f"{channel}|{channel_id or ''}|{contact_id}|{thread_key}"
+
+
 @dataclass(slots=True)
 class Conversation:
     id: str
@@ -195,16 +202,33 @@ class Conversation:
     last_seq: int = 0
     last_message_at: datetime | None = None
     last_message_preview: str = ""
+    # The channel account it arrived on (None for web chat, the tenant's one widget) and the
+    # thread within it ("" where all of a contact's messages are one thread; a call's id).
+    channel_id: str | None = None
+    thread_key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # channel details (email: subject)
 
     @property
     def is_open(self) -> bool:
         return self.status != ConversationStatus.CLOSED.value
+
+    @property
+    def open_key(self) -> str | None:
+        if not self.is_open:
+            return None
+        return open_key(self.channel, self.channel_id, self.contact_id, self.thread_key)
+
+    def ref(self) -> ConversationRef:
+        return ConversationRef(self.tenant, self.id, self.contact_id, self.channel, self.channel_id)
 
     def public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "tenant": self.tenant,
             "channel": self.channel,
+            "channel_id": self.channel_id,
+            "thread_key": self.thread_key,
+            "meta": dict(self.meta),
             "contact_id": self.contact_id,
             "status": self.status,
             "agent_id": self.agent_id,
@@ -229,6 +253,41 @@ class Conversation:
 
 
 @dataclass(slots=True, frozen=True)
+class ConversationRef:
+    """Enough to address a conversation's customer on its channel without reading it."""
+
+    tenant: str
+    id: str
+    contact_id: str
+    channel: str
+    channel_id: str | None = None
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """Where an outbound message is on its way to the customer."""
+
+    status: str
+    updated_at: datetime = field(default_factory=utcnow)
+    error: dict[str, str] | None = None  # {code, message} when failed
+    attempts: int = 0
+
+    def public(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "updated_at": iso(self.updated_at)}
+        if self.error is not None:
+            body["error"] = dict(self.error)
+        return body
+
+
+@dataclass(slots=True, frozen=True)
 class Sender:
     type: str
     id: str | None = None
@@ -248,6 +307,8 @@ class Message:
     platform_message_id: str | None = None
     seq: int = 0  # assigned by the store when the message is appended
     created_at: datetime = field(default_factory=utcnow)
+    meta: dict[str, Any] = field(default_factory=dict)  # channel details (email: subject, cc …)
+    delivery: Delivery | None = None  # outbound messages only
 
     def stored_as(self, seq: int, created_at: datetime) -> Message:
         """This message as the store keeps it: its seq, and its time as stored (a store may
@@ -264,6 +325,8 @@ class Message:
             self.platform_message_id,
             seq,
             created_at,
+            self.meta,
+            self.delivery,
         )
 
     def public(self) -> dict[str, Any]:
@@ -277,6 +340,8 @@ class Message:
             "attachments": list(self.attachments),
             "client_id": self.client_id,
             "created_at": iso(self.created_at),
+            "meta": self.meta,
+            "delivery": self.delivery.public() if self.delivery is not None else None,
         }
 
 
@@ -337,3 +402,7 @@ class AppendResult:
 
     message: Message
     created: bool
+    # The conversation's status and holder when the message was stored (a new message):
+    # who should see it, without reading the conversation again.
+    status: str | None = None
+    agent_id: str | None = None

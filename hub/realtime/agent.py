@@ -19,7 +19,7 @@ from hub.actions.presence import agent_connected, agent_disconnected, do_set_pre
 from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import HubError, Invalid, Unauthorized
-from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
+from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, watch_room
 from hub.realtime.server import acked, error_ack, payload
 
 # What a monitor socket (`auth: {token, monitor: true}`, the supervisor console) may do.
@@ -55,12 +55,9 @@ class AgentNamespace(socketio.AsyncNamespace):
             # agent's own room, so the console never receives the agent's assignments.
             self.monitors.add(sid)
             await self.enter_room(sid, staff_room(agent.tenant))
-            await self.enter_room(sid, supervisors_room(agent.tenant))
             return
         await self.enter_room(sid, agent_room(agent.tenant, agent.id))
         await self.enter_room(sid, staff_room(agent.tenant))
-        if agent.is_supervisor():
-            await self.enter_room(sid, supervisors_room(agent.tenant))
         await agent_connected(self.hub, agent, sid)
 
     async def on_disconnect(self, sid: str, *_: object) -> None:

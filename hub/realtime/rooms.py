@@ -21,10 +21,6 @@ def staff_room(tenant: str) -> str:
     return f"s:{tenant}"
 
 
-def supervisors_room(tenant: str) -> str:
-    return f"sup:{tenant}"
-
-
 def watch_room(tenant: str, conversation_id: str) -> str:
     """Supervisors watching one conversation read-only."""
     return f"w:{tenant}:{conversation_id}"

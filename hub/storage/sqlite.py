@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,14 +28,14 @@ from hub.domain import (
     AppendResult,
     Contact,
     Conversation,
-    ConversationStatus,
     Identity,
     LeftMessage,
     Message,
     Tenant,
     iso,
+    open_key,
 )
-from hub.storage.base import Store, check_not_append_owned
+from hub.storage.base import Ingested, Store, check_message_fields, check_not_append_owned
 from hub.storage.codec import encode_value, from_doc, to_doc
 from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 
@@ -51,6 +52,15 @@ Pending = tuple[Op, asyncio.Future[Any]]
 
 def _load(text: str) -> dict[str, Any]:
     return orjson.loads(text)
+
+
+def _as_stored(message: Message, seq: int) -> Message:
+    """The message as appended: the stored document is the message with its seq, so it is
+    not read back. Times are stored to the millisecond, so the answer's is cut to that too."""
+    created_at = message.created_at
+    return message.stored_as(
+        seq, created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
+    )
 
 
 class SqliteStore(Store):
@@ -294,14 +304,18 @@ class SqliteStore(Store):
 
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(contact, f)) for f in fields}
-        with self.contact_write_guard(contact.tenant, contact.id):
-            await self._write("update_contact", contact.tenant, contact.id, changes)
+        await self._write("update_contact", contact.tenant, contact.id, changes)
 
     # conversations ---------------------------------------------------------------------
 
     async def create_conversation(self, conversation: Conversation) -> None:
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            await self._write("create_conversation", to_doc(conversation))
+        await self._write("create_conversation", to_doc(conversation))
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        outcome, doc = await self._write("open_conversation", to_doc(conversation))
+        if outcome == "new":
+            return conversation, True
+        return from_doc(Conversation, doc), False
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._one(
@@ -318,12 +332,11 @@ class SqliteStore(Store):
         check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
         expected = {k: encode_value(v) for k, v in (expect or {}).items()}
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            return bool(
-                await self._write(
-                    "update_conversation", conversation.tenant, conversation.id, changes, expected
-                )
+        return bool(
+            await self._write(
+                "update_conversation", conversation.tenant, conversation.id, changes, expected
             )
+        )
 
     async def list_conversations(
         self,
@@ -357,32 +370,74 @@ class SqliteStore(Store):
         return [from_doc(Conversation, d) for d in docs]
 
     async def find_open_conversation(
-        self, tenant: str, contact_id: str, channel: str
+        self,
+        tenant: str,
+        contact_id: str,
+        channel: str,
+        channel_id: str | None = None,
+        thread_key: str = "",
     ) -> Conversation | None:
         doc = await self._one(
-            "SELECT doc FROM conversations WHERE tenant = ? AND contact_id = ? AND channel = ? "
-            "AND status != ? ORDER BY created_at DESC LIMIT 1",
-            (tenant, contact_id, channel, ConversationStatus.CLOSED.value),
+            "SELECT doc FROM conversations WHERE open_key = ? AND tenant = ?",
+            (open_key(channel, channel_id, contact_id, thread_key), tenant),
         )
         return from_doc(Conversation, doc) if doc else None
 
     # messages --------------------------------------------------------------------------
 
-    async def append_message(self, message: Message) -> AppendResult:
+    async def append_message(self, message: Message, *, require_open: bool = False) -> AppendResult:
         # orjson writes a UTC message (a dataclass) into the frame itself, in C; the writer
         # turns its RFC 3339 time into the stored form. Any other time zone goes as to_doc.
         record = message if message.created_at.tzinfo is UTC else to_doc(message)
-        outcome, value = await self._write("append_message", record)
+        outcome, value, status, agent_id = await self._write("append_message", record, require_open)
         if outcome == "seen":
             return AppendResult(from_doc(Message, value), False)
-        # The stored document is the message with its seq: no need to read it back. Times
-        # are stored to the millisecond, so the answer's is cut to that too.
-        created_at = message.created_at
-        return AppendResult(
-            message.stored_as(
-                value, created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
-            ),
-            True,
+        return AppendResult(_as_stored(message, value), True, status, agent_id)
+
+    async def ingest(
+        self, contact: Contact, conversation: Conversation, message: Message, *, now: datetime
+    ) -> Ingested:
+        outcome, contact_doc, conversation_doc, value, contact_created, opened = await self._write(
+            "ingest", to_doc(contact), to_doc(conversation), to_doc(message), iso(now)
+        )
+        stored_contact = from_doc(Contact, contact_doc)
+        if outcome == "blocked":
+            return Ingested("blocked", stored_contact, None, None)
+        stored_conversation = from_doc(Conversation, conversation_doc)
+        if outcome == "seen":
+            return Ingested("seen", stored_contact, stored_conversation, from_doc(Message, value))
+        appended = replace(
+            message,
+            conversation_id=stored_conversation.id,
+            sender=replace(message.sender, id=stored_contact.id, name=stored_contact.name),
+        )
+        return Ingested(
+            "new",
+            stored_contact,
+            stored_conversation,
+            _as_stored(appended, value),
+            contact_created,
+            opened,
+        )
+
+    async def find_messages_by_platform_ids(
+        self, tenant: str, scope: str, platform_message_ids: Sequence[str]
+    ) -> list[Message]:
+        if not platform_message_ids:
+            return []
+        marks = ", ".join("?" for _ in platform_message_ids)
+        docs = await self._all(
+            "SELECT doc FROM messages WHERE tenant = ? AND platform_scope = ? "
+            f"AND platform_message_id IN ({marks})",
+            [tenant, scope, *platform_message_ids],
+        )
+        return [from_doc(Message, d) for d in docs]
+
+    async def update_message(self, message: Message, fields: Sequence[str]) -> None:
+        check_message_fields(fields)
+        changes = {f: encode_value(getattr(message, f)) for f in fields}
+        await self._write(
+            "update_message", message.tenant, message.conversation_id, message.seq, changes
         )
 
     async def list_messages(

@@ -8,8 +8,6 @@ conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -43,11 +41,13 @@ def a_conversation(
     conversation_id: str | None = None, tenant: str = "a", **values: Any
 ) -> Conversation:
     values.setdefault("created_at", T0)
+    conversation_id = conversation_id or new_id()
     return Conversation(
-        id=conversation_id or new_id(),
+        id=conversation_id,
         tenant=tenant,
         channel=values.pop("channel", "webim"),
-        contact_id=values.pop("contact_id", "k1"),
+        # A contact of its own unless told: a contact has one open conversation per channel.
+        contact_id=values.pop("contact_id", f"k-{conversation_id}"),
         **values,
     )
 
@@ -446,22 +446,62 @@ async def test_list_conversations_filters_see_updated_fields(store: Store) -> No
     assert await store.find_open_conversation("a", "k1", "webim") is None
 
 
-async def test_find_open_conversation_is_the_newest_not_closed_on_that_channel(
+async def test_a_contact_has_one_open_conversation_per_channel_account_and_thread(
     store: Store,
 ) -> None:
     assert await store.find_open_conversation("a", "k1", "webim") is None
-    await store.create_conversation(a_conversation("old", status="queued", created_at=at(1)))
-    await store.create_conversation(a_conversation("new", status="assigned", created_at=at(2)))
-    await store.create_conversation(a_conversation("done", status="closed", created_at=at(3)))
-    await store.create_conversation(a_conversation("mail", channel="email", created_at=at(4)))
-    await store.create_conversation(a_conversation("other", contact_id="k2", created_at=at(5)))
-    await store.create_conversation(a_conversation("theirs", tenant="b", created_at=at(6)))
-    found = await store.find_open_conversation("a", "k1", "webim")
-    assert found is not None and found.id == "new"
-    await store.create_conversation(a_conversation("shut", status="closed", contact_id="k3"))
-    assert await store.find_open_conversation("a", "k3", "webim") is None
-    found = await store.find_open_conversation("b", "k1", "webim")
-    assert found is not None and found.id == "theirs"
+    await store.create_conversation(a_conversation("old", contact_id="k1", status="queued"))
+    with pytest.raises(Conflict) as second:
+        await store.create_conversation(a_conversation("twin", contact_id="k1", status="bot"))
+    assert second.value.code == "conversation_open"
+    for conversation in (
+        a_conversation("done", contact_id="k1", status="closed"),
+        a_conversation("mail", contact_id="k1", channel="email", channel_id="box1"),
+        a_conversation("mail2", contact_id="k1", channel="email", channel_id="box2"),
+        a_conversation("call", contact_id="k1", channel="voice", channel_id="pbx", thread_key="u1"),
+        a_conversation(
+            "call2", contact_id="k1", channel="voice", channel_id="pbx", thread_key="u2"
+        ),
+        a_conversation("other", contact_id="k2"),
+        a_conversation("theirs", contact_id="k1", tenant="b"),
+    ):
+        await store.create_conversation(conversation)
+
+    async def open_id(tenant: str = "a", *key: Any) -> str | None:
+        found = await store.find_open_conversation(tenant, "k1", *(key or ("webim",)))
+        return found.id if found else None
+
+    assert await open_id() == "old"
+    assert await open_id("a", "email", "box2") == "mail2"
+    assert await open_id("a", "voice", "pbx", "u1") == "call"
+    assert await open_id("a", "email") is None
+    assert await open_id("b") == "theirs"
+    # Closing frees the key; reopening a closed one while another is open is refused.
+    old = await store.get_conversation("a", "old")
+    assert old is not None
+    old.status = "closed"
+    assert await store.update_conversation(old, ["status"], expect={"status": "queued"})
+    assert await open_id() is None
+    await store.create_conversation(a_conversation("new", contact_id="k1"))
+    assert await open_id() == "new"
+    old.status = "queued"
+    with pytest.raises(Conflict) as reopened:
+        await store.update_conversation(old, ["status"])
+    assert reopened.value.code == "conversation_open"
+    assert await open_id() == "new"
+
+
+async def test_open_conversation_returns_the_open_one_instead_of_a_second(store: Store) -> None:
+    first, created = await store.open_conversation(a_conversation("c1", contact_id="k1"))
+    assert created and first.id == "c1"
+    again, created = await store.open_conversation(a_conversation("c2", contact_id="k1"))
+    assert not created and again == first
+    assert await store.get_conversation("a", "c2") is None
+    racing = await asyncio.gather(
+        *[store.open_conversation(a_conversation(f"r{i}", contact_id="k9")) for i in range(10)]
+    )
+    assert sum(created for _, created in racing) == 1
+    assert len({conversation.id for conversation, _ in racing}) == 1
 
 
 # messages ---------------------------------------------------------------------------------
@@ -711,38 +751,3 @@ async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
     assert all(r.created for r in results)
     reopened = await backend.open_store()
     assert [m.seq for m in await reopened.list_messages("a", "c1")] == list(range(1, 51))
-
-
-async def test_writes_to_a_contact_or_its_conversations_run_inside_the_guard(
-    store: Store,
-) -> None:
-    """The contact cache relies on it: every such write is bracketed by the guard, the write
-    itself happening inside (so a read racing it cannot refill a stale entry)."""
-    events: list[tuple[str, str, str]] = []
-
-    @contextmanager
-    def guard(tenant: str, contact_id: str) -> Iterator[None]:
-        events.append(("enter", tenant, contact_id))
-        try:
-            yield
-        finally:
-            events.append(("exit", tenant, contact_id))
-
-    store.contact_write_guard = guard
-    contact = a_contact("k1")
-    await store.create_contact(contact)
-    conversation = a_conversation("c1", contact_id="k1")
-    await store.create_conversation(conversation)
-    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")]
-    events.clear()
-    conversation.status = "assigned"
-    assert await store.update_conversation(conversation, ["status"])
-    contact.name = "Ann"
-    await store.update_contact(contact, ["name"])
-    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")] * 2
-
-    # A failed write is bracketed too.
-    events.clear()
-    with pytest.raises(NotFound):
-        await store.update_contact(a_contact("missing"), ["name"])
-    assert events == [("enter", "a", "missing"), ("exit", "a", "missing")]
