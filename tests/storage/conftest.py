@@ -4,9 +4,9 @@
 * `mongomock-motor-fake`: MongoStore on mongomock-motor, an in-memory fake of an asyncio
   MongoDB client (motor's API, which PyMongo's AsyncMongoClient shares for every call the
   store makes). It executes every line of the store, but it is not MongoDB: its index, write
-  concern and query behaviour are mongomock's imitation. Its calls answer without a round trip, so they
-  are made to yield to the event loop once, as a network call does; otherwise concurrent
-  appends could never interleave inside the store and the races would go untested.
+  concern and query behaviour are mongomock's imitation. Its calls answer without a round
+  trip, so they are made to yield to the event loop once, as a network call does; otherwise
+  concurrent appends could never interleave inside the store and the races would go untested.
 * `mongodb`: MongoStore on the real server at HUB_TEST_MONGO_URL (a replica set, since writes
   ask for w=majority), in a fresh database per test that is dropped afterwards. Skipped when
   the variable is not set.
