@@ -17,6 +17,7 @@ from hub.domain import (
     Agent,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -751,3 +752,145 @@ async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
     assert all(r.created for r in results)
     reopened = await backend.open_store()
     assert [m.seq for m in await reopened.list_messages("a", "c1")] == list(range(1, 51))
+
+
+# a customer's message from a channel ---------------------------------------------------
+
+
+def an_inbound(
+    identity: Identity = EMAIL, *, channel_id: str = "box1", text: str = "hello", **message: Any
+) -> tuple[Contact, Conversation, Message]:
+    """What receive_inbound hands the store: templates for a new contact and a new
+    conversation, and the message (no conversation or sender id yet)."""
+    contact = a_contact(new_id(), identity, name="Kim")
+    conversation = a_conversation(
+        channel=identity.channel, channel_id=channel_id, contact_id="", status="queued"
+    )
+    return contact, conversation, a_message("", text=text, sender=Sender("contact"), **message)
+
+
+async def test_ingest_creates_contact_and_conversation_then_continues_them(store: Store) -> None:
+    contact, conversation, message = an_inbound()
+    first = await store.ingest(contact, conversation, message, now=T0)
+    assert first.outcome == "new" and first.contact_created and first.conversation_opened
+    assert first.contact.id == contact.id and first.conversation is not None
+    assert first.conversation.contact_id == contact.id
+    assert first.conversation.last_seq == 1
+    assert first.message is not None and first.message.seq == 1
+    assert first.message.sender == Sender("contact", contact.id, "Kim")
+    assert first.message.conversation_id == first.conversation.id
+    assert await store.find_contact("a", EMAIL) == first.contact
+    listed = await store.list_messages("a", first.conversation.id)
+    assert listed == [first.message]
+
+    again = await store.ingest(*an_inbound(text="more"), now=T0)
+    assert again.outcome == "new"
+    assert not again.contact_created and not again.conversation_opened
+    assert again.contact.id == contact.id
+    assert again.conversation is not None and again.conversation.id == first.conversation.id
+    assert again.message is not None and again.message.seq == 2
+    # Another account of the channel is another conversation of the same contact.
+    other = await store.ingest(*an_inbound(channel_id="box2"), now=T0)
+    assert other.contact.id == contact.id and other.conversation_opened
+    assert other.conversation is not None and other.conversation.id != first.conversation.id
+
+
+async def test_ingest_opens_a_new_conversation_once_the_open_one_is_closed(store: Store) -> None:
+    first = await store.ingest(*an_inbound(), now=T0)
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    later = await store.ingest(*an_inbound(text="back again"), now=T0)
+    assert later.conversation_opened and later.conversation is not None
+    assert later.conversation.id != first.conversation.id
+    assert later.message is not None and later.message.seq == 1
+
+
+async def test_ingest_of_a_seen_platform_id_returns_the_original_and_opens_nothing(
+    store: Store,
+) -> None:
+    first = await store.ingest(*an_inbound(platform_message_id="<m1@x>"), now=T0)
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    # Redelivered after the close: not a new conversation holding a copy.
+    repeat = await store.ingest(*an_inbound(text="copy", platform_message_id="<m1@x>"), now=T0)
+    assert repeat.outcome == "seen" and repeat.message == first.message
+    assert repeat.conversation is not None and repeat.conversation.id == first.conversation.id
+    assert await store.find_open_conversation("a", first.contact.id, "email", "box1") is None
+    assert len(await store.list_conversations("a")) == 1
+    # The same id on another account is another message.
+    elsewhere = await store.ingest(
+        *an_inbound(channel_id="box2", platform_message_id="<m1@x>"), now=T0
+    )
+    assert elsewhere.outcome == "new"
+
+
+async def test_ingest_refuses_a_blacklisted_contact_and_writes_nothing(store: Store) -> None:
+    first = await store.ingest(*an_inbound(), now=T0)
+    first.contact.blocked_until = at(60)
+    await store.update_contact(first.contact, ["blocked_until"])
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    refused = await store.ingest(*an_inbound(text="spam"), now=at(30))
+    assert refused.outcome == "blocked" and refused.message is None
+    assert len(await store.list_conversations("a")) == 1
+    assert (await store.ingest(*an_inbound(text="later"), now=at(61))).outcome == "new"
+
+
+async def test_concurrent_first_messages_make_one_contact_and_one_conversation(
+    store: Store,
+) -> None:
+    results = await asyncio.gather(
+        *[store.ingest(*an_inbound(text=f"m{i}"), now=T0) for i in range(8)]
+    )
+    assert sum(r.contact_created for r in results) == 1
+    assert sum(r.conversation_opened for r in results) == 1
+    assert len({r.contact.id for r in results}) == 1
+    conversation_ids = {r.conversation.id for r in results if r.conversation}
+    assert len(conversation_ids) == 1
+    (conversation_id,) = conversation_ids
+    stored = await store.list_messages("a", conversation_id)
+    assert sorted(m.seq for m in stored) == list(range(1, 9))
+    assert {m.text for m in stored} == {f"m{i}" for i in range(8)}
+
+
+async def test_messages_are_found_by_platform_ids_of_their_account(store: Store) -> None:
+    one = await store.ingest(*an_inbound(platform_message_id="<a@x>"), now=T0)
+    await store.ingest(*an_inbound(platform_message_id="<b@x>"), now=T0)
+    await store.ingest(*an_inbound(channel_id="box2", platform_message_id="<c@x>"), now=T0)
+    found = await store.find_messages_by_platform_ids("a", "box1", ["<a@x>", "<c@x>", "<z@x>"])
+    assert found == [one.message]
+    assert await store.find_messages_by_platform_ids("b", "box1", ["<a@x>"]) == []
+    assert await store.find_messages_by_platform_ids("a", "box1", []) == []
+
+
+async def test_append_requiring_an_open_conversation_refuses_a_closed_one(store: Store) -> None:
+    conversation = a_conversation("c1")
+    await store.create_conversation(conversation)
+    kept = await store.append_message(a_message("c1", client_id="k"), require_open=True)
+    assert kept.created and kept.status == "queued"
+    conversation.status = "closed"
+    assert await store.update_conversation(conversation, ["status"])
+    with pytest.raises(Conflict) as closed:
+        await store.append_message(a_message("c1", text="late"), require_open=True)
+    assert closed.value.code == "conversation_closed"
+    # A retry of a message stored before the close still answers the original.
+    retry = await store.append_message(a_message("c1", client_id="k"), require_open=True)
+    assert not retry.created and retry.message == kept.message
+    assert [m.seq for m in await store.list_messages("a", "c1")] == [1]
+
+
+async def test_update_message_changes_delivery_and_meta_only(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    stored = (await store.append_message(a_message("c1", text="reply"))).message
+    stored.delivery = Delivery("failed", updated_at=at(5), error={"code": "x", "message": "no"})
+    stored.meta = {"subject": "Re: hi"}
+    await store.update_message(stored, ["delivery", "meta"])
+    assert await store.list_messages("a", "c1") == [stored]
+    with pytest.raises(ValueError):
+        await store.update_message(stored, ["text"])
+    stored.seq = 9
+    with pytest.raises(NotFound):
+        await store.update_message(stored, ["meta"])
