@@ -273,17 +273,31 @@ class DeliveryStatus(StrEnum):
 
 @dataclass(slots=True)
 class Delivery:
-    """Where an outbound message is on its way to the customer."""
+    """Where an outbound message is on its way to the customer.
+
+    While `pending` on a channel with an outbox, `due_at` is when the next attempt may
+    start; an attempt under way holds the message until `due_at` = its start + the lease,
+    and `attempt_started_at` says since when (a crash mid-send leaves it there: the outbox
+    then knows the outcome is unknown)."""
 
     status: str
     updated_at: datetime = field(default_factory=utcnow)
     error: dict[str, str] | None = None  # {code, message} when failed
     attempts: int = 0
+    due_at: datetime | None = None
+    attempt_started_at: datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """In the outbox: an attempt is due, or under way."""
+        return self.status == DeliveryStatus.PENDING.value and self.due_at is not None
 
     def public(self) -> dict[str, Any]:
         body: dict[str, Any] = {"status": self.status, "updated_at": iso(self.updated_at)}
         if self.error is not None:
             body["error"] = dict(self.error)
+        if self.attempts:
+            body["attempts"] = self.attempts
         return body
 
 
@@ -343,6 +357,32 @@ class Message:
             "meta": self.meta,
             "delivery": self.delivery.public() if self.delivery is not None else None,
         }
+
+
+class ChannelStatus(StrEnum):
+    CONNECTING = "connecting"
+    OK = "ok"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+@dataclass(slots=True)
+class ChannelAccount:
+    """A channel account of a tenant: a mailbox, a WeChat official account, an SMS gateway
+    login, a FreeSWITCH. `config` holds what the admin set (secrets included, never shown);
+    `state` what its connector keeps between runs (an IMAP mailbox's last UID)."""
+
+    id: str
+    tenant: str
+    type: str
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    status: str = ChannelStatus.CONNECTING.value
+    last_error: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(slots=True)

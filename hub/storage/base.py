@@ -28,8 +28,10 @@ from typing import Any, Literal
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -229,9 +231,51 @@ class Store(ABC):
         any of these platform ids (email threading looks up In-Reply-To and References)."""
 
     @abstractmethod
-    async def update_message(self, message: Message, fields: Sequence[str]) -> None:
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
         """Writes the named fields of a stored message: `delivery` and `meta` only (what a
-        channel learns after sending, such as its own id for the message, goes into meta)."""
+        channel learns after sending, such as its own id for the message, goes into meta).
+        With `expect_delivery`, only if the stored delivery still equals it (compare-and-set).
+        True if written; NotFound if there is no such message."""
+
+    @abstractmethod
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        """One message by its id (a rare look-up: a retry asked for by hand)."""
+
+    # the outbox: outbound messages whose delivery is pending ------------------------------
+
+    @abstractmethod
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        """Up to `limit` messages (of every tenant) whose delivery is pending and due at
+        `now`, oldest due first, each claimed atomically until `lease_until` (its delivery's
+        due_at; attempt_started_at = now), so that no other worker, in this process or
+        another, takes it meanwhile."""
+
+    # channel accounts ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_channel_account(self, account: ChannelAccount) -> None: ...
+
+    @abstractmethod
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None: ...
+
+    @abstractmethod
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        """A tenant's accounts oldest first; with None, every tenant's enabled accounts (the
+        ones to start)."""
+
+    @abstractmethod
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        """NotFound (channel_not_found) if it is not there."""
+
+    @abstractmethod
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        """NotFound (channel_not_found) if it is not there. Its conversations stay."""
 
     @abstractmethod
     async def list_messages(

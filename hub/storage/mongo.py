@@ -68,14 +68,16 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, WriteConcern
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.errors import DuplicateKeyError
 
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -116,6 +118,13 @@ OPEN_KEY_FIELDS = frozenset({"status", "channel", "channel_id", "contact_id", "t
 
 def _conversation_doc(conversation: Conversation) -> dict[str, Any]:
     return _with_id(conversation) | {"open_key": conversation.open_key}
+
+
+def _due_at(delivery: Mapping[str, Any] | None) -> str | None:
+    """The outbox field: when the next delivery attempt may start, while one is pending."""
+    if not delivery or delivery.get("status") != "pending":
+        return None
+    return delivery.get("due_at")
 
 
 def _platform_scope(conversation: Mapping[str, Any]) -> str:
@@ -548,6 +557,8 @@ class MongoStore(Store):
             doc = to_doc(message)
             if message.platform_message_id is not None:
                 doc["platform_scope"] = scope
+            if (due_at := _due_at(doc.get("delivery"))) is not None:
+                doc["due_at"] = due_at
             while True:
                 stored = doc | {"seq": seq}
                 try:
@@ -695,18 +706,106 @@ class MongoStore(Store):
         )
         return [from_doc(Message, doc) async for doc in cursor]
 
-    async def update_message(self, message: Message, fields: Sequence[str]) -> None:
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
         check_message_fields(fields)
         changes = {f: encode_value(getattr(message, f)) for f in fields}
-        where = {
+        if "delivery" in changes:
+            changes["due_at"] = _due_at(changes["delivery"])
+        where: dict[str, Any] = {
             "conversation_id": message.conversation_id,
             "seq": message.seq,
             "tenant": message.tenant,
         }
+        if expect_delivery is not None:
+            where["delivery"] = encode_value(expect_delivery)
+
+        async def op() -> bool:
+            if await self._update_fields("messages", where, changes):
+                return True
+            key = {k: where[k] for k in ("conversation_id", "seq", "tenant")}
+            if await self._col("messages").find_one(key, {"_id": 1}) is None:
+                raise NotFound("no such message", code="message_not_found")
+            return False
+
+        return await self._write(op())
+
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        doc = await self._col("messages").find_one(
+            {"conversation_id": conversation_id, "tenant": tenant, "id": message_id}
+        )
+        return from_doc(Message, doc) if doc else None
+
+    # the outbox --------------------------------------------------------------------------
+
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        async def op() -> list[Message]:
+            claimed = []
+            lease, started = iso(lease_until), iso(now)
+            for _ in range(limit):
+                # One atomic find-and-modify per message: two workers never claim one.
+                doc = await self._col("messages").find_one_and_update(
+                    {"due_at": {"$lte": started}},
+                    {
+                        "$set": {
+                            "due_at": lease,
+                            "delivery.due_at": lease,
+                            "delivery.attempt_started_at": started,
+                        }
+                    },
+                    sort=[("due_at", ASCENDING)],
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is None:
+                    break
+                claimed.append(from_doc(Message, doc))
+            return claimed
+
+        return await self._write(op())
+
+    # channel accounts --------------------------------------------------------------------
+
+    async def create_channel_account(self, account: ChannelAccount) -> None:
+        async def op() -> None:
+            try:
+                await self._col("channel_accounts").insert_one(_with_id(account))
+            except DuplicateKeyError as exc:
+                raise Conflict("channel account exists", code="channel_exists") from exc
+
+        await self._write(op())
+
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None:
+        doc = await self._col("channel_accounts").find_one({"_id": account_id, "tenant": tenant})
+        return from_doc(ChannelAccount, doc) if doc else None
+
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        where: dict[str, Any] = {"enabled": True} if tenant is None else {"tenant": tenant}
+        order = [("tenant", ASCENDING), *OLDEST_FIRST] if tenant is None else OLDEST_FIRST
+        cursor = self._col("channel_accounts").find(where).sort(order)
+        return [from_doc(ChannelAccount, doc) async for doc in cursor]
+
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(account, f)) for f in fields}
 
         async def op() -> None:
-            if not await self._update_fields("messages", where, changes):
-                raise NotFound("no such message", code="message_not_found")
+            where = {"_id": account.id, "tenant": account.tenant}
+            if not await self._update_fields("channel_accounts", where, changes):
+                raise NotFound("no such channel", code="channel_not_found")
+
+        await self._write(op())
+
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        async def op() -> None:
+            result = await self._col("channel_accounts").delete_one(
+                {"_id": account_id, "tenant": tenant}
+            )
+            if result.deleted_count != 1:
+                raise NotFound("no such channel", code="channel_not_found")
 
         await self._write(op())
 

@@ -114,6 +114,10 @@ INDEXES = [
         [("tenant", ASCENDING), ("handled", ASCENDING), *NEWEST_FIRST],
     ),
     IndexSpec("settings", "tenant_key", [("tenant", ASCENDING), ("key", ASCENDING)], unique=True),
+    IndexSpec("channel_accounts", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("channel_accounts", "enabled", [("enabled", ASCENDING), ("tenant", ASCENDING)]),
+    # The outbox: outbound messages whose delivery is pending, by when the next attempt is due.
+    IndexSpec("messages", "due", [("due_at", ASCENDING)], partial=_is_string("due_at")),
 ]
 
 COLLECTIONS = (
@@ -125,6 +129,7 @@ COLLECTIONS = (
     "conversations",
     "messages",
     "left_messages",
+    "channel_accounts",
 )
 
 
@@ -178,6 +183,9 @@ async def _channel_keys(db: Database) -> None:
 MIGRATIONS = [
     Migration(1, "collections", _nothing),
     Migration(2, "channel keys", _channel_keys),
+    # Version 3: channel accounts and the outbox's `due_at` on messages. Both are new: no
+    # document needs changing, the indexes are declared after the migrations.
+    Migration(3, "channel accounts and the outbox", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -26,8 +26,10 @@ import orjson
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -54,13 +56,27 @@ def _load(text: str) -> dict[str, Any]:
     return orjson.loads(text)
 
 
+def _to_millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _as_stored(message: Message, seq: int) -> Message:
     """The message as appended: the stored document is the message with its seq, so it is
-    not read back. Times are stored to the millisecond, so the answer's is cut to that too."""
-    created_at = message.created_at
-    return message.stored_as(
-        seq, created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
-    )
+    not read back. Times are stored to the millisecond, so the answer's are cut to that too."""
+    stored = message.stored_as(seq, _to_millisecond(message.created_at))
+    delivery = message.delivery
+    if delivery is not None:
+        stored.delivery = replace(
+            delivery,
+            updated_at=_to_millisecond(delivery.updated_at),
+            due_at=_to_millisecond(delivery.due_at) if delivery.due_at else None,
+            attempt_started_at=(
+                _to_millisecond(delivery.attempt_started_at)
+                if delivery.attempt_started_at
+                else None
+            ),
+        )
+    return stored
 
 
 class SqliteStore(Store):
@@ -433,12 +449,71 @@ class SqliteStore(Store):
         )
         return [from_doc(Message, d) for d in docs]
 
-    async def update_message(self, message: Message, fields: Sequence[str]) -> None:
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
         check_message_fields(fields)
         changes = {f: encode_value(getattr(message, f)) for f in fields}
-        await self._write(
-            "update_message", message.tenant, message.conversation_id, message.seq, changes
+        expected = encode_value(expect_delivery) if expect_delivery is not None else None
+        return bool(
+            await self._write(
+                "update_message",
+                message.tenant,
+                message.conversation_id,
+                message.seq,
+                changes,
+                expected,
+            )
         )
+
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        doc = await self._one(
+            "SELECT doc FROM messages WHERE conversation_id = ? AND tenant = ? "
+            "AND json_extract(doc, '$.id') = ?",
+            (conversation_id, tenant, message_id),
+        )
+        return from_doc(Message, doc) if doc else None
+
+    # the outbox --------------------------------------------------------------------------
+
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[Message]:
+        docs = await self._write("claim_deliveries", iso(now), iso(lease_until), limit)
+        return [from_doc(Message, doc) for doc in docs]
+
+    # channel accounts --------------------------------------------------------------------
+
+    async def create_channel_account(self, account: ChannelAccount) -> None:
+        await self._write("create_channel_account", to_doc(account))
+
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None:
+        doc = await self._one(
+            "SELECT doc FROM channel_accounts WHERE id = ? AND tenant = ?", (account_id, tenant)
+        )
+        return from_doc(ChannelAccount, doc) if doc else None
+
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        if tenant is None:
+            docs = await self._all(
+                "SELECT doc FROM channel_accounts WHERE enabled = 1 ORDER BY tenant, created_at",
+                (),
+            )
+        else:
+            docs = await self._all(
+                "SELECT doc FROM channel_accounts WHERE tenant = ? ORDER BY created_at, id",
+                (tenant,),
+            )
+        return [from_doc(ChannelAccount, doc) for doc in docs]
+
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(account, f)) for f in fields}
+        await self._write("update_channel_account", account.tenant, account.id, changes)
+
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        await self._write("delete_channel_account", tenant, account_id)
 
     async def list_messages(
         self,

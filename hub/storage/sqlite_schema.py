@@ -116,9 +116,23 @@ def _channel_keys(conn: sqlite3.Connection) -> None:
     )
 
 
+V3_CHANNELS = """
+CREATE TABLE channel_accounts (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, type TEXT NOT NULL, enabled INTEGER NOT NULL,
+    created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX channel_accounts_tenant ON channel_accounts (tenant, created_at);
+CREATE INDEX channel_accounts_enabled ON channel_accounts (enabled, tenant);
+ALTER TABLE messages ADD COLUMN due_at TEXT;
+CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
+    # Version 3: channel accounts per tenant; the outbox, as the outbound messages whose
+    # delivery is pending (their next attempt's time in due_at, indexed only while set).
+    Migration(3, "channel accounts and the outbox", _statements(V3_CHANNELS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -256,6 +256,10 @@ def stored_time(text: str) -> str:
     return f"{text[:19]}.{fraction}Z"
 
 
+# A message's times besides created_at, which the store sends as orjson writes them too.
+DELIVERY_TIMES = ("updated_at", "due_at", "attempt_started_at")
+
+
 def _platform_scope(conversation: Doc) -> str:
     """Platform message ids are unique per channel account (web chat and other account-less
     channels: per channel)."""
@@ -281,6 +285,10 @@ def append_message(
     written). With `require_open`, a closed conversation is refused (conversation_closed):
     the caller's idea of the open conversation is old."""
     doc["created_at"] = stored_time(doc["created_at"])
+    if (delivery := doc.get("delivery")) is not None:
+        for name in DELIVERY_TIMES:
+            if delivery.get(name) is not None:
+                delivery[name] = stored_time(delivery[name])
     if conversation is None:
         conversation = _row_doc(
             conn,
@@ -316,7 +324,7 @@ def append_message(
     }
     conn.execute(
         "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, "
-        "platform_scope, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "platform_scope, due_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             doc["conversation_id"],
             seq,
@@ -324,6 +332,7 @@ def append_message(
             client_id,
             platform_id,
             scope if platform_id is not None else None,
+            _due_at(stored),
             _dump(stored),
         ),
     )
@@ -385,9 +394,25 @@ def ingest(
     return [appended, contact, conversation, value, contact_created, outcome == "new"]
 
 
+def _due_at(message: Doc) -> str | None:
+    """The outbox column: when the next delivery attempt may start, while one is pending."""
+    delivery = message.get("delivery")
+    if not delivery or delivery.get("status") != "pending":
+        return None
+    return delivery.get("due_at")
+
+
 def update_message(
-    conn: sqlite3.Connection, tenant: str, conversation_id: str, seq: int, changes: Doc
-) -> None:
+    conn: sqlite3.Connection,
+    tenant: str,
+    conversation_id: str,
+    seq: int,
+    changes: Doc,
+    expect_delivery: Doc | None = None,
+) -> bool:
+    """With `expect_delivery`, writes only if the stored delivery is still that one (the
+    outbox's compare-and-set: an attempt records its outcome only if nobody took the message
+    over meanwhile). True if written."""
     doc = _row_doc(
         conn,
         "SELECT doc FROM messages WHERE conversation_id = ? AND seq = ? AND tenant = ?",
@@ -395,10 +420,69 @@ def update_message(
     )
     if doc is None:
         raise NotFound("no such message", code="message_not_found")
+    if expect_delivery is not None and doc.get("delivery") != expect_delivery:
+        return False
+    changed = doc | changes
     conn.execute(
-        "UPDATE messages SET doc = ? WHERE conversation_id = ? AND seq = ?",
-        (_dump(doc | changes), conversation_id, seq),
+        "UPDATE messages SET doc = ?, due_at = ? WHERE conversation_id = ? AND seq = ?",
+        (_dump(changed), _due_at(changed), conversation_id, seq),
     )
+    return True
+
+
+def claim_deliveries(conn: sqlite3.Connection, now: str, lease_until: str, limit: int) -> list[Doc]:
+    """The outbox: up to `limit` messages whose next attempt is due, oldest due first, each
+    held until `lease_until` (so no other worker takes it while this one sends) and marked
+    with the attempt's start. Answers them as they now are."""
+    rows = conn.execute(
+        "SELECT conversation_id, seq, doc FROM messages WHERE due_at IS NOT NULL AND due_at <= ? "
+        "ORDER BY due_at LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    claimed = []
+    for conversation_id, seq, text in rows:
+        doc = orjson.loads(text)
+        doc["delivery"] = doc["delivery"] | {"due_at": lease_until, "attempt_started_at": now}
+        conn.execute(
+            "UPDATE messages SET doc = ?, due_at = ? WHERE conversation_id = ? AND seq = ?",
+            (_dump(doc), lease_until, conversation_id, seq),
+        )
+        claimed.append(doc)
+    return claimed
+
+
+def create_channel_account(conn: sqlite3.Connection, doc: Doc) -> None:
+    with _duplicate_is_conflict("channel account exists", code="channel_exists"):
+        conn.execute(
+            "INSERT INTO channel_accounts (id, tenant, type, enabled, created_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                doc["id"],
+                doc["tenant"],
+                doc["type"],
+                int(bool(doc["enabled"])),
+                doc["created_at"],
+                _dump(doc),
+            ),
+        )
+
+
+def update_channel_account(
+    conn: sqlite3.Connection, tenant: str, account_id: str, changes: Doc
+) -> None:
+    doc = _changed_doc(conn, "channel_accounts", tenant, account_id, changes, "channel")
+    conn.execute(
+        "UPDATE channel_accounts SET enabled = ?, doc = ? WHERE id = ?",
+        (int(bool(doc["enabled"])), _dump(doc), account_id),
+    )
+
+
+def delete_channel_account(conn: sqlite3.Connection, tenant: str, account_id: str) -> None:
+    deleted = conn.execute(
+        "DELETE FROM channel_accounts WHERE id = ? AND tenant = ?", (account_id, tenant)
+    ).rowcount
+    if not deleted:
+        raise NotFound("no such channel", code="channel_not_found")
 
 
 def create_left_message(conn: sqlite3.Connection, doc: Doc) -> None:
@@ -436,6 +520,10 @@ OPS: dict[str, Callable[..., Any]] = {
         append_message,
         ingest,
         update_message,
+        claim_deliveries,
+        create_channel_account,
+        update_channel_account,
+        delete_channel_account,
         create_left_message,
         update_left_message,
     )

@@ -15,6 +15,7 @@ import pytest
 
 from hub.domain import (
     Agent,
+    ChannelAccount,
     Contact,
     Conversation,
     Delivery,
@@ -894,3 +895,106 @@ async def test_update_message_changes_delivery_and_meta_only(store: Store) -> No
     stored.seq = 9
     with pytest.raises(NotFound):
         await store.update_message(stored, ["meta"])
+
+
+# the outbox ---------------------------------------------------------------------------
+
+
+def an_outbound(conversation_id: str, due: datetime | None, **values: Any) -> Message:
+    return a_message(
+        conversation_id,
+        sender=Sender("agent", "ag1", "Ann"),
+        delivery=Delivery("pending", updated_at=T0, due_at=due) if due else None,
+        **values,
+    )
+
+
+async def test_due_deliveries_are_claimed_once_oldest_first_and_held(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.create_conversation(a_conversation("c2", tenant="b"))
+    await store.append_message(an_outbound("c1", at(3), text="third"))
+    await store.append_message(an_outbound("c1", at(1), text="first"))
+    await store.append_message(an_outbound("c2", at(2), tenant="b", text="second"))
+    await store.append_message(an_outbound("c1", at(50), text="later"))
+    await store.append_message(an_outbound("c1", None, text="web chat, sent at once"))
+    claimed = await store.claim_due_deliveries(at(10), at(40), limit=2)
+    assert [m.text for m in claimed] == ["first", "second"]
+    assert all(m.delivery and m.delivery.due_at == at(40) for m in claimed)
+    assert all(m.delivery and m.delivery.attempt_started_at == at(10) for m in claimed)
+    # Held: not claimed again before the lease ends, while the next one is.
+    assert [m.text for m in await store.claim_due_deliveries(at(11), at(41), 10)] == ["third"]
+    assert await store.claim_due_deliveries(at(12), at(42), 10) == []
+    # A lease that ran out (the worker died mid-send) makes them due again.
+    again = await store.claim_due_deliveries(at(45), at(75), 10)
+    assert [m.text for m in again] == ["first", "second", "third"]
+
+
+async def test_concurrent_claims_never_take_a_message_twice(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    for i in range(20):
+        await store.append_message(an_outbound("c1", at(i), text=str(i)))
+    batches = await asyncio.gather(
+        *[store.claim_due_deliveries(at(30), at(60), limit=3) for _ in range(10)]
+    )
+    texts = [m.text for batch in batches for m in batch]
+    assert sorted(texts, key=int) == [str(i) for i in range(20)]
+
+
+async def test_a_recorded_outcome_leaves_the_outbox_and_checks_the_attempt(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.append_message(an_outbound("c1", at(1), text="reply"))
+    (claimed,) = await store.claim_due_deliveries(at(2), at(32), 10)
+    attempt = claimed.delivery
+    assert attempt is not None
+    claimed.delivery = Delivery("sent", updated_at=at(3), attempts=1)
+    assert await store.update_message(claimed, ["delivery"], expect_delivery=attempt)
+    # A second worker that took it over after the lease cannot record over it.
+    stale = Delivery("failed", updated_at=at(4), error={"code": "x", "message": "y"})
+    claimed.delivery = stale
+    assert not await store.update_message(claimed, ["delivery"], expect_delivery=attempt)
+    (stored,) = await store.list_messages("a", "c1")
+    assert stored.delivery is not None and stored.delivery.status == "sent"
+    assert await store.claim_due_deliveries(at(100), at(130), 10) == []
+    assert await store.get_message("a", "c1", stored.id) == stored
+    assert await store.get_message("b", "c1", stored.id) is None
+
+
+# channel accounts ------------------------------------------------------------------------
+
+
+def an_account(account_id: str, tenant: str = "a", **values: Any) -> ChannelAccount:
+    values.setdefault("created_at", T0)
+    values.setdefault("updated_at", T0)
+    return ChannelAccount(
+        id=account_id,
+        tenant=tenant,
+        type=values.pop("type", "email"),
+        name=values.pop("name", account_id),
+        config=values.pop("config", {"imap_host": "imap.example.com", "imap_password": "s"}),
+        **values,
+    )
+
+
+async def test_channel_accounts_round_trip_per_tenant(store: Store) -> None:
+    first = an_account("ch1")
+    await store.create_channel_account(first)
+    await store.create_channel_account(an_account("ch2", created_at=at(1), enabled=False))
+    await store.create_channel_account(an_account("ch3", tenant="b", type="sms"))
+    with pytest.raises(Conflict):
+        await store.create_channel_account(an_account("ch1"))
+    assert await store.get_channel_account("a", "ch1") == first
+    assert await store.get_channel_account("b", "ch1") is None
+    assert [c.id for c in await store.list_channel_accounts("a")] == ["ch1", "ch2"]
+    assert [c.id for c in await store.list_channel_accounts(None)] == ["ch1", "ch3"]
+    first.status, first.last_error, first.state = "error", "login refused", {"uid": 7}
+    await store.update_channel_account(first, ["status", "last_error", "state"])
+    assert await store.get_channel_account("a", "ch1") == first
+    first.enabled = False
+    await store.update_channel_account(first, ["enabled"])
+    assert [c.id for c in await store.list_channel_accounts(None)] == ["ch3"]
+    with pytest.raises(NotFound):
+        await store.update_channel_account(an_account("ch3"), ["name"])  # tenant b's
+    await store.delete_channel_account("a", "ch1")
+    assert await store.get_channel_account("a", "ch1") is None
+    with pytest.raises(NotFound):
+        await store.delete_channel_account("a", "ch1")

@@ -1,8 +1,10 @@
 """Schema migrations: a database made at every earlier version, with data, opens with the
 current code and reads back right; a database newer than the code is refused.
 
-Every version below the latest needs a seed here (test_every_earlier_version_has_a_seed):
-whoever adds a migration adds the data the previous version held."""
+A database at version v is built the way a real one grows: version 1 with its data, then
+each later migration up to v followed by the data that version introduced (its seed). Every
+version below the latest needs a seed here (test_every_earlier_version_has_a_seed), and a
+check of what it must read as afterwards: whoever adds a migration adds both."""
 
 from __future__ import annotations
 
@@ -91,12 +93,49 @@ def _seed_sqlite_v1(conn: sqlite3.Connection) -> None:
     )
 
 
-SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _seed_sqlite_v1}
+def _seed_sqlite_v2(conn: sqlite3.Connection) -> None:
+    """Version 2 brought channel accounts into conversations' keys and platform ids scoped
+    by account: an email account's open conversation holding a message whose platform id is
+    the same as the account-less one of version 1."""
+    conversation = Conversation(
+        id="c-box", tenant="t", channel="email", contact_id="k1", channel_id="box1", last_seq=1
+    )
+    doc = to_doc(conversation)
+    conn.execute(
+        "INSERT INTO conversations (id, tenant, status, agent_id, contact_id, channel, "
+        "created_at, channel_id, open_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "c-box",
+            "t",
+            "queued",
+            None,
+            "k1",
+            "email",
+            doc["created_at"],
+            "box1",
+            "email|box1|k1|",
+            orjson.dumps(doc),
+        ),
+    )
+    message = a_message("c-box", tenant="t", platform_message_id="<m1@x>", text="in the box")
+    message.seq = 1
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, "
+        "platform_scope, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("c-box", 1, "t", None, "<m1@x>", "box1", orjson.dumps(to_doc(message))),
+    )
 
 
-def test_every_earlier_version_has_a_seed() -> None:
+SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _seed_sqlite_v1,
+    2: _seed_sqlite_v2,
+}
+
+
+def test_every_earlier_version_has_a_seed_and_a_check() -> None:
     assert set(SQLITE_SEEDS) == set(range(1, sqlite_schema.LATEST))
     assert set(MONGO_SEEDS) == set(range(1, mongo_schema.LATEST))
+    assert set(CHECKS) == set(range(1, max(sqlite_schema.LATEST, mongo_schema.LATEST)))
 
 
 async def _check_migrated(store: Any) -> None:
@@ -118,19 +157,36 @@ async def _check_migrated(store: Any) -> None:
     assert (await store.append_message(reply)).created
 
 
+async def _check_v2_data(store: Any) -> None:
+    found = await store.find_open_conversation("t", "k1", "email", "box1")
+    assert found is not None and found.id == "c-box"
+    in_box = await store.find_messages_by_platform_ids("t", "box1", ["<m1@x>"])
+    assert [m.text for m in in_box] == ["in the box"]
+
+
+# What the data each version introduced must read as once migrated to the latest.
+CHECKS = {1: _check_migrated, 2: _check_v2_data}
+
+
+async def _check_all(store: Any, version: int) -> None:
+    for introduced in range(1, version + 1):
+        await CHECKS[introduced](store)
+
+
 @pytest.mark.parametrize("version", range(1, sqlite_schema.LATEST))
 async def test_sqlite_migrates_from_every_earlier_version(tmp_path: Path, version: int) -> None:
     path = tmp_path / "hub.sqlite3"
     with sqlite3.connect(path, isolation_level=None) as conn:
-        sqlite_schema.migrate(conn, target=version)
+        for step in range(1, version + 1):
+            sqlite_schema.migrate(conn, target=step)
+            conn.execute("BEGIN")
+            SQLITE_SEEDS[step](conn)
+            conn.execute("COMMIT")
         assert sqlite_schema.schema_version(conn) == version
-        conn.execute("BEGIN")
-        SQLITE_SEEDS[version](conn)
-        conn.execute("COMMIT")
     store = SqliteStore(path)
     await store.open()
     try:
-        await _check_migrated(store)
+        await _check_all(store, version)
     finally:
         await store.close()
     with sqlite3.connect(path) as conn:
@@ -170,7 +226,26 @@ async def _seed_mongo_v1(db: Any) -> None:
     )
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1}
+async def _seed_mongo_v2(db: Any) -> None:
+    conversation = Conversation(
+        id="c-box", tenant="t", channel="email", contact_id="k1", channel_id="box1", last_seq=1
+    )
+    await db["conversations"].insert_one(
+        {"_id": "c-box", **to_doc(conversation), "open_key": "email|box1|k1|"}
+    )
+    message = a_message("c-box", tenant="t", platform_message_id="<m1@x>", text="in the box")
+    message.seq = 1
+    await db["messages"].insert_one({**to_doc(message), "platform_scope": "box1"})
+
+
+MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2}
+
+
+async def _build_mongo(db: Any, version: int) -> None:
+    for step in range(1, version + 1):
+        if step > 1:
+            await mongo_schema.migrate(db, target=step)
+        await MONGO_SEEDS[step](db)
 
 
 @pytest.mark.parametrize("version", range(1, mongo_schema.LATEST))
@@ -181,16 +256,20 @@ async def test_mongo_migrations_bring_documents_from_every_earlier_version(versi
     (the next test)."""
     fake = AsyncMongoMockClient()
     db = fake.get_database("hub")
-    if version > 1:
-        await mongo_schema.migrate(db, target=version)
-    await MONGO_SEEDS[version](db)
+    await _build_mongo(db, version)
     assert await mongo_schema.schema_version(db) == version
     await mongo_schema.migrate(db)
     assert await mongo_schema.schema_version(db) == mongo_schema.LATEST
     keys = {doc["_id"]: doc.get("open_key") async for doc in db["conversations"].find()}
-    assert keys == {"c-new": "email||k1|", "c-old": None, "c-closed": None}
-    message = await db["messages"].find_one({"platform_message_id": "<m1@x>"})
-    assert message is not None and message["platform_scope"] == "email"
+    expected = {"c-new": "email||k1|", "c-old": None, "c-closed": None}
+    if version >= 2:
+        expected["c-box"] = "email|box1|k1|"
+    assert keys == expected
+    scopes = {
+        doc["text"]: doc["platform_scope"]
+        async for doc in db["messages"].find({"platform_message_id": "<m1@x>"})
+    }
+    assert scopes == {"hi": "email", **({"in the box": "box1"} if version >= 2 else {})}
     assert "platform_message_id_unique" not in await db["messages"].index_information()
     # Running them again (a second hub starting at once) changes nothing.
     await mongo_schema.migrate(db, target=mongo_schema.LATEST)
@@ -206,13 +285,11 @@ async def test_mongo_store_opens_a_database_of_every_earlier_version(version: in
     client: AsyncMongoClient = AsyncMongoClient(url)
     try:
         db = client.get_database(db_name)
-        if version > 1:
-            await mongo_schema.migrate(db, target=version)
-        await MONGO_SEEDS[version](db)
+        await _build_mongo(db, version)
         store = MongoStore.from_url(url, db_name)
         await store.open()
         try:
-            await _check_migrated(store)
+            await _check_all(store, version)
         finally:
             await store.close()
     finally:
