@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import socketio
@@ -15,8 +15,11 @@ from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
 from hub.api.common import error_middleware
+from hub.channel_runtime import ChannelRuntime
+from hub.channels import ChannelType
 from hub.context import HUB, Hub
 from hub.notifications import CustomerNotifier
+from hub.outbox import Outbox
 from hub.realtime.agent import AgentNamespace
 from hub.realtime.server import create_sio
 from hub.realtime.staff import StaffFanout
@@ -31,7 +34,14 @@ READY = web.AppKey("ready", dict)
 SIO = web.AppKey("sio", socketio.AsyncServer)
 
 
-def build_hub(settings: Settings, sio: socketio.AsyncServer) -> Hub:
+def default_channel_types() -> list[ChannelType]:
+    """Every kind of channel account this hub can run."""
+    return []
+
+
+def build_hub(
+    settings: Settings, sio: socketio.AsyncServer, channel_types: Sequence[ChannelType]
+) -> Hub:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
     hub = Hub(
@@ -45,6 +55,7 @@ def build_hub(settings: Settings, sio: socketio.AsyncServer) -> Hub:
         acd=MemoryAcd(),
         tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
     )
+    hub.channel_types = {kind.type: kind for kind in channel_types}
     StaffFanout(sio, hub.presence).subscribe(hub.bus)
     CustomerNotifier(hub.connectors).subscribe(hub.bus)
     webim = WebImConnector(sio)
@@ -76,6 +87,24 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[HUB].background.drain()
+
+
+async def _channels(app: web.Application) -> AsyncIterator[None]:
+    """Channel accounts' connectors and the outbox that sends through them."""
+    hub = app[HUB]
+    runtime = ChannelRuntime(hub)
+    outbox = Outbox(hub)
+    outbox.subscribe(hub.bus)
+    await runtime.start()
+    outbox.start()
+    yield
+    await outbox.stop()
+    await runtime.stop()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     for connector in hub.connectors.all():
@@ -91,9 +120,12 @@ async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-def create_app(settings: Settings) -> web.Application:
+def create_app(
+    settings: Settings, *, channel_types: Sequence[ChannelType] | None = None
+) -> web.Application:
     sio = create_sio(settings)
-    hub = build_hub(settings, sio)
+    kinds = default_channel_types() if channel_types is None else channel_types
+    hub = build_hub(settings, sio, kinds)
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[HUB] = hub
     app[SIO] = sio
@@ -103,6 +135,8 @@ def create_app(settings: Settings) -> web.Application:
     add_api_routes(app)
     for connector in hub.connectors.all():
         app.router.add_routes(connector.routes())
+    for kind in kinds:
+        app.router.add_routes(kind.routes())
     try:
         from hub.web_static import add_static_routes
     except ImportError:
@@ -110,5 +144,5 @@ def create_app(settings: Settings) -> web.Application:
     else:
         add_static_routes(app, WIDGET_DIR)
     # Order matters: storage opens first and closes last, after timers stopped firing.
-    app.cleanup_ctx.extend([_storage, _timers, _state, _connectors])
+    app.cleanup_ctx.extend([_storage, _background, _timers, _state, _channels, _connectors])
     return app

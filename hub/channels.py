@@ -13,12 +13,23 @@ Connectors import `hub`; the core never imports `connectors` (only hub/app.py wi
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from aiohttp import web
 
-from hub.domain import Conversation, ConversationRef, Identity, Message, MessageType
+from hub.domain import (
+    ChannelAccount,
+    Conversation,
+    ConversationRef,
+    Identity,
+    Message,
+    MessageType,
+)
+
+if TYPE_CHECKING:
+    from hub.context import Hub
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +43,16 @@ class Capabilities:
     attachments: bool = False
     # The longest text one outbound message may carry (None: no limit of the channel's own).
     max_text: int | None = None
+    # Sends are platform calls that can fail or hang: replies go through the durable outbox
+    # (hub/outbox.py), retried and recorded. Web chat's emit cannot fail that way.
+    outbox: bool = False
+    # Whether sending a message again after a crash mid-send (outcome unknown) is safe: the
+    # recipient recognises the copy (an email keeps its Message-ID). Otherwise the outbox
+    # marks such a message failed and leaves the decision to the agent.
+    resend_safe: bool = False
+    # A conversation an agent starts is a thread of its own (a new email thread), rather
+    # than the contact's one open conversation on the account (an SMS number).
+    agent_threads: bool = False
 
 
 @dataclass(slots=True)
@@ -66,6 +87,16 @@ class Notification:
     data: dict[str, Any] = field(default_factory=dict)
 
 
+class ChannelError(Exception):
+    """A channel's connection failed. `permanent`: a configuration or authentication problem
+    that reconnecting soon will not fix (the account shows it; retries slow down)."""
+
+    def __init__(self, message: str, *, permanent: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
+
+
 class DeliveryError(Exception):
     """A send that did not go through. `permanent`: retrying cannot help (refused by the
     platform, outside the reply window, unknown recipient); otherwise it is retried."""
@@ -80,12 +111,22 @@ class DeliveryError(Exception):
 class Connector(ABC):
     channel: str
     capabilities: Capabilities = Capabilities()
+    # Channels that hold a connection to the platform (IMAP, an event socket): the hub runs
+    # `run` in a supervised task that reconnects with back-off and keeps the account's status.
+    holds_connection: ClassVar[bool] = False
 
     async def start(self) -> None:
-        """Open platform connections (IMAP IDLE, event socket …). Default: nothing to open."""
+        """Set up (no long-running work here: that is `run`). Default: nothing to do."""
 
     async def stop(self) -> None:
-        """Close them; pending outbound work stays durable for a retry."""
+        """Release what `start` set up; pending outbound work stays durable for a retry."""
+
+    async def run(self, connected: Callable[[], Awaitable[None]]) -> None:
+        """Connect and serve until cancelled (connection-holding channels only); await
+        `connected()` once the connection is up. Raise ChannelError (or anything else) when
+        it fails or drops: the supervisor marks the account and reconnects after a back-off.
+        Returning means the connection ended cleanly; it is opened again at once."""
+        raise NotImplementedError
 
     def routes(self) -> list[web.RouteDef]:
         """HTTP routes the platform calls back (webhooks)."""
@@ -99,6 +140,57 @@ class Connector(ABC):
 
     async def notify(self, conversation: ConversationRef, notification: Notification) -> None:
         """Show the customer a notification, if the channel can. Default: it cannot."""
+
+    def outbound_meta(
+        self, conversation: Conversation, options: Mapping[str, Any]
+    ) -> dict[str, Any]:
+        """An agent's reply's channel fields (an email's subject and cc) checked and turned
+        into the message's meta; raise hub.errors.Invalid for bad ones. Default: the channel
+        has none, and any given are refused."""
+        if options:
+            from hub.errors import Invalid
+
+            raise Invalid(
+                f"{', '.join(sorted(options))}: not an option of the {self.channel} channel",
+                code="invalid_options",
+            )
+        return {}
+
+
+class ConfigError(Exception):
+    """An account's configuration is not usable; `key` names the config key at fault."""
+
+    def __init__(self, key: str, message: str):
+        super().__init__(f"{key}: {message}")
+        self.key = key
+        self.message = message
+
+
+class ChannelType(ABC):
+    """What the core needs to know of a kind of channel to manage its accounts: how to check
+    a configuration, which keys are secret, where the platform calls back, and how to build
+    a connector for one account. Each channel package provides one; hub/app.py registers it."""
+
+    type: str
+    secret_keys: frozenset[str] = frozenset()
+
+    @abstractmethod
+    def check_config(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        """The config as stored: every key checked, defaults filled in. Raise ConfigError
+        naming the first bad key."""
+
+    def inbound_path(self, account: ChannelAccount) -> str | None:
+        """The path the platform calls on this hub for the account (webhooks), if any."""
+        return None
+
+    def routes(self) -> list[web.RouteDef]:
+        """HTTP routes for the platform's calls, shared by every account of the type (they
+        find the account's connector in hub.connectors by the id in the path)."""
+        return []
+
+    @abstractmethod
+    def connector(self, hub: Hub, account: ChannelAccount) -> Connector:
+        """A connector for one account (built again whenever the account changes)."""
 
 
 class Connectors:

@@ -11,8 +11,9 @@ from aiohttp import web
 from config.settings import Settings
 from hub.acd.base import AcdState
 from hub.acd.presence import AgentPresence
+from hub.background import Background
 from hub.bus import EventBus
-from hub.channels import Connectors
+from hub.channels import ChannelType, Connectors
 from hub.security import Tokens
 from hub.storage.base import Store
 from hub.throttle import Throttle
@@ -27,6 +28,8 @@ class Hub:
     tokens: Tokens
     bus: EventBus = field(default_factory=EventBus)
     connectors: Connectors = field(default_factory=Connectors)
+    channel_types: dict[str, ChannelType] = field(default_factory=dict)
+    background: Background = field(default_factory=Background)
     timers: Timers = field(default_factory=Timers)
     presence: AgentPresence = field(default_factory=AgentPresence)
     # Failed sign-ins per email: guessing passwords gets 429 after a few tries.

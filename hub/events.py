@@ -13,7 +13,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from hub.domain import Agent, Contact, Conversation, ConversationRef, Delivery, Message
+from hub.domain import (
+    Agent,
+    ChannelAccount,
+    Contact,
+    Conversation,
+    ConversationRef,
+    Delivery,
+    Message,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,3 +197,29 @@ class LeftMessageChanged(Event):
     @property
     def tenant(self) -> str:
         return self.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelAccountChanged(Event):
+    """An account was created, changed (config, name, enabled) or removed: its connector is
+    (re)started or stopped. `public` is its view for the console (secrets masked)."""
+
+    account: ChannelAccount
+    public: dict[str, Any]
+    removed: bool = False
+
+    @property
+    def tenant(self) -> str:
+        return self.account.tenant
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelStatusChanged(Event):
+    """An account's connection came up, failed or is being retried."""
+
+    account: ChannelAccount
+    public: dict[str, Any]
+
+    @property
+    def tenant(self) -> str:
+        return self.account.tenant

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from hub.acd.base import Assignment
-from hub.actions.messages import check_staff_conversation, check_text
+from hub.actions.access import check_staff_conversation
+from hub.actions.messages import check_text
 from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
 from hub.context import Hub
 from hub.domain import (

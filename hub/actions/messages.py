@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from hub.actions.delivery import deliver
+from hub.actions.access import check_staff_conversation
+from hub.actions.delivery import connector_for, deliver, initial_delivery
 from hub.actions.routing import do_route
 from hub.channels import InboundMessage
 from hub.context import Hub
@@ -19,8 +20,6 @@ from hub.domain import (
     Conversation,
     ConversationRef,
     ConversationStatus,
-    Delivery,
-    DeliveryStatus,
     Message,
     MessageType,
     Sender,
@@ -41,14 +40,19 @@ MAX_STORED_TEXT = 100_000
 TRUNCATED = "\n[…] (cut: {} more characters)"
 
 
-def check_text(hub: Hub, text: object, *, allow_empty: bool = False) -> str:
+def check_text(
+    hub: Hub, text: object, *, allow_empty: bool = False, limit: int | None = None
+) -> str:
+    """Text a person typed (a visitor in the widget, an agent in the inbox): within the
+    hub's limit, and the channel's when it has a lower one."""
     if not isinstance(text, str):
         raise Invalid("text must be a string", code="invalid_text")
     if not text.strip() and not allow_empty:
         raise Invalid("text must not be empty", code="empty_text")
-    if len(text) > hub.settings.max_text_length:
+    longest = min(hub.settings.max_text_length, limit or hub.settings.max_text_length)
+    if len(text) > longest:
         raise TooLarge(
-            f"text is longer than {hub.settings.max_text_length} characters", code="text_too_long"
+            f"text is longer than {longest} characters", code="text_too_long", limit=longest
         )
     return text
 
@@ -143,6 +147,7 @@ async def receive_inbound(
     *,
     hint: OpenConversationHint | None = None,
     origin: str | None = None,
+    route_later: bool = False,
 ) -> Received:
     """Store a customer's message in the contact's open conversation with that channel
     account and thread (opening and routing one if needed; the contact too if the identity
@@ -153,7 +158,11 @@ async def receive_inbound(
 
     With a `hint` the message is appended to that conversation if it is still open, one
     store call in all; otherwise (and without one) the store finds or creates the contact
-    and the conversation and appends, in one atomic step."""
+    and the conversation and appends, in one atomic step.
+
+    `route_later`: a new conversation is routed after this returns (a webhook answers the
+    platform once the message is stored, without waiting for routing); should the hub stop
+    first, the start-up restore routes it."""
     check_client_id(inbound.client_id)
     now = utcnow()
     if hint is not None:
@@ -182,10 +191,12 @@ async def receive_inbound(
                     MessageCreated(ref, result.status, result.agent_id, stored, public, origin)
                 )
             return Received(stored, ref, public)
-    return await _ingest(hub, inbound, now, origin)
+    return await _ingest(hub, inbound, now, origin, route_later)
 
 
-async def _ingest(hub: Hub, inbound: InboundMessage, now: datetime, origin: str | None) -> Received:
+async def _ingest(
+    hub: Hub, inbound: InboundMessage, now: datetime, origin: str | None, route_later: bool
+) -> Received:
     contact = Contact(
         id=new_id(),
         tenant=inbound.tenant,
@@ -220,7 +231,10 @@ async def _ingest(hub: Hub, inbound: InboundMessage, now: datetime, origin: str 
         )
         if ingested.conversation_opened:
             await hub.bus.publish(ConversationOpened(opened, ingested.contact))
-            await do_route(hub, opened)
+            if route_later:
+                hub.background.spawn(do_route(hub, opened), name=f"route-{opened.id}")
+            else:
+                await do_route(hub, opened)
     return Received(stored, opened.ref(), public)
 
 
@@ -242,19 +256,6 @@ def _message(
     )
 
 
-async def check_staff_conversation(
-    hub: Hub, agent: Agent, conversation_id: object, *, must_hold: bool
-) -> Conversation:
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
-    conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
-    if must_hold and conversation.agent_id != agent.id and not agent.is_supervisor():
-        raise Forbidden("this conversation is not assigned to you", code="not_your_conversation")
-    return conversation
-
-
 async def do_send_agent_message(
     hub: Hub,
     agent: Agent,
@@ -264,14 +265,35 @@ async def do_send_agent_message(
     text: object,
     private: bool = False,
     attachments: object = None,
+    options: dict[str, Any] | None = None,
     origin_sid: str | None = None,
 ) -> Message:
+    """An agent's reply (or private note). `options` are the channel's own fields (an
+    email's subject and cc), checked by its connector."""
     checked_attachments = check_attachments(attachments)
-    body = check_text(hub, text, allow_empty=bool(checked_attachments))
     checked_client_id = check_client_id(client_id)
     conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
     if not conversation.is_open and not private:
         raise Conflict("the conversation is closed", code="conversation_closed")
+    now = utcnow()
+    if private:
+        body = check_text(hub, text, allow_empty=bool(checked_attachments))
+        delivery, meta = None, {}
+    else:
+        connector = connector_for(hub, conversation)
+        body = check_text(
+            hub,
+            text,
+            allow_empty=bool(checked_attachments),
+            limit=connector.capabilities.max_text,
+        )
+        if checked_attachments and not connector.capabilities.attachments:
+            raise Invalid(
+                f"the {conversation.channel} channel cannot send files",
+                code="attachments_unsupported",
+            )
+        meta = connector.outbound_meta(conversation, options or {})
+        delivery = initial_delivery(connector, now)
     message = Message(
         id=new_id(),
         tenant=agent.tenant,
@@ -281,8 +303,9 @@ async def do_send_agent_message(
         text=body,
         attachments=checked_attachments,
         client_id=checked_client_id,
-        # Web chat hands it to the visitor's sockets at once: sent once emitted.
-        delivery=None if private else Delivery(DeliveryStatus.SENT.value),
+        created_at=now,
+        meta=meta,
+        delivery=delivery,
     )
     result = await hub.store.append_message(message)
     stored = result.message

@@ -31,7 +31,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HubError as exc:
-        return error_response(exc.status, exc.code, exc.message)
+        return web.json_response({"error": exc.body()}, status=exc.status)
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise

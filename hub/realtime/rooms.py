@@ -21,6 +21,11 @@ def staff_room(tenant: str) -> str:
     return f"s:{tenant}"
 
 
+def admins_room(tenant: str) -> str:
+    """A tenant's administrators (channel accounts' status in the console)."""
+    return f"adm:{tenant}"
+
+
 def watch_room(tenant: str, conversation_id: str) -> str:
     """Supervisors watching one conversation read-only."""
     return f"w:{tenant}:{conversation_id}"

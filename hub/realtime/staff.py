@@ -18,6 +18,8 @@ from hub.domain import ConversationRef
 from hub.events import (
     AgentDisabled,
     AgentPresenceChanged,
+    ChannelAccountChanged,
+    ChannelStatusChanged,
     ContactUpdated,
     ConversationAssigned,
     ConversationClosed,
@@ -30,7 +32,7 @@ from hub.events import (
     TagsChanged,
     Typing,
 )
-from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, watch_room
+from hub.realtime.rooms import AGENT_NS, admins_room, agent_room, staff_room, watch_room
 
 
 class StaffFanout:
@@ -52,6 +54,8 @@ class StaffFanout:
         bus.subscribe(ContactUpdated, self.contact_updated)
         bus.subscribe(TagsChanged, self.tags_changed)
         bus.subscribe(LeftMessageChanged, self.left_message_changed)
+        bus.subscribe(ChannelAccountChanged, self.channel_changed)
+        bus.subscribe(ChannelStatusChanged, self.channel_changed)
 
     async def _emit(self, event: str, data: Any, rooms: str | list[str], skip: str | None = None):
         await self.sio.emit(event, data, to=rooms, namespace=AGENT_NS, skip_sid=skip)
@@ -179,3 +183,9 @@ class StaffFanout:
             {"id": event.left_message_id, "handled": event.handled},
             staff_room(event.tenant),
         )
+
+    async def channel_changed(self, event: ChannelAccountChanged | ChannelStatusChanged) -> None:
+        if isinstance(event, ChannelAccountChanged) and event.removed:
+            await self._emit("channel.removed", {"id": event.account.id}, admins_room(event.tenant))
+            return
+        await self._emit("channel.updated", {"channel": event.public}, admins_room(event.tenant))

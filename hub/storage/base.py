@@ -76,6 +76,16 @@ class Ingested:
     conversation_opened: bool = False
 
 
+@dataclass(slots=True)
+class ClaimedDelivery:
+    """An outbound message the outbox now holds, as claimed. `interrupted`: an earlier
+    attempt started and never recorded an outcome (its worker died mid-send), so whether the
+    customer got it is unknown."""
+
+    message: Message
+    interrupted: bool
+
+
 class Store(ABC):
     """Async persistence for every record of the hub."""
 
@@ -250,7 +260,7 @@ class Store(ABC):
     @abstractmethod
     async def claim_due_deliveries(
         self, now: datetime, lease_until: datetime, limit: int
-    ) -> list[Message]:
+    ) -> list[ClaimedDelivery]:
         """Up to `limit` messages (of every tenant) whose delivery is pending and due at
         `now`, oldest due first, each claimed atomically until `lease_until` (its delivery's
         due_at; attempt_started_at = now), so that no other worker, in this process or

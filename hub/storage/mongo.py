@@ -86,7 +86,13 @@ from hub.domain import (
     open_key,
 )
 from hub.errors import Conflict, NotFound
-from hub.storage.base import Ingested, Store, check_message_fields, check_not_append_owned
+from hub.storage.base import (
+    ClaimedDelivery,
+    Ingested,
+    Store,
+    check_message_fields,
+    check_not_append_owned,
+)
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
 from hub.storage.mongo_schema import (
     COLLECTIONS,
@@ -743,13 +749,14 @@ class MongoStore(Store):
 
     async def claim_due_deliveries(
         self, now: datetime, lease_until: datetime, limit: int
-    ) -> list[Message]:
-        async def op() -> list[Message]:
+    ) -> list[ClaimedDelivery]:
+        async def op() -> list[ClaimedDelivery]:
             claimed = []
             lease, started = iso(lease_until), iso(now)
             for _ in range(limit):
-                # One atomic find-and-modify per message: two workers never claim one.
-                doc = await self._col("messages").find_one_and_update(
+                # One atomic find-and-modify per message: two workers never claim one. The
+                # document comes back as it was, to tell an interrupted earlier attempt.
+                before = await self._col("messages").find_one_and_update(
                     {"due_at": {"$lte": started}},
                     {
                         "$set": {
@@ -759,11 +766,14 @@ class MongoStore(Store):
                         }
                     },
                     sort=[("due_at", ASCENDING)],
-                    return_document=ReturnDocument.AFTER,
+                    return_document=ReturnDocument.BEFORE,
                 )
-                if doc is None:
+                if before is None:
                     break
-                claimed.append(from_doc(Message, doc))
+                delivery = before["delivery"]
+                interrupted = delivery.get("attempt_started_at") is not None
+                delivery |= {"due_at": lease, "attempt_started_at": started}
+                claimed.append(ClaimedDelivery(from_doc(Message, before), interrupted))
             return claimed
 
         return await self._write(op())

@@ -37,7 +37,13 @@ from hub.domain import (
     iso,
     open_key,
 )
-from hub.storage.base import Ingested, Store, check_message_fields, check_not_append_owned
+from hub.storage.base import (
+    ClaimedDelivery,
+    Ingested,
+    Store,
+    check_message_fields,
+    check_not_append_owned,
+)
 from hub.storage.codec import encode_value, from_doc, to_doc
 from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 
@@ -480,9 +486,11 @@ class SqliteStore(Store):
 
     async def claim_due_deliveries(
         self, now: datetime, lease_until: datetime, limit: int
-    ) -> list[Message]:
-        docs = await self._write("claim_deliveries", iso(now), iso(lease_until), limit)
-        return [from_doc(Message, doc) for doc in docs]
+    ) -> list[ClaimedDelivery]:
+        claimed = await self._write("claim_deliveries", iso(now), iso(lease_until), limit)
+        return [
+            ClaimedDelivery(from_doc(Message, doc), interrupted) for doc, interrupted in claimed
+        ]
 
     # channel accounts --------------------------------------------------------------------
 

@@ -433,7 +433,8 @@ def update_message(
 def claim_deliveries(conn: sqlite3.Connection, now: str, lease_until: str, limit: int) -> list[Doc]:
     """The outbox: up to `limit` messages whose next attempt is due, oldest due first, each
     held until `lease_until` (so no other worker takes it while this one sends) and marked
-    with the attempt's start. Answers them as they now are."""
+    with the attempt's start. Answers [doc as it now is, interrupted] each: interrupted when an
+    earlier attempt had started and recorded nothing (outcomes clear attempt_started_at)."""
     rows = conn.execute(
         "SELECT conversation_id, seq, doc FROM messages WHERE due_at IS NOT NULL AND due_at <= ? "
         "ORDER BY due_at LIMIT ?",
@@ -442,12 +443,13 @@ def claim_deliveries(conn: sqlite3.Connection, now: str, lease_until: str, limit
     claimed = []
     for conversation_id, seq, text in rows:
         doc = orjson.loads(text)
+        interrupted = doc["delivery"].get("attempt_started_at") is not None
         doc["delivery"] = doc["delivery"] | {"due_at": lease_until, "attempt_started_at": now}
         conn.execute(
             "UPDATE messages SET doc = ?, due_at = ? WHERE conversation_id = ? AND seq = ?",
             (_dump(doc), lease_until, conversation_id, seq),
         )
-        claimed.append(doc)
+        claimed.append([doc, interrupted])
     return claimed
 
 

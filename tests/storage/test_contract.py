@@ -917,16 +917,21 @@ async def test_due_deliveries_are_claimed_once_oldest_first_and_held(store: Stor
     await store.append_message(an_outbound("c2", at(2), tenant="b", text="second"))
     await store.append_message(an_outbound("c1", at(50), text="later"))
     await store.append_message(an_outbound("c1", None, text="web chat, sent at once"))
-    claimed = await store.claim_due_deliveries(at(10), at(40), limit=2)
+    claimed = [c.message for c in await store.claim_due_deliveries(at(10), at(40), limit=2)]
     assert [m.text for m in claimed] == ["first", "second"]
     assert all(m.delivery and m.delivery.due_at == at(40) for m in claimed)
     assert all(m.delivery and m.delivery.attempt_started_at == at(10) for m in claimed)
     # Held: not claimed again before the lease ends, while the next one is.
-    assert [m.text for m in await store.claim_due_deliveries(at(11), at(41), 10)] == ["third"]
+    third = await store.claim_due_deliveries(at(11), at(41), 10)
+    assert [(c.message.text, c.interrupted) for c in third] == [("third", False)]
     assert await store.claim_due_deliveries(at(12), at(42), 10) == []
-    # A lease that ran out (the worker died mid-send) makes them due again.
+    # A lease that ran out (the worker died mid-send) makes them due again, interrupted.
     again = await store.claim_due_deliveries(at(45), at(75), 10)
-    assert [m.text for m in again] == ["first", "second", "third"]
+    assert [(c.message.text, c.interrupted) for c in again] == [
+        ("first", True),
+        ("second", True),
+        ("third", True),
+    ]
 
 
 async def test_concurrent_claims_never_take_a_message_twice(store: Store) -> None:
@@ -936,14 +941,15 @@ async def test_concurrent_claims_never_take_a_message_twice(store: Store) -> Non
     batches = await asyncio.gather(
         *[store.claim_due_deliveries(at(30), at(60), limit=3) for _ in range(10)]
     )
-    texts = [m.text for batch in batches for m in batch]
+    texts = [claimed.message.text for batch in batches for claimed in batch]
     assert sorted(texts, key=int) == [str(i) for i in range(20)]
 
 
 async def test_a_recorded_outcome_leaves_the_outbox_and_checks_the_attempt(store: Store) -> None:
     await store.create_conversation(a_conversation("c1"))
     await store.append_message(an_outbound("c1", at(1), text="reply"))
-    (claimed,) = await store.claim_due_deliveries(at(2), at(32), 10)
+    (claim,) = await store.claim_due_deliveries(at(2), at(32), 10)
+    claimed = claim.message
     attempt = claimed.delivery
     assert attempt is not None
     claimed.delivery = Delivery("sent", updated_at=at(3), attempts=1)
