@@ -192,6 +192,12 @@ class ChannelType(ABC):
     def connector(self, hub: Hub, account: ChannelAccount) -> Connector:
         """A connector for one account (built again whenever the account changes)."""
 
+    def recipient(self, to: str) -> Identity:
+        """The identity of someone an agent writes to first (`to` as typed: an email address,
+        a phone number), normalised as inbound traffic names them; raise ValueError with a
+        reason for a bad one. Default: the channel cannot start conversations."""
+        raise ValueError(f"conversations cannot be started on the {self.type} channel")
+
 
 class Connectors:
     """The running connectors, by channel and account: web chat is one connector for every

@@ -165,6 +165,11 @@ class StandInChannel(ChannelType):
         )
         return web.json_response({"message_id": received.message.id})
 
+    def recipient(self, to: str) -> Identity:
+        if " " in to:
+            raise ValueError("a stand-in address has no spaces")
+        return Identity(STANDIN, to.lower())
+
     def connector(self, hub: Hub, account: ChannelAccount) -> Connector:
         connector = StandInConnector(hub, account, self.script)
         self.connectors[account.id] = connector

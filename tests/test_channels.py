@@ -412,3 +412,55 @@ async def test_a_send_cut_off_midway_is_not_sent_twice_unless_the_channel_allows
         logging.getLogger("hub.outbox").removeHandler(watch)
     final = await hub.store.get_message("default", conversation_id, message_id)
     assert final is not None and final.delivery == after.delivery
+
+
+async def test_an_agent_starts_a_conversation_that_the_customers_answer_continues(
+    channel_hub: ChannelHub,
+) -> None:
+    account_id = (await channel_hub.create())["id"]
+    agent = await channel_hub.running.agent()
+    status, started = await channel_hub.api.request(
+        "POST",
+        "/api/v1/conversations",
+        token=agent.token,
+        json={"channel_id": account_id, "to": "Customer-7", "text": "Your order shipped"},
+    )
+    assert status == 201, started
+    conversation = started["conversation"]
+    assert conversation["status"] == "assigned" and conversation["agent_id"] == agent.id
+    assert conversation["channel"] == STANDIN and conversation["channel_id"] == account_id
+    assert started["message"]["delivery"]["status"] == "pending"
+    script = channel_hub.channel.script
+    await script.wait(lambda: [m.text for _, m in script.sent] == ["Your order shipped"])
+    # The customer's answer comes from the same (normalised) address: the same conversation.
+    await channel_hub.webhook(account_id, **{"from": "customer-7", "text": "thanks!"})
+    answer = await agent.wait_for("message", lambda m: m["text"] == "thanks!")
+    assert answer["conversation_id"] == conversation["id"]
+    # A second start while it is open is refused, naming the open conversation.
+    status, refused = await channel_hub.api.request(
+        "POST",
+        "/api/v1/conversations",
+        token=agent.token,
+        json={"channel_id": account_id, "to": "customer-7", "text": "again"},
+    )
+    assert status == 409 and refused["error"]["code"] == "conversation_open"
+    assert refused["error"]["conversation_id"] == conversation["id"]
+
+
+async def test_a_refused_start_leaves_nothing_behind(channel_hub: ChannelHub) -> None:
+    account_id = (await channel_hub.create())["id"]
+    agent = await channel_hub.running.agent()
+    for body, code in (
+        ({"channel_id": account_id, "to": "has space", "text": "x"}, "invalid_recipient"),
+        ({"channel_id": account_id, "to": "c1", "text": "x" * 1001}, "text_too_long"),
+        ({"channel_id": account_id, "to": "c1", "text": "x", "subject": 5}, "invalid_subject"),
+        ({"channel_id": "nope", "to": "c1", "text": "x"}, "channel_not_found"),
+        ({"channel_id": account_id, "to": "c1", "text": ""}, "empty_text"),
+    ):
+        status, refused = await channel_hub.api.request(
+            "POST", "/api/v1/conversations", token=agent.token, json=body
+        )
+        assert status in (400, 404, 413) and refused["error"]["code"] == code, refused
+    hub = channel_hub.running.hub
+    assert await hub.store.list_conversations("default") == []
+    assert await hub.store.list_contacts("default") == []

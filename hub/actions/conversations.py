@@ -1,17 +1,22 @@
-"""Closing, transferring and rating conversations; typing indicators."""
+"""Starting, closing, transferring and rating conversations; typing indicators."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.acd.base import Assignment
 from hub.actions.access import check_staff_conversation
-from hub.actions.messages import check_text
+from hub.actions.channels import channel_type, get_channel
+from hub.actions.messages import check_client_id, check_text, do_send_agent_message
 from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
 from hub.context import Hub
 from hub.domain import (
     Agent,
+    Contact,
     Conversation,
     ConversationRef,
     ConversationStatus,
+    Identity,
     Message,
     MessageType,
     Rating,
@@ -228,3 +233,88 @@ async def relay_agent_typing(hub: Hub, agent: Agent, conversation_id: object, on
         raise Forbidden("only the assigned agent types to the customer")
     ref: ConversationRef = conversation.ref()
     await hub.bus.publish(Typing(ref, agent.id, SenderType.AGENT.value, on))
+
+
+MAX_RECIPIENT = 320
+
+
+async def _contact_for(hub: Hub, tenant: str, identity: Identity, name: str) -> Contact:
+    """The contact an identity belongs to, created if nobody is known by it (another request
+    creating it at the same moment wins, and its contact is the one)."""
+    for _attempt in range(3):
+        found = await hub.store.find_contact(tenant, identity)
+        if found is not None:
+            return found
+        contact = Contact(id=new_id(), tenant=tenant, name=name, identities=[identity])
+        try:
+            await hub.store.create_contact(contact)
+        except Conflict:
+            continue
+        return contact
+    raise Conflict("that identity belongs to another contact", code="identity_taken")
+
+
+async def do_start_conversation(
+    hub: Hub, actor: Agent, body: dict[str, Any], *, origin_sid: str | None = None
+) -> tuple[Conversation, Message]:
+    """An agent writes first (an email, an SMS) to a customer on a channel account: the
+    contact is found by the address (or created), a conversation opened and assigned to the
+    agent, and the message sent through the outbox."""
+    account_id, to = body.get("channel_id"), body.get("to")
+    if not isinstance(account_id, str) or not account_id:
+        raise Invalid("channel_id names a channel account", code="invalid_channel_id")
+    if not isinstance(to, str) or not 0 < len(to.strip()) <= MAX_RECIPIENT:
+        raise Invalid("to is the customer's address on that channel", code="invalid_recipient")
+    account = await get_channel(hub, actor.tenant, account_id)
+    if not account.enabled:
+        raise Conflict("that channel is disabled", code="channel_disabled")
+    kind = channel_type(hub, account.type)
+    try:
+        identity = kind.recipient(to.strip())
+    except ValueError as exc:
+        raise Invalid(str(exc), code="invalid_recipient") from exc
+    options = {key: body[key] for key in ("subject", "cc") if key in body}
+    connector = hub.connectors.get(account.type, account.id)
+    if connector is None:
+        raise Conflict("that channel is not running", code="channel_unavailable")
+    # Checked before anything is written, so a refused start leaves nothing behind.
+    probe = Conversation(id="", tenant=actor.tenant, channel=account.type, contact_id="")
+    connector.outbound_meta(probe, options)
+    check_text(hub, body.get("text"), limit=connector.capabilities.max_text)
+    check_client_id(body.get("client_id"))
+    contact = await _contact_for(hub, actor.tenant, identity, str(body.get("name") or ""))
+    now = utcnow()
+    agent_threads = connector.capabilities.agent_threads
+    conversation, created = await hub.store.open_conversation(
+        Conversation(
+            id=new_id(),
+            tenant=actor.tenant,
+            channel=account.type,
+            channel_id=account.id,
+            contact_id=contact.id,
+            thread_key=new_id() if agent_threads else "",
+            status=ConversationStatus.QUEUED.value,
+            created_at=now,
+            queued_at=now,
+            meta={"subject": options["subject"]} if options.get("subject") else {},
+        )
+    )
+    if not created:
+        raise Conflict(
+            "the customer has an open conversation on this channel: write there",
+            code="conversation_open",
+            conversation_id=conversation.id,
+        )
+    await _assign_now(hub, actor.tenant, conversation.id, actor.id, force=True)
+    message = await do_send_agent_message(
+        hub,
+        actor,
+        conversation.id,
+        client_id=body.get("client_id"),
+        text=body.get("text"),
+        options=options,
+        origin_sid=origin_sid,
+    )
+    assigned = await hub.store.get_conversation(actor.tenant, conversation.id)
+    assert assigned is not None
+    return assigned, message

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from hub.api.common import current_agent, hub_of
 from hub.errors import Invalid, NotFound, TooLarge
+from hub.uploads import is_stored_name
 
 routes = web.RouteTableDef()
 
@@ -32,7 +33,6 @@ ALLOWED = {
     "application/vnd.ms-excel": ".xls",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
-_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z]{3,4}$")
 
 
 async def _tenant_of(request: web.Request) -> str:
@@ -89,7 +89,7 @@ async def upload(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     tenant = request.match_info["tenant"]
-    if not _NAME.match(name) or not re.fullmatch(r"[A-Za-z0-9_-]+", tenant):
+    if not is_stored_name(name) or not re.fullmatch(r"[A-Za-z0-9_-]+", tenant):
         raise NotFound("no such file", code="file_not_found")
     path = _upload_dir(request, tenant) / name
     if not path.is_file():
