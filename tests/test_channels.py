@@ -17,6 +17,7 @@ from aiohttp import web
 
 from hub.channels import DeliveryError
 from hub.context import HUB
+from hub.domain import Identity
 from hub.outbox import Outbox
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningHub, start_hub
 from tests.realtime_clients import AgentClient, Api
@@ -464,3 +465,74 @@ async def test_a_refused_start_leaves_nothing_behind(channel_hub: ChannelHub) ->
     hub = channel_hub.running.hub
     assert await hub.store.list_conversations("default") == []
     assert await hub.store.list_contacts("default") == []
+
+
+async def test_a_web_visitor_and_a_channel_contact_merge_into_one(
+    channel_hub: ChannelHub,
+) -> None:
+    running = channel_hub.running
+    account_id = (await channel_hub.create())["id"]
+    agent = await running.agent(max_concurrent=5)
+    visitor = await running.visitor()
+    web_conversation = (await visitor.say("hi from the web"))["message"]["conversation_id"]
+    await channel_hub.webhook(account_id, **{"from": "kim", "text": "hi by mail", "name": "Kim"})
+    hub = running.hub
+    channel_contact = await hub.store.find_contact("default", Identity(STANDIN, "kim"))
+    assert channel_contact is not None
+    web_contact_id = visitor.session["contact_id"]
+    path = f"/api/v1/contacts/{web_contact_id}/merge"
+    status, merged = await running.api.request(
+        "POST", path, token=agent.token, json={"contact_id": channel_contact.id}
+    )
+    assert status == 200, merged
+    assert merged["name"] == "Kim"  # a real name over the generic "Visitor …"
+    assert {(i["channel"], i["external_id"]) for i in merged["identities"]} == {
+        ("webim", web_contact_id),
+        (STANDIN, "kim"),
+    }
+    assert merged["merged_from"][0]["contact_id"] == channel_contact.id
+    assert merged["merged_from"][0]["by"] == agent.id
+    conversations = await hub.store.list_conversations("default", contact_id=web_contact_id)
+    assert {c.channel for c in conversations} == {"webim", STANDIN}
+    old = await hub.store.get_contact("default", channel_contact.id)
+    assert old is not None and old.merged_into == web_contact_id and old.identities == []
+    # The channel's next message lands in the merged contact's open conversation there.
+    await channel_hub.webhook(account_id, **{"from": "kim", "text": "still me"})
+    again = await agent.wait_for("message", lambda m: m["text"] == "still me")
+    assert again["conversation_id"] in {c.id for c in conversations}
+    assert again["sender"]["id"] == web_contact_id
+    # Once merged, twice is refused; so is merging into oneself; the web chat goes on.
+    status, refused = await running.api.request(
+        "POST", path, token=agent.token, json={"contact_id": channel_contact.id}
+    )
+    assert status == 409 and refused["error"]["code"] == "already_merged"
+    status, refused = await running.api.request(
+        "POST", path, token=agent.token, json={"contact_id": web_contact_id}
+    )
+    assert status == 400 and refused["error"]["code"] == "invalid_merge"
+    follow_up = await visitor.say("and from the web again")
+    assert follow_up["message"]["conversation_id"] == web_conversation
+
+
+async def test_merging_two_contacts_with_open_chats_on_one_channel_is_refused(
+    channel_hub: ChannelHub,
+) -> None:
+    running = channel_hub.running
+    agent = await running.agent(max_concurrent=5)
+    first, second = await running.visitor(), await running.visitor()
+    await first.say("one")
+    await second.say("two")
+    status, refused = await running.api.request(
+        "POST",
+        f"/api/v1/contacts/{first.session['contact_id']}/merge",
+        token=agent.token,
+        json={"contact_id": second.session["contact_id"]},
+    )
+    assert status == 409 and refused["error"]["code"] == "conversation_open"
+    hub = running.hub
+    second_contact = await hub.store.get_contact("default", second.session["contact_id"])
+    assert second_contact is not None and second_contact.merged_into is None
+    assert (
+        len(await hub.store.list_conversations("default", contact_id=first.session["contact_id"]))
+        == 1
+    )

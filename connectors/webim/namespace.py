@@ -54,10 +54,17 @@ class VisitorNamespace(socketio.AsyncNamespace):
         hub.bus.subscribe(ContactUpdated, self._contact_updated)
 
     async def _contact_updated(self, event: ContactUpdated) -> None:
-        """A renamed contact's next messages carry the new name."""
+        """A renamed contact's next messages carry the new name. A contact merged into
+        another: its open tabs hear the other's events too (their conversations moved
+        there), and its messages go there."""
         contact = event.contact
-        for visitor in self.visitors.values():
-            if visitor.contact_id == contact.id and visitor.tenant == contact.tenant:
+        for sid, visitor in list(self.visitors.items()):
+            if visitor.contact_id != contact.id or visitor.tenant != contact.tenant:
+                continue
+            if contact.merged_into is not None:
+                await self.enter_room(sid, visitor_room(contact.tenant, contact.merged_into))
+                visitor.conversation_id = None  # found again through the moved identity
+            else:
                 visitor.contact_name = contact.name
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:

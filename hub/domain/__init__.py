@@ -144,6 +144,11 @@ class Contact:
     blocked_until: datetime | None = None  # blacklisted (拉黑) until then
     created_at: datetime = field(default_factory=utcnow)
     last_seen_at: datetime = field(default_factory=utcnow)
+    # Set once an agent merged this contact into another: its identities and conversations
+    # moved there, and whoever still names this one (a visitor's token) is led there.
+    merged_into: str | None = None
+    # What merges brought into this contact: [{contact_id, at, by, identities, conversations}].
+    merged_from: list[dict[str, Any]] = field(default_factory=list)
 
     def is_blocked(self, now: datetime) -> bool:
         return self.blocked_until is not None and self.blocked_until > now
@@ -165,6 +170,8 @@ class Contact:
             "blocked_until": iso(self.blocked_until),
             "created_at": iso(self.created_at),
             "last_seen_at": iso(self.last_seen_at),
+            "merged_into": self.merged_into,
+            "merged_from": list(self.merged_from),
         }
 
 

@@ -161,6 +161,14 @@ class Store(ABC):
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         """Writes the named fields (`identities` included: Conflict if one is taken)."""
 
+    @abstractmethod
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        """Move the source's identities and conversations to the target and store both as
+        given (the caller has filled in the target's merged fields and set the source's
+        merged_into), atomically where the backend can. Conflict (conversation_open) when
+        both have an open conversation with the same key: nothing changes. Returns the ids
+        of the conversations moved."""
+
     # conversations ----------------------------------------------------------------------
 
     @abstractmethod

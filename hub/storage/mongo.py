@@ -415,6 +415,46 @@ class MongoStore(Store):
 
         await self._write(op())
 
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        return await self._write(self._merge_contacts(target, source))
+
+    async def _merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        """Not one transaction: the conversations move first (each keeps its open key unique,
+        so a clash stops the merge before anything else moved; the ones moved before it are
+        moved back), then the identities, then both contacts are written. A crash midway
+        leaves conversations or identities on the target with the source not yet marked
+        merged; merging again finishes it."""
+        tenant = target.tenant
+        for contact in (target, source):
+            if await self._col("contacts").find_one({"_id": contact.id, "tenant": tenant}) is None:
+                raise NotFound("no such contact", code="contact_not_found")
+        conversations = self._col("conversations")
+        moved: list[Conversation] = []
+        cursor = conversations.find({"tenant": tenant, "contact_id": source.id})
+        try:
+            async for doc in cursor:
+                conversation = from_doc(Conversation, doc)
+                conversation.contact_id = target.id
+                await conversations.update_one(
+                    {"_id": conversation.id},
+                    {"$set": {"contact_id": target.id, "open_key": conversation.open_key}},
+                )
+                moved.append(conversation)
+        except DuplicateKeyError as exc:
+            for conversation in moved:
+                conversation.contact_id = source.id
+                await conversations.update_one(
+                    {"_id": conversation.id},
+                    {"$set": {"contact_id": source.id, "open_key": conversation.open_key}},
+                )
+            raise _open_key_taken() from exc
+        await self._col("identities").update_many(
+            {"tenant": tenant, "contact_id": source.id}, {"$set": {"contact_id": target.id}}
+        )
+        for contact in (target, source):
+            await self._col("contacts").replace_one({"_id": contact.id}, _with_id(contact))
+        return [conversation.id for conversation in moved]
+
     @staticmethod
     def _not_one_of(identities: Sequence[Identity]) -> dict[str, Any]:
         if not identities:

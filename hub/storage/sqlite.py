@@ -328,6 +328,9 @@ class SqliteStore(Store):
         changes = {f: encode_value(getattr(contact, f)) for f in fields}
         await self._write("update_contact", contact.tenant, contact.id, changes)
 
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        return await self._write("merge_contacts", to_doc(target), to_doc(source))
+
     # conversations ---------------------------------------------------------------------
 
     async def create_conversation(self, conversation: Conversation) -> None:

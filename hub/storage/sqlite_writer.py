@@ -166,6 +166,30 @@ def update_contact(conn: sqlite3.Connection, tenant: str, contact_id: str, chang
     conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), contact_id))
 
 
+def merge_contacts(conn: sqlite3.Connection, target: Doc, source: Doc) -> list[str]:
+    tenant = target["tenant"]
+    for doc in (target, source):
+        _changed_doc(conn, "contacts", tenant, doc["id"], {}, "contact")  # both exist here
+    moved = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM conversations WHERE tenant = ? AND contact_id = ?",
+            (tenant, source["id"]),
+        ).fetchall()
+    ]
+    for conversation_id in moved:
+        doc = _row_doc(conn, "SELECT doc FROM conversations WHERE id = ?", (conversation_id,))
+        assert doc is not None
+        _write_conversation_columns(conn, doc | {"contact_id": target["id"]})
+    conn.execute(
+        "UPDATE identities SET contact_id = ? WHERE tenant = ? AND contact_id = ?",
+        (target["id"], tenant, source["id"]),
+    )
+    for doc in (target, source):
+        conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), doc["id"]))
+    return moved
+
+
 # The conversation's queried columns, beside its document; `open_key` is derived from it.
 CONVERSATION_COLUMNS = ("status", "agent_id", "contact_id", "channel", "created_at", "channel_id")
 
@@ -516,6 +540,7 @@ OPS: dict[str, Callable[..., Any]] = {
         update_agent,
         create_contact,
         update_contact,
+        merge_contacts,
         create_conversation,
         open_conversation,
         update_conversation,

@@ -8,6 +8,7 @@ conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -1004,3 +1005,31 @@ async def test_channel_accounts_round_trip_per_tenant(store: Store) -> None:
     assert await store.get_channel_account("a", "ch1") is None
     with pytest.raises(NotFound):
         await store.delete_channel_account("a", "ch1")
+
+
+async def test_merging_moves_identities_and_conversations_or_nothing(store: Store) -> None:
+    target, source = a_contact("k1", WEBIM), a_contact("k2", EMAIL, WECHAT)
+    await store.create_contact(target)
+    await store.create_contact(source)
+    await store.create_conversation(a_conversation("c1", contact_id="k2", channel="email"))
+    await store.create_conversation(a_conversation("c2", contact_id="k2", status="closed"))
+    target.identities = [WEBIM, EMAIL, WECHAT]
+    source.identities, source.merged_into = [], "k1"
+    moved = await store.merge_contacts(target, source)
+    assert sorted(moved) == ["c1", "c2"]
+    assert await store.find_contact("a", EMAIL) == target
+    assert await store.get_contact("a", "k2") == source
+    assert {c.id for c in await store.list_conversations("a", contact_id="k1")} == {"c1", "c2"}
+    found = await store.find_open_conversation("a", "k1", "email")
+    assert found is not None and found.id == "c1"
+    # Both with an open conversation on one channel: refused, nothing moves.
+    await store.create_contact(a_contact("k3", Identity("webim", "v3")))
+    await store.create_conversation(a_conversation("c3", contact_id="k3", channel="email"))
+    other = a_contact("k3")
+    with pytest.raises(Conflict) as clash:
+        await store.merge_contacts(target, replace(other, merged_into="k1"))
+    assert clash.value.code == "conversation_open"
+    assert await store.find_contact("a", Identity("webim", "v3")) is not None
+    stored = await store.get_contact("a", "k3")
+    assert stored is not None and stored.merged_into is None
+    assert {c.id for c in await store.list_conversations("a", contact_id="k3")} == {"c3"}
