@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -113,6 +115,9 @@ listen = 127.0.0.1
 {ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+# Failed logins answered at once. (Dovecot still delays the next login from the same address
+# by a few seconds: a test that fails logins on purpose gets a Dovecot of its own.)
+auth_failure_delay = 0
 default_internal_user = nobody
 default_login_user = nobody
 default_internal_group = nogroup
@@ -187,6 +192,9 @@ class Dovecot:
             ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            # Its own process group: stopping it stops the per-connection imap processes too,
+            # which otherwise keep serving open connections for a while after the master.
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         while True:
@@ -205,8 +213,9 @@ class Dovecot:
             time.sleep(0.02)
 
     def stop(self) -> None:
+        """Stop the server and drop every connection, as a crash or a restart would."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            os.killpg(self.process.pid, signal.SIGTERM)
             self.process.wait(timeout=20)
         self.process = None
 
@@ -226,7 +235,9 @@ class Dovecot:
         config.update(overrides)
         return config
 
-    async def _session(self) -> aioimaplib.IMAP4:
+    async def session(self) -> aioimaplib.IMAP4:
+        """A logged-in IMAP connection of the test's own (folder names as IMAP writes them:
+        modified UTF-7 for anything not ASCII)."""
         client = aioimaplib.IMAP4("127.0.0.1", self.port, timeout=30)
         await client.wait_hello_from_server()
         response = await client.login(self.user, self.password)
@@ -235,27 +246,45 @@ class Dovecot:
 
     async def append(self, raw: bytes, folder: str = "INBOX", flags: str | None = None) -> int:
         """Deliver a mail by IMAP APPEND; its UID."""
-        client = await self._session()
+        (uid,) = await self.append_all([raw], folder, flags)
+        return uid
+
+    async def append_all(
+        self, raws: list[bytes], folder: str = "INBOX", flags: str | None = None
+    ) -> list[int]:
+        client = await self.session()
         try:
-            response = await client.append(raw, mailbox=folder, flags=flags)
-            assert response.result == "OK", response
-            match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response.lines[-1])
-            assert match, response
-            return int(match[1])
+            uids = []
+            for raw in raws:
+                response = await client.append(raw, mailbox=folder, flags=flags)
+                assert response.result == "OK", response
+                match = re.search(rb"\[APPENDUID \d+ (\d+)\]", response.lines[-1])
+                assert match, response
+                uids.append(int(match[1]))
+            return uids
         finally:
             await client.logout()
 
     async def create_folder(self, folder: str) -> None:
-        client = await self._session()
+        client = await self.session()
         try:
             response = await client.create(folder)
             assert response.result == "OK", response
         finally:
             await client.logout()
 
+    async def recreate_folder(self, folder: str) -> None:
+        """Delete and create `folder` again: Dovecot gives it a new UIDVALIDITY."""
+        client = await self.session()
+        try:
+            assert (await client.delete(folder)).result == "OK"
+            assert (await client.create(folder)).result == "OK"
+        finally:
+            await client.logout()
+
     async def flags(self, folder: str = "INBOX") -> dict[int, set[str]]:
         """UID -> flags of every mail in `folder`."""
-        client = await self._session()
+        client = await self.session()
         try:
             response = await client.select(folder)
             assert response.result == "OK", response

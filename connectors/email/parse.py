@@ -132,16 +132,18 @@ def parse_mail(
     max_bytes: int = MAX_MAIL_BYTES,
     header_of_size: int | None = None,
 ) -> ParsedMail:
-    """`mailbox` is the account's own address (for the reply token). `header_of_size`: `raw`
-    is only the header of a mail of that many bytes, too large to fetch whole."""
+    """`mailbox` is the account's own address (for the reply token). A mail of more than
+    `max_bytes` is not taken apart: only its header is read, and `unreadable` says why.
+    `header_of_size`: `raw` is only the header of a mail of that many bytes (the IMAP reader
+    fetches no more of a mail above its limit)."""
     mail = ParsedMail()
     try:
         if not isinstance(raw, bytes | bytearray) or not raw.strip():
             mail.unreadable = "the mail is empty"
             return mail
-        too_large = header_of_size if header_of_size is not None else len(raw)
-        if too_large > max_bytes:
-            mail.unreadable = f"the mail has {too_large} bytes, more than the {max_bytes} read"
+        if header_of_size is not None or len(raw) > max_bytes:
+            size = header_of_size if header_of_size is not None else len(raw)
+            mail.unreadable = f"the mail has {size} bytes, too large to read whole"
             message = BytesHeaderParser(policy=RAW_HEADERS).parsebytes(bytes(raw[:1_000_000]))
             _read_headers(mail, message, mailbox, body_charset=None)
             return mail
