@@ -347,7 +347,7 @@ def dovecot_server(
 class SmtpServer:
     """aiosmtpd in this process (its own thread and loop), stoppable and restartable on the
     same port. `received` holds every accepted envelope; `reject` makes it answer a command
-    ("RCPT" or "DATA") with a reply of the test's choosing."""
+    ("MAIL", "RCPT" or "DATA") with a reply of the test's choosing, `refuse` one recipient."""
 
     port: int
     certificate: tuple[Path, Path] | None = None
@@ -355,6 +355,7 @@ class SmtpServer:
     login: tuple[str, str] | None = None
     received: list[Envelope] = field(default_factory=list)
     reject: dict[str, str] = field(default_factory=dict)
+    refuse: dict[str, str] = field(default_factory=dict)
     controller: Controller | None = None
 
     def start(self) -> None:
@@ -414,11 +415,22 @@ class _Handler:
     def __init__(self, server: SmtpServer) -> None:
         self.server = server
 
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if "MAIL" in self.server.reject:
+            return self.server.reject["MAIL"]
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return "250 OK"
+
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Envelope, address: str, options: list[str]
     ) -> str:
         if "RCPT" in self.server.reject:
             return self.server.reject["RCPT"]
+        if address in self.server.refuse:
+            return self.server.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
 

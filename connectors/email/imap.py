@@ -49,8 +49,9 @@ from connectors.email.parse import MAX_MAIL_BYTES, ParsedMail, parse_mail
 
 DEFAULT_TIMEOUT = 30.0
 DEFAULT_IDLE_SECONDS = 300.0
-# aioimaplib parses the lines of one response recursively: a few hundred FETCH lines at once
-# would overflow Python's recursion limit. UIDs are fetched in batches of this size.
+# aioimaplib parses the lines of one read recursively (its issue 118): about a thousand lines
+# arriving together overflow Python's recursion limit, and the command then never completes
+# (our timeout ends it). UIDs are fetched in batches of this size to stay far below that.
 FETCH_BATCH = 100
 
 _UIDVALIDITY = re.compile(rb"\[UIDVALIDITY (\d+)\]")

@@ -2,9 +2,10 @@
 
 Transient: refused or dropped connections, timeouts, 4xx replies: the outbox retries with
 back-off. Permanent: 5xx replies to the message or to all its recipients, with the server's
-own words: the message is failed. Authentication (535 and the like) and configuration
-problems (TLS, STARTTLS not offered, a 5xx to the greeting): the account is broken, not the
-message; it waits and the account shows the error.
+own words: the message is failed. Authentication (535, or 530 when the account has no login)
+and configuration problems (TLS, STARTTLS not offered, a 5xx to the greeting, the sender
+address refused): the account is broken, not the message; it waits and the account shows the
+error.
 
 Double sends. SMTP has no idempotency key: once the server has answered 250 to the end of
 DATA the mail is its responsibility, and nothing in the protocol lets a client ask "did you
@@ -37,6 +38,8 @@ from connectors.email.errors import (
 )
 
 DEFAULT_TIMEOUT = 60.0
+# RFC 4954: authentication required (530), a stronger mechanism (534) or TLS (538) needed.
+_LOGIN_NEEDED = frozenset({530, 534, 538})
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +129,19 @@ def classify(error: BaseException, host: str) -> MailError:
                 code=error.code,
             )
         return TransientError(f"{host}: {error.code} {error.message}", code=error.code)
+    if isinstance(error, aiosmtplib.SMTPResponseException) and error.code in _LOGIN_NEEDED:
+        return AuthenticationError(
+            f"{host} wants a login first: {error.code} {error.message}",
+            key="smtp_user",
+            code=error.code,
+        )
+    if isinstance(error, aiosmtplib.SMTPSenderRefused) and error.code >= 500:
+        # Our sender is always from_address: refusing it refuses every mail of the account.
+        return ConfigurationError(
+            f"{host} refuses the sender {error.sender}: {error.code} {error.message}",
+            key="from_address",
+            code=error.code,
+        )
     if isinstance(error, aiosmtplib.SMTPResponseException):
         if 400 <= error.code < 500:
             return TransientError(f"{host}: {error.code} {error.message}", code=error.code)

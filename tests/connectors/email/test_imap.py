@@ -338,6 +338,7 @@ async def test_a_mail_over_the_limit_comes_as_its_header(dovecot: Dovecot, folde
         assert await subjects(reader, fetched.state) == []
 
 
+@pytest.mark.slow
 async def test_many_new_mails_at_once(dovecot: Dovecot, folder: str) -> None:
     """More new mail than one FETCH batch: aioimaplib parses a response's lines recursively."""
     await dovecot.append_all([mails.plain(subject=f"n{n}") for n in range(250)], folder)

@@ -14,6 +14,7 @@ from connectors.email.parse import (
     MAX_REFERENCES,
     parse_mail,
 )
+from connectors.email.safe_html import sanitize_html
 from tests.connectors.email import mails
 from tests.connectors.email.mails import encoded_word
 
@@ -280,6 +281,7 @@ def test_references_are_bounded_keeping_the_root() -> None:
     assert mail.references[0] == "<r0@example.com>" and mail.references[-1] == "<r499@example.com>"
 
 
+@pytest.mark.slow
 def test_a_25_mb_attachment_arrives_whole() -> None:
     raw, data = mails.with_attachment(25 * 1024 * 1024)
     mail = parse_mail(raw)
@@ -339,3 +341,12 @@ def test_parse_never_raises_on_damaged_real_mail(data: st.DataObject) -> None:
         position = data.draw(st.integers(0, len(raw) - 1))
         raw[position] = data.draw(st.integers(0, 255))
     parse_mail(bytes(raw))
+
+
+def test_inline_images_are_linked_to_their_stored_urls() -> None:
+    safe = sanitize_html(
+        '<p><img src="cid:pic1@x"><img src="CID:gone@x"><a href="cid:pic1@x">a</a>'
+    )
+    assert safe.count("cid:") == 1  # only an image may point at a part
+    linked = sanitize_html(safe, {"pic1@x": "/uploads/abc.png"})
+    assert '<img src="/uploads/abc.png">' in linked and "cid:" not in linked.lower()
