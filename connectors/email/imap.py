@@ -159,7 +159,10 @@ class MailboxReader:
             await self._call(client.wait_hello_from_server())
             if config.imap_security == "starttls":
                 await self._starttls(client)
-            response = await self._call(client.login(config.imap_user, config.imap_password))
+            # aioimaplib quotes the password but sends the user name as it is: an Exchange
+            # "DOMAIN\\user" or a name with a space would break the command line.
+            user = aioimaplib.quoted(config.imap_user)
+            response = await self._call(client.login(user, config.imap_password))
             if response.result != "OK":
                 reason = _text(response)
                 if "[UNAVAILABLE]" in reason:  # RFC 5530: the server, not the login
@@ -179,7 +182,8 @@ class MailboxReader:
         client, self._client = self._client, None
         if client is None:
             return
-        if not self._lost.is_set() and client.get_state() in ("AUTH", "SELECTED"):
+        logged_in = client.get_state() in ("AUTH", "SELECTED")
+        if not self._lost.is_set() and logged_in and not client.has_pending_idle():
             try:
                 await asyncio.wait_for(client.logout(), min(self.timeout, 5.0))
             except Exception:  # the connection is going away either way
@@ -435,8 +439,7 @@ def mailbox_name(name: str) -> str:
         else:
             pending.append(char)
     flush()
-    quoted = "".join(encoded).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{quoted}"'
+    return aioimaplib.quoted("".join(encoded))
 
 
 async def _push_or_nothing(client: aioimaplib.IMAP4, timeout: float) -> Any:
