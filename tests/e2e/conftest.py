@@ -22,6 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "e2e-admin-password"
 SCREENSHOTS = REPO / "docs" / "screenshots"
+# Pictures to look at that the README does not show (git ignores tests/artifacts).
+ARTIFACTS = REPO / "tests" / "artifacts" / "screenshots"
 
 
 def _free_port() -> int:

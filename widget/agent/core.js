@@ -140,8 +140,10 @@ export async function loadOlder(/** @type {Entry} */ e) {
     const items = await pageBefore(e.conversation.id, e.messages[0]?.seq ?? NEWEST);
     for (const m of items) addMessage(e, m);
     e.complete = reachedStart(items);
-    return;
+    if (!e.complete) return;
   }
+  // Which earlier conversations there are, as soon as this one is read to its start (one
+  // small request), so the log can say whether anything is left above.
   if (e.history === null) {
     const c = e.conversation;
     /** @type {Conversation[]} */
