@@ -3,6 +3,7 @@
 import { t, applyI18n, switchLang, addStrings } from "./i18n.js";
 import { $, el, request, connect, NEWEST, PAGE } from "./shared.js";
 import { attachmentNodes, renderBody, textNode } from "./render.js";
+import { storage } from "./storage.js";
 
 /** @import { Attachment, Conversation, Message } from "./types.js" */
 
@@ -47,7 +48,7 @@ addStrings({
 const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
-const visitorToken = () => localStorage.getItem(tokenKey) || "";
+const visitorToken = () => storage.get(tokenKey) || "";
 let MAX = 2000;
 let sendKey = "enter";
 const log = $("log");
@@ -197,7 +198,7 @@ let sessionStarted = () => {};
 const sessionReady = new Promise((resolve) => { sessionStarted = resolve; });
 
 socket.on("session", async (/** @type {{visitor_token: string, contact_id: string, conversation: Conversation | null}} */ s) => {
-  localStorage.setItem(tokenKey, s.visitor_token);
+  storage.set(tokenKey, s.visitor_token);
   sessionStarted();
   contactId = s.contact_id;
   const previous = conversation;
@@ -532,7 +533,7 @@ function offerPrechat(/** @type {("name" | "phone" | "email")[]} */ names) {
     const ack = await socket.timeout(10000).emitWithAck("profile", body).catch(() => null);
     submit.disabled = false;
     if (ack?.ok) {
-      localStorage.setItem(`hub:prechat:${tenant}:${contactId}`, "1");
+      storage.set(`hub:prechat:${tenant}:${contactId}`, "1");
       box.remove();
       showComposer(true);
       input.focus();
@@ -560,7 +561,7 @@ async function chooseStart() {
     return;
   }
   const fields = cfg.prechat_enabled ? (cfg.prechat_fields || []) : [];
-  if (fields.length && !localStorage.getItem(`hub:prechat:${tenant}:${contactId}`)) offerPrechat(fields);
+  if (fields.length && !storage.get(`hub:prechat:${tenant}:${contactId}`)) offerPrechat(fields);
 }
 
 // Appearance from the tenant's widget settings.

@@ -1,6 +1,8 @@
 // @ts-check
 // Shared strings: Simplified Chinese and English, chosen from the browser language; a switch overrides.
 
+import { storage } from "./storage.js";
+
 /** @typedef {"en" | "zh"} Lang */
 /** @typedef {{en?: Record<string, string>, zh?: Record<string, string>}} StringTables */
 
@@ -32,7 +34,7 @@ const KEY = "hub:lang";
 
 /** @returns {Lang} */
 export function currentLang() {
-  const forced = new URLSearchParams(location.search).get("lang") || localStorage.getItem(KEY);
+  const forced = new URLSearchParams(location.search).get("lang") || storage.get(KEY);
   if (forced === "zh" || forced === "en") return forced;
   return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
@@ -56,7 +58,7 @@ export function t(key, vars = {}) {
 }
 
 export function switchLang() {
-  localStorage.setItem(KEY, currentLang() === "zh" ? "en" : "zh");
+  storage.set(KEY, currentLang() === "zh" ? "en" : "zh");
   location.reload();
 }
 

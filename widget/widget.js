@@ -65,11 +65,12 @@
 
   function toggle(/** @type {boolean} */ value) {
     open = value;
-    if (open && !frame) makeFrame();
+    // A frame made now learns it is open from its URL; one made earlier is told.
+    if (frame) frame.contentWindow?.postMessage({ type: "hub:open", open }, origin);
+    else if (open) makeFrame();
     layout();
     if (launcher.querySelector("svg")) paint(open ? ICON_CLOSE : ICON_CHAT);
     if (open) unread(0);
-    frame?.contentWindow?.postMessage({ type: "hub:open", open }, origin);
     if (open && innerWidth < 600) launcher.style.display = "none";
   }
 
