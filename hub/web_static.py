@@ -7,11 +7,13 @@ file's path and content. Modules, styles and vendored files are served under
 a module imports carry the version too. The entry pages and the loader keep their URLs (the
 embed snippet, bookmarks), are revalidated on each load (`no-cache` with an ETag), and name the
 current version with a relative path, so the whole front end also works under a URL prefix.
-A changed file needs a restart to be served, and then every URL changes with it.
+A changed file needs a restart to be served, and then every URL changes with it. Text files
+are gzipped once at start and sent compressed to browsers that accept it.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mimetypes
 import pathlib
@@ -32,6 +34,7 @@ ENTRY_PAGES = {
 LOADER = "widget.js"
 PLACEHOLDER = b"{{static}}"
 IMMUTABLE = "public, max-age=31536000, immutable"
+COMPRESS_FROM_BYTES = 1024
 TYPES = {
     ".js": "text/javascript",
     ".css": "text/css",
@@ -45,13 +48,23 @@ class Asset:
     body: bytes
     content_type: str
     charset: str | None
+    gzipped: bytes | None  # when text, and smaller so
 
 
-def _asset(path: pathlib.Path, body: bytes) -> Asset:
-    content_type = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
-    content_type = content_type or "application/octet-stream"
+def _asset(body: bytes, content_type: str) -> Asset:
     textual = content_type.startswith("text/") or content_type.endswith("+xml")
-    return Asset(body, content_type, "utf-8" if textual else None)
+    gzipped = None
+    if textual and len(body) >= COMPRESS_FROM_BYTES:
+        gzipped = gzip.compress(body, compresslevel=9, mtime=0)
+    small_enough = gzipped is not None and len(gzipped) < len(body)
+    return Asset(
+        body, content_type, "utf-8" if textual else None, gzipped if small_enough else None
+    )
+
+
+def _content_type(path: pathlib.Path) -> str:
+    known = TYPES.get(path.suffix) or mimetypes.guess_type(path.name)[0]
+    return known or "application/octet-stream"
 
 
 def read_front_end(widget_dir: pathlib.Path) -> tuple[str, dict[str, Asset]]:
@@ -64,7 +77,7 @@ def read_front_end(widget_dir: pathlib.Path) -> tuple[str, dict[str, Asset]]:
             continue
         body = path.read_bytes()
         digest.update(relative.encode() + b"\0" + len(body).to_bytes(8, "big") + body)
-        files[relative] = _asset(path, body)
+        files[relative] = _asset(body, _content_type(path))
     return digest.hexdigest()[:VERSION_DIGITS], files
 
 
@@ -73,19 +86,19 @@ def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> str:
     version, files = read_front_end(widget_dir.resolve())
     entry_files = {*ENTRY_PAGES.values(), LOADER}
     versioned = {path: asset for path, asset in files.items() if path not in entry_files}
-    etag = f'"{version}"'
+    etag = f'W/"{version}"'
     revalidate = {"Cache-Control": "no-cache", "ETag": etag, "X-Content-Type-Options": "nosniff"}
 
     def entry(route: str, asset: Asset) -> Asset:
         depth = route.count("/") - 1
         tree = f"{'../' * depth}{STATIC_PREFIX}/{version}".encode()
-        return Asset(asset.body.replace(PLACEHOLDER, tree), asset.content_type, asset.charset)
+        return _asset(asset.body.replace(PLACEHOLDER, tree), asset.content_type)
 
     def revalidated(asset: Asset) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handler(request: web.Request) -> web.StreamResponse:
             if etag in request.headers.get("If-None-Match", ""):
                 return web.Response(status=304, headers=revalidate)
-            return _serve(asset, revalidate)
+            return _serve(request, asset, revalidate)
 
         return handler
 
@@ -94,7 +107,9 @@ def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> str:
         if request.match_info["version"] != version or asset is None:
             # Another version's files are gone with it: a page that old must reload.
             raise web.HTTPNotFound(headers={"Cache-Control": "no-store"})
-        return _serve(asset, {"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"})
+        return _serve(
+            request, asset, {"Cache-Control": IMMUTABLE, "X-Content-Type-Options": "nosniff"}
+        )
 
     async def agent_redirect(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("agent/")
@@ -107,7 +122,12 @@ def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> str:
     return version
 
 
-def _serve(asset: Asset, headers: dict[str, str]) -> web.Response:
+def _serve(request: web.Request, asset: Asset, headers: dict[str, str]) -> web.Response:
+    body = asset.body
+    if asset.gzipped is not None:
+        headers = {**headers, "Vary": "Accept-Encoding"}
+        if "gzip" in request.headers.get("Accept-Encoding", "").lower():
+            body, headers = asset.gzipped, {**headers, "Content-Encoding": "gzip"}
     return web.Response(
-        body=asset.body, content_type=asset.content_type, charset=asset.charset, headers=headers
+        body=body, content_type=asset.content_type, charset=asset.charset, headers=headers
     )

@@ -8,6 +8,7 @@ against real hubs (the snippet on another site; the hub mounted under /hub/)."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import os
 import re
 import shutil
@@ -98,6 +99,23 @@ async def test_versioned_files_are_immutable_and_other_versions_gone(widget_copy
         ]:
             res = await client.get(missing)
             assert res.status == 404, missing
+
+
+async def test_text_is_sent_gzipped_to_browsers_that_accept_it(widget_copy) -> None:
+    version, app = static_app(widget_copy)
+    vendored = (widget_copy / "vendor" / "socket.io.esm.min.js").read_bytes()
+    async with TestClient(TestServer(app), auto_decompress=False) as client:
+        path = f"/static/{version}/vendor/socket.io.esm.min.js"
+        packed = await client.get(path, headers={"Accept-Encoding": "gzip, deflate, br"})
+        assert packed.headers["Content-Encoding"] == "gzip"
+        assert packed.headers["Vary"] == "Accept-Encoding"
+        body = await packed.read()
+        assert gzip.decompress(body) == vendored and len(body) < len(vendored) / 2
+        plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+        assert "Content-Encoding" not in plain.headers and await plain.read() == vendored
+        page = await client.get("/agent/", headers={"Accept-Encoding": "gzip"})
+        assert page.headers["Content-Encoding"] == "gzip"
+        assert f"static/{version}/agent/agent.js" in gzip.decompress(await page.read()).decode()
 
 
 def test_a_changed_file_changes_every_url(widget_copy) -> None:
