@@ -10,6 +10,7 @@ import socketio
 from aiohttp import web
 
 from config.settings import Settings
+from connectors.email.channel import EmailChannel
 from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
@@ -36,7 +37,7 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 
 def default_channel_types() -> list[ChannelType]:
     """Every kind of channel account this hub can run."""
-    return []
+    return [EmailChannel()]
 
 
 def build_hub(

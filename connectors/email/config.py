@@ -1,6 +1,6 @@
 """An email channel account's configuration: the contract's keys, checked, with defaults.
 
-Contract keys (docs: CONTRACT.md, channel accounts): `imap_host, imap_port, imap_security,
+Contract keys (docs/protocol.md, channel accounts): `imap_host, imap_port, imap_security,
 imap_user, imap_password, imap_folder, smtp_host, smtp_port, smtp_security, smtp_user?,
 smtp_password?, from_address, from_name?`. Keys of our own, all optional:
 
