@@ -9,6 +9,8 @@ async def test_edit_and_tag_a_contact_reaches_every_agent(running_hub: RunningHu
     agent = await running_hub.agent()
     visitor = await running_hub.visitor()
     contact_id = visitor.session["contact_id"]
+    await visitor.say("hello")  # the agent serves this visitor, so may edit the contact
+    await agent.wait_for("conversation.assigned")
     status, contact = await running_hub.api.request(
         "PATCH",
         f"/api/v1/contacts/{contact_id}",

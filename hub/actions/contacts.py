@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from hub.actions.access import check_contact
 from hub.actions.conversations import do_close
 from hub.context import Hub
 from hub.domain import Agent, Contact, iso, utcnow
@@ -46,7 +47,7 @@ async def announce_contact(hub: Hub, contact: Contact) -> None:
     await hub.bus.publish(ContactUpdated(contact))
 
 
-async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
+async def edit_contact(hub: Hub, actor: Agent, contact_id: str, raw: object) -> Contact:
     """Agents correct a contact's name, phone, email and notes, and set its tags."""
     if not isinstance(raw, dict) or not raw:
         raise Invalid("send the fields to change", code="invalid_contact")
@@ -59,7 +60,7 @@ async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> C
         if limit is None or not isinstance(value, str) or len(value) > limit:
             raise Invalid(f"{key} cannot be set this way", code="invalid_contact")
         changes[key] = value.strip()
-    contact = await get_contact(hub, tenant, contact_id)
+    contact = await check_contact(hub, actor, contact_id)
     for key, value in changes.items():
         setattr(contact, key, value)
     await hub.store.update_contact(contact, list(changes))
@@ -83,20 +84,20 @@ async def do_block_contact(
         )
     if not isinstance(reason, str) or len(reason) > 500:
         raise Invalid("reason is text of at most 500 characters", code="invalid_block")
-    contact = await get_contact(hub, actor.tenant, contact_id)
+    contact = await check_contact(hub, actor, contact_id)
     contact.blocked_until = FOREVER if minutes is None else utcnow() + timedelta(minutes=minutes)
     contact.attributes = {**contact.attributes, "blocked_reason": reason.strip()}
     await hub.store.update_contact(contact, ["blocked_until", "attributes"])
     for conversation in await hub.store.list_conversations(
         actor.tenant, contact_id=contact.id, status=["bot", "queued", "assigned"], limit=50
     ):
-        await do_close(hub, actor, conversation.id, reason="blocked", require_hold=False)
+        await do_close(hub, actor, conversation.id, reason="blocked", checked=False)
     await announce_contact(hub, contact)
     return contact
 
 
 async def do_unblock_contact(hub: Hub, actor: Agent, contact_id: str) -> Contact:
-    contact = await get_contact(hub, actor.tenant, contact_id)
+    contact = await check_contact(hub, actor, contact_id)
     if contact.blocked_until is None:
         return contact
     contact.blocked_until = None
@@ -149,15 +150,18 @@ async def do_merge_contacts(hub: Hub, actor: Agent, target_id: str, raw: object)
     source_id = raw["contact_id"]
     if source_id == target_id:
         raise Invalid("a contact cannot be merged into itself", code="invalid_merge")
-    target = await get_contact(hub, actor.tenant, target_id)
-    source = await get_contact(hub, actor.tenant, source_id)
-    for contact in (target, source):
+    for contact in [
+        await get_contact(hub, actor.tenant, target_id),
+        await get_contact(hub, actor.tenant, source_id),
+    ]:
         if contact.merged_into is not None:
             raise Conflict(
                 f"contact {contact.id} was merged into {contact.merged_into} already",
                 code="already_merged",
                 merged_into=contact.merged_into,
             )
+    target = await check_contact(hub, actor, target_id)
+    source = await check_contact(hub, actor, source_id)
     now = utcnow()
     if not target.name or (target.name.startswith(GENERIC_NAME) and source.name):
         target.name = source.name or target.name

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from hub.acd.base import Assignment
-from hub.actions.access import check_staff_conversation
+from hub.actions.access import Act, check_conversation
 from hub.actions.channels import channel_type, get_channel
 from hub.actions.messages import check_client_id, check_text, do_send_agent_message
 from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
@@ -40,13 +40,19 @@ async def do_close(
     *,
     summary: object = "",
     reason: str = "agent",
-    require_hold: bool = True,
+    checked: bool = True,
 ) -> Conversation:
     if not isinstance(summary, str) or len(summary) > MAX_SUMMARY:
         raise Invalid(f"summary must be text of at most {MAX_SUMMARY} characters")
-    conversation = await check_staff_conversation(
-        hub, actor, conversation_id, must_hold=require_hold
-    )
+    if checked:
+        conversation = await check_conversation(hub, actor, conversation_id, Act.CLOSE)
+    else:
+        # Part of an action that made its own check (blacklisting the contact).
+        assert isinstance(conversation_id, str)
+        found = await hub.store.get_conversation(actor.tenant, conversation_id)
+        if found is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        conversation = found
     if not conversation.is_open:
         return conversation  # closing twice is not an error: the outcome is the same
     before = conversation.status
@@ -86,7 +92,7 @@ async def do_transfer(
             f"skill must be a string of 1 to {MAX_SKILL} characters", code="invalid_skill"
         )
     note_text = check_text(hub, note, allow_empty=True) if note is not None else ""
-    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=True)
+    conversation = await check_conversation(hub, actor, conversation_id, Act.TRANSFER)
     if not conversation.is_open:
         raise Conflict("the conversation is closed", code="conversation_closed")
     tenant = conversation.tenant
@@ -119,7 +125,7 @@ async def do_take_over(hub: Hub, actor: Agent, conversation_id: object) -> Conve
         raise Forbidden(
             "only supervisors and admins take conversations over", code="supervisor_only"
         )
-    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=False)
+    conversation = await check_conversation(hub, actor, conversation_id, Act.TAKE_OVER)
     if not conversation.is_open:
         raise Conflict("the conversation is closed", code="conversation_closed")
     if conversation.agent_id == actor.id:
@@ -228,9 +234,7 @@ async def relay_customer_typing(
 async def relay_agent_typing(hub: Hub, agent: Agent, conversation_id: object, on: object) -> None:
     if not isinstance(on, bool):
         raise Invalid("on must be true or false")
-    conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
-    if conversation.agent_id != agent.id:
-        raise Forbidden("only the assigned agent types to the customer")
+    conversation = await check_conversation(hub, agent, conversation_id, Act.REPLY)
     ref: ConversationRef = conversation.ref()
     await hub.bus.publish(Typing(ref, agent.id, SenderType.AGENT.value, on))
 

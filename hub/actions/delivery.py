@@ -11,7 +11,7 @@ import random
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from hub.actions.access import check_staff_conversation
+from hub.actions.access import Act, check_conversation
 from hub.channels import Connector
 from hub.context import Hub
 from hub.domain import (
@@ -116,7 +116,7 @@ async def do_retry_delivery(
 ) -> Message:
     """An agent sends a failed message again (the reason was fixed, or they checked it did
     not arrive): it goes back into the outbox, due now, with its attempts counted afresh."""
-    conversation = await check_staff_conversation(hub, actor, conversation_id, must_hold=True)
+    conversation = await check_conversation(hub, actor, conversation_id, Act.REPLY)
     if not isinstance(message_id, str) or not message_id:
         raise Invalid("message_id must be a string", code="invalid_message_id")
     message = await hub.store.get_message(conversation.tenant, conversation.id, message_id)

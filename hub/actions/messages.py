@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from hub.actions.access import check_staff_conversation
+from hub.actions.access import Act, check_conversation
 from hub.actions.delivery import connector_for, deliver, initial_delivery
 from hub.actions.routing import do_route
 from hub.channels import InboundMessage
@@ -272,7 +272,9 @@ async def do_send_agent_message(
     email's subject and cc), checked by its connector."""
     checked_attachments = check_attachments(attachments)
     checked_client_id = check_client_id(client_id)
-    conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
+    conversation = await check_conversation(
+        hub, agent, conversation_id, Act.NOTE if private else Act.REPLY
+    )
     if not conversation.is_open and not private:
         raise Conflict("the conversation is closed", code="conversation_closed")
     now = utcnow()

@@ -46,7 +46,7 @@ async def read_contact(request: web.Request) -> web.Response:
 async def patch_contact(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     contact = await edit_contact(
-        hub_of(request), agent.tenant, request.match_info["contact_id"], await read_json(request)
+        hub_of(request), agent, request.match_info["contact_id"], await read_json(request)
     )
     return web.json_response(contact.public())
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.actions.access import Act, check_conversation, check_listing
 from hub.actions.conversations import do_start_conversation
 from hub.actions.delivery import do_retry_delivery
 from hub.api.common import current_agent, current_supervisor, hub_of, query_int, read_json
 from hub.api.monitor import queue_entries, supervisor_agents
 from hub.domain import Channel, ConversationStatus
-from hub.errors import Invalid, NotFound
+from hub.errors import Invalid
 
 routes = web.RouteTableDef()
 
@@ -29,12 +30,16 @@ async def list_conversations(request: web.Request) -> web.Response:
         raise Invalid(
             f"channel must be one of {', '.join(sorted(CHANNELS))}", code="invalid_channel"
         )
-    items = await hub_of(request).store.list_conversations(
+    hub = hub_of(request)
+    agent_id = query.get("agent_id") or None
+    contact_id = query.get("contact_id") or None
+    await check_listing(hub, agent, statuses=statuses, agent_id=agent_id, contact_id=contact_id)
+    items = await hub.store.list_conversations(
         agent.tenant,
         status=statuses or None,
-        agent_id=query.get("agent_id") or None,
+        agent_id=agent_id,
         channel=channel,
-        contact_id=query.get("contact_id") or None,
+        contact_id=contact_id,
         limit=query_int(request, "limit", 100, low=1, high=1000),
     )
     return web.json_response({"items": [c.public() for c in items]})
@@ -69,11 +74,9 @@ async def retry_message(request: web.Request) -> web.Response:
 @routes.get("/api/v1/conversations/{conversation_id}")
 async def get_conversation(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    conversation = await hub_of(request).store.get_conversation(
-        agent.tenant, request.match_info["conversation_id"]
+    conversation = await check_conversation(
+        hub_of(request), agent, request.match_info["conversation_id"], Act.READ
     )
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
     return web.json_response(conversation.public())
 
 
@@ -81,11 +84,9 @@ async def get_conversation(request: web.Request) -> web.Response:
 async def list_messages(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     hub = hub_of(request)
-    conversation = await hub.store.get_conversation(
-        agent.tenant, request.match_info["conversation_id"]
+    conversation = await check_conversation(
+        hub, agent, request.match_info["conversation_id"], Act.READ
     )
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
     before_seq = query_int(request, "before_seq", 0, low=1, high=2**62) or None
     messages = await hub.store.list_messages(
         agent.tenant,

@@ -6,7 +6,7 @@ from typing import Any
 
 import socketio
 
-from hub.actions.access import check_staff_conversation
+from hub.actions.access import Act, check_conversation
 from hub.actions.conversations import do_close, do_take_over, do_transfer, relay_agent_typing
 from hub.actions.delivery import do_retry_delivery
 from hub.actions.messages import (
@@ -117,8 +117,8 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_sync(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         agent = self._agent(sid)
-        conversation = await check_staff_conversation(
-            self.hub, agent, body.get("conversation_id"), must_hold=False
+        conversation = await check_conversation(
+            self.hub, agent, body.get("conversation_id"), Act.READ
         )
         messages = await read_messages(
             self.hub,
@@ -164,8 +164,8 @@ class AgentNamespace(socketio.AsyncNamespace):
         """Supervisors follow any conversation read-only."""
         body = payload(data)
         agent = self._agent(sid)
-        conversation = await check_staff_conversation(
-            self.hub, agent, body.get("conversation_id"), must_hold=True
+        conversation = await check_conversation(
+            self.hub, agent, body.get("conversation_id"), Act.WATCH
         )
         await self.enter_room(sid, watch_room(agent.tenant, conversation.id))
         return {}
