@@ -14,10 +14,11 @@ from hub.acd.base import AcdState
 from hub.contact_cache import ContactCache
 from hub.domain import RoutingSettings
 from hub.locks import KeyedLocks
+from hub.realtime.guard import SocketGate
 from hub.realtime.sessions import AgentSessions
 from hub.security import Tokens
 from hub.storage.base import Store
-from hub.throttle import Throttle
+from hub.throttle import LoginGuard, VisitorLimits
 from hub.timers import Timers
 
 if TYPE_CHECKING:
@@ -42,12 +43,18 @@ class Hub:
     # reach the right visitor without a store read per waiting conversation.
     waiting_contacts: dict[str, str] = field(default_factory=dict)
     last_pushed_position: dict[str, int] = field(default_factory=dict)
-    # Failed sign-ins per email: guessing passwords gets 429 after a few tries.
-    login_failures: Throttle = field(default_factory=lambda: Throttle(limit=5, window=300))
+    # Failed sign-ins per address, account and both (hub/throttle.py).
+    login_guard: LoginGuard = field(default_factory=LoginGuard)
     # Connected visitors' contact and open conversation (see hub/contact_cache.py).
     contacts: ContactCache = field(default_factory=ContactCache)
 
+    # Every client socket event passes it first (hub/realtime/guard.py).
+    socket_gate: SocketGate = field(init=False)
+
     def __post_init__(self) -> None:
+        self.socket_gate = SocketGate(
+            VisitorLimits(self.settings), self.tokens, self.settings.trusted_proxies
+        )
         # The store brackets every write to a contact or a conversation with the cache's
         # `changing`, so no action can forget to and leave a stale entry behind.
         self.store.contact_write_guard = self.contacts.changing

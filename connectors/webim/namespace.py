@@ -90,6 +90,13 @@ class VisitorNamespace(socketio.AsyncNamespace):
         if conversation is not None:
             await self._send_status(sid, conversation)
 
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Reserved names, invalid text, the visitor limits and the shutdown drain first
+        # (hub/realtime/guard.py).
+        return await self.hub.socket_gate.dispatch(
+            self, event, args, super().trigger_event, visitor=True
+        )
+
     def _room_has_members(self, room: str) -> bool:
         rooms = self.server.manager.rooms.get(VISITOR_NS, {})
         return bool(rooms.get(room))

@@ -29,7 +29,7 @@ async def get_quick_replies(request: web.Request) -> web.Response:
 @routes.put("/api/v1/quick-replies")
 async def set_quick_replies(request: web.Request) -> web.Response:
     admin = await current_admin(request)
-    body = await request.json()
+    body = await read_json(request)
     items = await put_quick_replies(
         hub_of(request), admin.tenant, body.get("items") if isinstance(body, dict) else None
     )
@@ -50,7 +50,7 @@ async def availability(request: web.Request) -> web.Response:
 @routes.post("/api/v1/left-messages")
 async def create_left_message(request: web.Request) -> web.Response:
     claims = hub_of(request).tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
-    body = await request.json()
+    body = await read_json(request)
     if not isinstance(body, dict):
         raise Invalid("send a JSON object", code="invalid_left_message")
     left = await leave_message(hub_of(request), claims.tenant, claims.contact_id, body)

@@ -172,6 +172,10 @@ class AgentNamespace(socketio.AsyncNamespace):
         return {"conversation": conversation.public()}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Reserved names, invalid text and the shutdown drain first (hub/realtime/guard.py).
+        return await self.hub.socket_gate.dispatch(self, event, args, self._dispatch)
+
+    async def _dispatch(self, event: str, *args: Any) -> Any:
         if args and args[0] in self.monitors and event not in MONITOR_EVENTS:
             # A monitor socket only reads: acting from it (presence above all) would make the
             # agent look present to routing. An allow-list, so new events are refused too.
