@@ -67,7 +67,7 @@ def main() -> None:
 
     from config.settings import SettingsError, load_settings
     from hub import gc_policy
-    from hub.app import create_app
+    from hub.app import create_app, server_options
 
     try:
         settings = load_settings(
@@ -97,6 +97,7 @@ def main() -> None:
         port=settings.port,
         print=lambda text: logging.getLogger("hub").info(text.strip()),
         shutdown_timeout=10,
+        **server_options(settings),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -87,6 +88,13 @@ async def healthz(request: web.Request) -> web.Response:
     if not request.app[READY].get("ready"):
         return web.json_response({"status": "starting"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """aiohttp's connection handling, for run.py and the tests alike: idle keep-alive
+    connections and requests whose headers never finish are closed after
+    http_keepalive_seconds (aiohttp's 75 s let a slow client hold each connection that long)."""
+    return {"keepalive_timeout": settings.http_keepalive_seconds}
 
 
 def create_app(settings: Settings) -> web.Application:

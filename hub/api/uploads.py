@@ -14,6 +14,7 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.api.common import current_agent, hub_of
+from hub.boundary import clean_file_name
 from hub.errors import Invalid, NotFound, TooLarge
 
 routes = web.RouteTableDef()
@@ -74,7 +75,7 @@ async def upload(request: web.Request) -> web.Response:
                     code="file_too_large",
                 )
             out.write(chunk)
-    original = (getattr(part, "filename", None) or name)[:255]
+    original = clean_file_name(getattr(part, "filename", None) or "")[:255] or name
     body = {
         "url": f"/uploads/{folder.name}/{name}",
         "name": original,
