@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
 from hub.api.common import error_middleware
+from hub.api.headers import add_header_signal
 from hub.contact_cache import ContactCache
 from hub.context import HUB, Hub
 from hub.realtime.agent import AgentNamespace
@@ -27,10 +29,22 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDGET_DIR = REPO_ROOT / "widget"
 READY = web.AppKey("ready", dict)
+SQLITE_FILE = "hub.sqlite3"  # the name hub.storage.create_store gives the embedded database
+
+
+def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:
+    """The data directory holds the database, its WAL, the token secret and the uploads:
+    only the hub's user may enter it, and the database files are created readable by it
+    alone (SQLite gives the WAL and shared-memory files the database file's mode)."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    database = data_dir / SQLITE_FILE
+    if sqlite and not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
 def build_hub(settings: Settings) -> Hub:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir_private(settings.data_dir, sqlite=not settings.mongo_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
     sio = create_sio(settings)
     hub = Hub(
@@ -102,6 +116,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
     app[HUB] = hub
     app[READY] = {"ready": False}
+    add_header_signal(app)
     hub.sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)

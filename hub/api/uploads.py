@@ -7,6 +7,7 @@ from `/uploads/<tenant>/<name>`, which is what message attachments point at.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from pathlib import Path
@@ -60,11 +61,12 @@ async def upload(request: web.Request) -> web.Response:
     if mime not in ALLOWED:
         raise Invalid(f"file type {mime or 'unknown'} is not allowed", code="invalid_file_type")
     folder = _upload_dir(request, tenant)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     name = secrets.token_hex(16) + ALLOWED[mime]
     target = folder / name
     size = 0
-    with target.open("wb") as out:
+    # Private like everything in the data directory: the hub serves them, nobody else reads.
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
             size += len(chunk)
             if size > MAX_UPLOAD_BYTES:

@@ -34,7 +34,7 @@ def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
     return {
         "async_mode": "aiohttp",
         "client_manager": manager,
-        "cors_allowed_origins": "*",
+        "cors_allowed_origins": None,  # same origin only: the chat frame, inbox and console
         # One client's events are handled in the order sent (its messages are stored in that
         # order); different clients still run concurrently.
         "async_handlers": False,
