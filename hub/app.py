@@ -15,7 +15,7 @@ from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
-from hub.api.common import error_middleware
+from hub.api.common import drain_middleware, error_middleware
 from hub.api.headers import add_header_signal
 from hub.contact_cache import ContactCache
 from hub.context import HUB, Hub
@@ -29,6 +29,8 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDGET_DIR = REPO_ROOT / "widget"
 READY = web.AppKey("ready", dict)
+# How long a stop waits for events and requests in hand to be answered.
+DRAIN_SECONDS = 10.0
 SQLITE_FILE = "hub.sqlite3"  # the name hub.storage.create_store gives the embedded database
 
 
@@ -98,6 +100,17 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         await connector.stop()
 
 
+async def _drain(app: web.Application) -> None:
+    """The first step of a graceful stop, once the listener is closed (aiohttp's
+    on_shutdown): every socket event and REST request being handled is answered, new ones
+    are refused. aiohttp then cancels what is left, the websockets: each one closes without
+    an Engine.IO close packet (hub/realtime/engine.py), which clients take as a lost
+    connection and reconnect, to another node."""
+    hub = app[HUB]
+    await hub.socket_gate.drain(DRAIN_SECONDS)
+    await hub.sio.shutdown()
+
+
 async def healthz(request: web.Request) -> web.Response:
     if not request.app[READY].get("ready"):
         return web.json_response({"status": "starting"}, status=503)
@@ -113,10 +126,13 @@ def server_options(settings: Settings) -> dict[str, Any]:
 
 def create_app(settings: Settings) -> web.Application:
     hub = build_hub(settings)
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, drain_middleware], client_max_size=settings.max_body_bytes
+    )
     app[HUB] = hub
     app[READY] = {"ready": False}
     add_header_signal(app)
+    app.on_shutdown.append(_drain)
     hub.sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)

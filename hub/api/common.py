@@ -53,6 +53,19 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal", "internal error")
 
 
+@web.middleware
+async def drain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """At shutdown the hub answers what it is handling and takes nothing new (a keep-alive
+    connection may still send a request after the listener closed)."""
+    gate = request.app[HUB].socket_gate
+    if request.path.startswith("/socket.io"):
+        return await handler(request)  # a socket's whole life: its events are counted
+    if gate.stopping:
+        raise HubError("the hub is restarting; try again", code="shutting_down", status=503)
+    with gate.in_flight():
+        return await handler(request)
+
+
 def hub_of(request: web.Request) -> Hub:
     return request.app[HUB]
 

@@ -7,7 +7,8 @@ point) call `SocketGate.dispatch`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import socketio
@@ -91,10 +92,16 @@ class SocketGate:
                     self.limits.message((visitor_socket.tenant, visitor_socket.contact_id), address)
         except HubError as exc:
             return error_ack(exc)
+        with self.in_flight():
+            return await handler(event, *args)
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        """Count a request or event being handled, for the drain at shutdown."""
         self._in_flight += 1
         self._drained.clear()
         try:
-            return await handler(event, *args)
+            yield
         finally:
             self._in_flight -= 1
             if self._in_flight == 0:
@@ -139,8 +146,8 @@ class SocketGate:
             self.limits.disconnected(address)
 
     async def drain(self, timeout: float) -> None:
-        """Refuse new events and connections, then wait (up to `timeout`) for the events
-        being handled to be answered."""
+        """Refuse new events, connections and REST requests, then wait (up to `timeout`) for
+        those being handled to be answered."""
         self.stopping = True
         try:
             await asyncio.wait_for(self._drained.wait(), timeout)
