@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
-REQUIRED_MODULES = ("aiohttp", "socketio", "aiosqlite", "motor", "argon2", "sortedcontainers")
+REQUIRED_MODULES = ("aiohttp", "socketio", "aiosqlite", "pymongo", "argon2", "sortedcontainers")
 
 
 def _dependencies_present() -> bool:
@@ -37,7 +37,7 @@ def _bootstrap() -> None:
             [
                 str(python),
                 "-c",
-                "import aiohttp, socketio, aiosqlite, motor, argon2, sortedcontainers",
+                "import aiohttp, socketio, aiosqlite, pymongo, argon2, sortedcontainers",
             ],
             capture_output=True,
         ).returncode

@@ -23,10 +23,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from hub.acd.memory import MemoryAcd
+from hub.domain import ConversationRef
 
 TENANT = "bench"
 SIZES = (100, 1_000, 10_000)
 MAX_CYCLES = 5_000_000
+
+
+def waiting(arrival: int) -> ConversationRef:
+    return ConversationRef(TENANT, f"c{arrival}", f"contact-{arrival}", "webim")
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,9 @@ async def queued_rate(size: int, seconds: float) -> float:
     arrivals = 0
     for _ in range(2 * size):
         arrivals += 1
-        change = await acd.offer(TENANT, f"c{arrivals}", skill=None, since=float(arrivals))
+        change = await acd.offer(
+            TENANT, f"c{arrivals}", skill=None, since=float(arrivals), ref=waiting(arrivals)
+        )
         held.extend(assignment.conversation_id for assignment in change.assignments)
     if len(held) != size or await acd.queued_count(TENANT) != size:
         raise RuntimeError("acd did not reach the steady state (n held, n waiting)")
@@ -66,7 +73,9 @@ async def queued_rate(size: int, seconds: float) -> float:
             raise RuntimeError("a release did not hand the freed agent a waiting conversation")
         held.append(change.assignments[0].conversation_id)
         arrivals += 1
-        await acd.offer(TENANT, f"c{arrivals}", skill=None, since=float(arrivals))
+        await acd.offer(
+            TENANT, f"c{arrivals}", skill=None, since=float(arrivals), ref=waiting(arrivals)
+        )
         cycles += 1
         if cycles % 256 == 0 and time.perf_counter() >= deadline:
             break
@@ -81,14 +90,18 @@ async def eligible_rate(size: int, seconds: float) -> float:
     arrivals = 0
     for _ in range(size):
         arrivals += 1
-        change = await acd.offer(TENANT, f"c{arrivals}", skill=None, since=float(arrivals))
+        change = await acd.offer(
+            TENANT, f"c{arrivals}", skill=None, since=float(arrivals), ref=waiting(arrivals)
+        )
         held.extend(assignment.conversation_id for assignment in change.assignments)
     cycles = 0
     started = time.perf_counter()
     deadline = started + seconds
     while cycles < MAX_CYCLES:
         arrivals += 1
-        change = await acd.offer(TENANT, f"c{arrivals}", skill=None, since=float(arrivals))
+        change = await acd.offer(
+            TENANT, f"c{arrivals}", skill=None, since=float(arrivals), ref=waiting(arrivals)
+        )
         if len(change.assignments) != 1:
             raise RuntimeError("an offer to agents with room was not assigned")
         held.append(change.assignments[0].conversation_id)

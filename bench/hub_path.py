@@ -33,7 +33,7 @@ from config.settings import load_settings
 from hub import gc_policy
 from hub.actions.agents import do_create_agent
 from hub.actions.routing import do_update_routing_settings, routing_settings
-from hub.app import create_app
+from hub.app import SIO, create_app
 from hub.context import HUB
 
 TENANT = "default"
@@ -53,7 +53,7 @@ class Harness:
         self.runner = web.AppRunner(self.app)
         await self.runner.setup()
         self.hub = self.app[HUB]
-        self.sio = self.hub.sio
+        self.sio = self.app[SIO]
         current = await routing_settings(self.hub, TENANT)
         current.policy = "idle_first"
         current.history_agent_first = False

@@ -55,6 +55,19 @@ class Settings(BaseModel):
     # this long (aiohttp's default, 75 s, let a slow client hold a connection that long).
     http_keepalive_seconds: float = Field(15.0, gt=0, le=600)
 
+    # Channel connections (IMAP, event socket) that fail are retried after a back-off that
+    # doubles from the first value up to the second.
+    channel_retry_min_seconds: float = Field(1.0, gt=0)
+    channel_retry_max_seconds: float = Field(300.0, gt=0)
+    # The outbox: a reply that could not be sent is tried again after a back-off from the
+    # first value to the second, at most outbox_max_attempts times in all; an attempt holds
+    # its message for outbox_lease_seconds (a hub that dies mid-send frees it after that).
+    outbox_retry_min_seconds: float = Field(10.0, gt=0)
+    outbox_retry_max_seconds: float = Field(3600.0, gt=0)
+    outbox_max_attempts: int = Field(12, ge=1)
+    outbox_lease_seconds: float = Field(120.0, gt=0)
+    outbox_poll_seconds: float = Field(2.0, gt=0)
+
     @model_validator(mode="after")
     def _admin_password_policy(self) -> Settings:
         if self.admin_password is not None:

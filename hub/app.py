@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import socketio
 from aiohttp import web
 
 from config.settings import Settings
@@ -17,10 +18,14 @@ from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
 from hub.api.common import drain_middleware, error_middleware
 from hub.api.headers import add_header_signal
-from hub.contact_cache import ContactCache
+from hub.channel_runtime import ChannelRuntime
+from hub.channels import ChannelType
 from hub.context import HUB, Hub
+from hub.notifications import CustomerNotifier
+from hub.outbox import Outbox
 from hub.realtime.agent import AgentNamespace
 from hub.realtime.server import create_sio
+from hub.realtime.staff import StaffFanout
 from hub.security import Tokens, load_or_create_secret
 from hub.storage import create_store
 
@@ -29,9 +34,15 @@ log = logging.getLogger(__name__)
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDGET_DIR = REPO_ROOT / "widget"
 READY = web.AppKey("ready", dict)
+SIO = web.AppKey("sio", socketio.AsyncServer)
 # How long a stop waits for events and requests in hand to be answered.
 DRAIN_SECONDS = 10.0
 SQLITE_FILE = "hub.sqlite3"  # the name hub.storage.create_store gives the embedded database
+
+
+def default_channel_types() -> list[ChannelType]:
+    """Every kind of channel account this hub can run."""
+    return []
 
 
 def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:
@@ -45,10 +56,11 @@ def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def build_hub(settings: Settings) -> Hub:
+def build_hub(
+    settings: Settings, sio: socketio.AsyncServer, channel_types: Sequence[ChannelType]
+) -> Hub:
     make_data_dir_private(settings.data_dir, sqlite=not settings.mongo_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
-    sio = create_sio(settings)
     hub = Hub(
         settings=settings,
         store=create_store(
@@ -58,13 +70,14 @@ def build_hub(settings: Settings) -> Hub:
             sqlite_synchronous=settings.sqlite_synchronous,
         ),
         acd=MemoryAcd(),
-        sio=sio,
         tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
-        # Several hub processes on one store would not see each other's writes.
-        contacts=ContactCache(enabled=not (settings.mongo_url or settings.redis_url)),
     )
+    hub.channel_types = {kind.type: kind for kind in channel_types}
+    StaffFanout(sio, hub.presence).subscribe(hub.bus)
+    CustomerNotifier(hub.connectors).subscribe(hub.bus)
     webim = WebImConnector(sio)
-    hub.connectors[webim.channel] = webim
+    webim.subscribe(hub.bus)
+    hub.connectors.add(webim)
     sio.register_namespace(VisitorNamespace(hub))
     sio.register_namespace(AgentNamespace(hub))
     return hub
@@ -91,12 +104,30 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[HUB].background.drain()
+
+
+async def _channels(app: web.Application) -> AsyncIterator[None]:
+    """Channel accounts' connectors and the outbox that sends through them."""
+    hub = app[HUB]
+    runtime = ChannelRuntime(hub)
+    outbox = Outbox(hub)
+    outbox.subscribe(hub.bus)
+    await runtime.start()
+    outbox.start()
+    yield
+    await outbox.stop()
+    await runtime.stop()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
-    for connector in hub.connectors.values():
-        await connector.start(hub)
+    for connector in hub.connectors.all():
+        await connector.start()
     yield
-    for connector in hub.connectors.values():
+    for connector in hub.connectors.all():
         await connector.stop()
 
 
@@ -106,9 +137,8 @@ async def _drain(app: web.Application) -> None:
     are refused. aiohttp then cancels what is left, the websockets: each one closes without
     an Engine.IO close packet (hub/realtime/engine.py), which clients take as a lost
     connection and reconnect, to another node."""
-    hub = app[HUB]
-    await hub.socket_gate.drain(DRAIN_SECONDS)
-    await hub.sio.shutdown()
+    await app[HUB].drain.stop(DRAIN_SECONDS)
+    await app[SIO].shutdown()
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -124,20 +154,27 @@ def server_options(settings: Settings) -> dict[str, Any]:
     return {"keepalive_timeout": settings.http_keepalive_seconds}
 
 
-def create_app(settings: Settings) -> web.Application:
-    hub = build_hub(settings)
+def create_app(
+    settings: Settings, *, channel_types: Sequence[ChannelType] | None = None
+) -> web.Application:
+    sio = create_sio(settings)
+    kinds = default_channel_types() if channel_types is None else channel_types
+    hub = build_hub(settings, sio, kinds)
     app = web.Application(
         middlewares=[error_middleware, drain_middleware], client_max_size=settings.max_body_bytes
     )
     app[HUB] = hub
+    app[SIO] = sio
     app[READY] = {"ready": False}
     add_header_signal(app)
     app.on_shutdown.append(_drain)
-    hub.sio.attach(app)
+    sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)
-    for connector in hub.connectors.values():
+    for connector in hub.connectors.all():
         app.router.add_routes(connector.routes())
+    for kind in kinds:
+        app.router.add_routes(kind.routes())
     try:
         from hub.web_static import add_static_routes
     except ImportError:
@@ -145,5 +182,5 @@ def create_app(settings: Settings) -> web.Application:
     else:
         add_static_routes(app, WIDGET_DIR)
     # Order matters: storage opens first and closes last, after timers stopped firing.
-    app.cleanup_ctx.extend([_storage, _timers, _state, _connectors])
+    app.cleanup_ctx.extend([_storage, _background, _timers, _state, _channels, _connectors])
     return app

@@ -28,9 +28,6 @@ MAX_DEPTH = 32
 
 _REFUSED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 _REPAIRED = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-# Characters that reorder what follows them on screen: in a file name "photo\u202egnp.exe"
-# shows as "photoexe.png". Shown text never needs them from a visitor.
-BIDI_CONTROLS = re.compile(r"[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def text_problem(text: str) -> str | None:
@@ -85,11 +82,6 @@ def repair_environ(environ: dict[str, Any]) -> dict[str, Any]:
         key: repair_text(value) if isinstance(value, str) and key.startswith("HTTP_") else value
         for key, value in environ.items()
     }
-
-
-def clean_file_name(name: str) -> str:
-    """A file name as shown in the inbox: repaired, without characters that reorder it."""
-    return BIDI_CONTROLS.sub("", repair_text(name)).strip()
 
 
 def decode_json(raw: bytes | str, where: str = "body") -> Any:

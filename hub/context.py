@@ -1,28 +1,23 @@
 """The Hub: every resource the actions need, built once by the app factory and passed
-explicitly (no module globals)."""
+explicitly (no module globals). Nothing here knows about sockets: actions publish events
+on the bus and the realtime layer subscribes."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-import socketio
 from aiohttp import web
 
 from config.settings import Settings
 from hub.acd.base import AcdState
-from hub.contact_cache import ContactCache
-from hub.domain import RoutingSettings
-from hub.locks import KeyedLocks
-from hub.realtime.guard import SocketGate
-from hub.realtime.sessions import AgentSessions
+from hub.acd.presence import AgentPresence
+from hub.background import Background
+from hub.bus import EventBus
+from hub.channels import ChannelType, Connectors
 from hub.security import Tokens
 from hub.storage.base import Store
-from hub.throttle import LoginGuard, VisitorLimits
+from hub.throttle import Drain, LoginGuard, Turns, VisitorLimits
 from hub.timers import Timers
-
-if TYPE_CHECKING:
-    from connectors.base import Connector
 
 
 @dataclass
@@ -30,34 +25,24 @@ class Hub:
     settings: Settings
     store: Store
     acd: AcdState
-    sio: socketio.AsyncServer
     tokens: Tokens
-    connectors: dict[str, Connector] = field(default_factory=dict)
+    bus: EventBus = field(default_factory=EventBus)
+    connectors: Connectors = field(default_factory=Connectors)
+    channel_types: dict[str, ChannelType] = field(default_factory=dict)
+    background: Background = field(default_factory=Background)
     timers: Timers = field(default_factory=Timers)
-    locks: KeyedLocks = field(default_factory=KeyedLocks)
-    agent_sessions: AgentSessions = field(default_factory=AgentSessions)
-    # Routing settings are read on every routing decision: cached here, refreshed by the
-    # action that changes them.
-    routing: dict[str, RoutingSettings] = field(default_factory=dict)
-    # conversation id -> contact id for conversations waiting in a queue, so position updates
-    # reach the right visitor without a store read per waiting conversation.
-    waiting_contacts: dict[str, str] = field(default_factory=dict)
-    last_pushed_position: dict[str, int] = field(default_factory=dict)
+    presence: AgentPresence = field(default_factory=AgentPresence)
     # Failed sign-ins per address, account and both (hub/throttle.py).
     login_guard: LoginGuard = field(default_factory=LoginGuard)
-    # Connected visitors' contact and open conversation (see hub/contact_cache.py).
-    contacts: ContactCache = field(default_factory=ContactCache)
-
-    # Every client socket event passes it first (hub/realtime/guard.py).
-    socket_gate: SocketGate = field(init=False)
+    # What one visitor and one address may do (settings visitor_* and address_*).
+    visitor_limits: VisitorLimits = field(init=False)
+    # The events and requests in hand, and whether the hub is stopping (hub/app.py _drain).
+    drain: Drain = field(default_factory=Drain)
+    # One at a time per key: slowed sign-ins to one account, ratings of one conversation.
+    turns: Turns = field(default_factory=Turns)
 
     def __post_init__(self) -> None:
-        self.socket_gate = SocketGate(
-            VisitorLimits(self.settings), self.tokens, self.settings.trusted_proxies
-        )
-        # The store brackets every write to a contact or a conversation with the cache's
-        # `changing`, so no action can forget to and leave a stale entry behind.
-        self.store.contact_write_guard = self.contacts.changing
+        self.visitor_limits = VisitorLimits(self.settings)
 
 
 HUB = web.AppKey("hub", Hub)

@@ -13,16 +13,26 @@ class HubError(Exception):
     status = 400
     code = "bad_request"
 
-    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        status: int | None = None,
+        **details: Any,
+    ):
+        """`details` are extra fields of the error object a client can act on (the config
+        key at fault, the conflicting conversation)."""
         super().__init__(message)
         self.message = message
+        self.details = details
         if code is not None:
             self.code = code
         if status is not None:
             self.status = status
 
     def body(self) -> dict[str, Any]:
-        return {"code": self.code, "message": self.message}
+        return {"code": self.code, "message": self.message, **self.details}
 
 
 class Invalid(HubError):

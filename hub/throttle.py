@@ -6,13 +6,15 @@ once per window, so a stream of one-off keys (addresses, emails) cannot grow the
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import math
 import time
 from collections import Counter, OrderedDict, deque
-from collections.abc import Hashable
+from collections.abc import AsyncIterator, Hashable, Iterator
 
 from config.settings import Settings
-from hub.errors import RateLimited
+from hub.errors import HubError, RateLimited
 
 
 class Throttle:
@@ -52,13 +54,6 @@ class Throttle:
         events = self._recent(key, now)
         events.append(now)
         self._events[key] = events
-
-    def take(self, key: Hashable) -> float:
-        """Count one event if the key is within its limit: 0, or the seconds to wait."""
-        wait = self.retry_after(key)
-        if wait == 0.0:
-            self.record(key)
-        return wait
 
     def clear(self, key: Hashable) -> None:
         self._events.pop(key, None)
@@ -135,6 +130,7 @@ class VisitorLimits:
         self.new_contacts = Throttle(settings.address_new_contacts_per_hour, 3600.0)
         self.max_connections = settings.address_connections
         self.connections: Counter[str] = Counter()
+        self.addresses: dict[str, str] = {}  # visitor socket -> its address
 
     def check_connect(self, address: str, *, new_contact: bool) -> None:
         if self.connections[address] >= self.max_connections:
@@ -145,15 +141,22 @@ class VisitorLimits:
         if new_contact and (wait := self.new_contacts.retry_after(address)):
             raise rate_limited("too many new visitors from this address", wait)
 
-    def connected(self, address: str, *, new_contact: bool) -> None:
+    def connected(self, sid: str, address: str, *, new_contact: bool) -> None:
         self.connections[address] += 1
+        self.addresses[sid] = address
         if new_contact:
             self.new_contacts.record(address)
 
-    def disconnected(self, address: str) -> None:
+    def disconnected(self, sid: str) -> None:
+        address = self.addresses.pop(sid, None)
+        if address is None:
+            return
         self.connections[address] -= 1
         if self.connections[address] <= 0:
             del self.connections[address]
+
+    def address_of(self, sid: str) -> str:
+        return self.addresses.get(sid, "")
 
     def message(self, visitor: Hashable, address: str) -> None:
         """Count one message, or raise RateLimited (nothing counted) past either limit."""
@@ -164,3 +167,57 @@ class VisitorLimits:
             raise rate_limited("too many messages; wait a moment", wait)
         self.visitor_messages.record(visitor)
         self.address_messages.record(address)
+
+
+class Drain:
+    """The requests and events being handled, so a stop can answer them first, and whether
+    the hub is stopping (new ones are then refused)."""
+
+    def __init__(self) -> None:
+        self.stopping = False
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+
+    @contextlib.contextmanager
+    def in_flight(self) -> Iterator[None]:
+        self._in_flight += 1
+        self._drained.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._drained.set()
+
+    async def stop(self, timeout: float) -> None:
+        """Refuse new work, then wait (up to `timeout`) for the work in hand."""
+        self.stopping = True
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._drained.wait(), timeout)
+
+    def refuse_if_stopping(self) -> None:
+        if self.stopping:
+            raise HubError("the hub is restarting; try again", code="shutting_down", status=503)
+
+
+class Turns:
+    """Per-key asyncio locks that disappear when nobody holds or waits for them: things
+    done one at a time per account or per conversation."""
+
+    def __init__(self) -> None:
+        self._locks: dict[Hashable, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)

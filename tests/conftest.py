@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from aiohttp import web
 
 from config.settings import Settings
 from hub.app import create_app, server_options
+from hub.channels import ChannelType
 from hub.context import HUB, Hub
 from tests.realtime_clients import AgentClient, Api, EventClient, Visitor
 
@@ -95,7 +96,9 @@ class RunningHub:
         return body
 
 
-async def start_hub(data_dir: Path, **overrides: Any) -> tuple[web.AppRunner, str]:
+async def start_hub(
+    data_dir: Path, *, channel_types: Sequence[ChannelType] | None = None, **overrides: Any
+) -> tuple[web.AppRunner, str]:
     settings = Settings(
         port=free_port(),
         data_dir=data_dir,
@@ -105,7 +108,11 @@ async def start_hub(data_dir: Path, **overrides: Any) -> tuple[web.AppRunner, st
         sqlite_synchronous="NORMAL",
         **overrides,
     )
-    runner = web.AppRunner(create_app(settings), handle_signals=False, **server_options(settings))
+    runner = web.AppRunner(
+        create_app(settings, channel_types=channel_types),
+        handle_signals=False,
+        **server_options(settings),
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", settings.port)
     await site.start()

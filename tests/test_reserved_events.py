@@ -43,6 +43,6 @@ async def test_an_agent_cannot_drop_its_presence_with_a_forged_disconnect(
         assert (await raw.call("presence", {"status": "ready"}))["ok"]
         ack = await raw.call("disconnect", "client namespace disconnect", ack_id=2)
         assert ack["error"]["code"] == "reserved_event"
-        presence = running_hub.hub.agent_sessions.presence(("default", agent["id"]))
+        presence = running_hub.hub.presence.presence(("default", agent["id"]))
         assert presence == "ready"
-        assert running_hub.hub.agent_sessions.sids(("default", agent["id"]))
+        assert running_hub.hub.presence.sids(("default", agent["id"]))

@@ -11,6 +11,10 @@ from hub.security import load_or_create_secret
 from tests.conftest import RunningHub
 
 
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
 async def get_headers(url: str, **headers: str) -> tuple[int, dict[str, str]]:
     async with aiohttp.ClientSession() as session, session.get(url, headers=headers) as response:
         return response.status, dict(response.headers)
@@ -69,9 +73,9 @@ async def test_data_files_are_private(running_hub: RunningHub, tmp_path: Path) -
     data_dir = Path(running_hub.hub.settings.data_dir)
     visitor = await running_hub.visitor()
     assert (await visitor.say("hello"))["ok"]
-    assert stat.S_IMODE(data_dir.stat().st_mode) == 0o700
+    assert mode_of(data_dir) == 0o700
     for name in ("hub.sqlite3", "hub.sqlite3-wal"):
-        assert stat.S_IMODE((data_dir / name).stat().st_mode) == 0o600, name
+        assert mode_of(data_dir / name) == 0o600, name
     form = aiohttp.FormData()
     form.add_field("file", b"hello", filename="a.txt", content_type="text/plain")
     status, body = await running_hub.api.request(
@@ -79,8 +83,8 @@ async def test_data_files_are_private(running_hub: RunningHub, tmp_path: Path) -
     )
     assert status == 201
     uploaded = data_dir / body["url"].removeprefix("/")
-    assert stat.S_IMODE(uploaded.stat().st_mode) == 0o600
-    assert stat.S_IMODE(uploaded.parent.stat().st_mode) == 0o700
+    assert mode_of(uploaded) == 0o600
+    assert mode_of(uploaded.parent) == 0o700
     load_or_create_secret(tmp_path / "fresh")
-    assert stat.S_IMODE((tmp_path / "fresh" / "secret_key").stat().st_mode) == 0o600
-    assert stat.S_IMODE((tmp_path / "fresh").stat().st_mode) == 0o700
+    assert mode_of(tmp_path / "fresh" / "secret_key") == 0o600
+    assert mode_of(tmp_path / "fresh") == 0o700

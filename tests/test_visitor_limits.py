@@ -25,9 +25,7 @@ LIMITS = {
 
 @pytest.fixture
 async def limited_hub(tmp_path: Path) -> AsyncIterator[tuple[str, Hub]]:
-    runner, base_url = await start_hub(
-        tmp_path / "data", trusted_proxies=("127.0.0.1",), **LIMITS
-    )
+    runner, base_url = await start_hub(tmp_path / "data", trusted_proxies=("127.0.0.1",), **LIMITS)
     try:
         yield base_url, runner.app[HUB]
     finally:

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import socketio
 
-from connectors.base import InboundMessage
 from connectors.webim.details import visitor_details
-from hub.actions.conversations import do_rate, relay_visitor_typing
+from hub.actions.conversations import do_rate, relay_customer_typing
 from hub.actions.messages import (
+    OpenConversationHint,
     check_after_seq,
     check_attachments,
     check_before_seq,
     check_limit,
+    check_text,
     read_messages,
     receive_inbound,
     type_for,
 )
-from hub.actions.routing import conversation_status_event
 from hub.actions.visitors import start_visitor_session, update_visitor_profile, visitor_view
+from hub.channels import InboundMessage
 from hub.context import Hub
-from hub.domain import Channel, ConversationStatus, Identity
+from hub.domain import Channel, Conversation, ConversationStatus, Identity
 from hub.errors import HubError, Invalid, NotFound, Unauthorized
+from hub.events import ContactUpdated
+from hub.realtime.guard import dispatch
 from hub.realtime.rooms import VISITOR_NS, visitor_room
 from hub.realtime.server import acked, payload
 
@@ -37,6 +41,9 @@ class VisitorSocket:
     contact_id: str
     contact_name: str
     skill: str | None
+    # The open conversation as this tab last saw it: a hint for the next message, which the
+    # store checks (hub.actions.messages.OpenConversationHint).
+    conversation_id: str | None = None
 
 
 class VisitorNamespace(socketio.AsyncNamespace):
@@ -44,6 +51,22 @@ class VisitorNamespace(socketio.AsyncNamespace):
         super().__init__(VISITOR_NS)
         self.hub = hub
         self.visitors: dict[str, VisitorSocket] = {}
+        self.tabs: Counter[tuple[str, str]] = Counter()  # open sockets per (tenant, contact)
+        hub.bus.subscribe(ContactUpdated, self._contact_updated)
+
+    async def _contact_updated(self, event: ContactUpdated) -> None:
+        """A renamed contact's next messages carry the new name. A contact merged into
+        another: its open tabs hear the other's events too (their conversations moved
+        there), and its messages go there."""
+        contact = event.contact
+        for sid, visitor in list(self.visitors.items()):
+            if visitor.contact_id != contact.id or visitor.tenant != contact.tenant:
+                continue
+            if contact.merged_into is not None:
+                await self.enter_room(sid, visitor_room(contact.tenant, contact.merged_into))
+                visitor.conversation_id = None  # found again through the moved identity
+            else:
+                visitor.contact_name = contact.name
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         auth = auth if isinstance(auth, dict) else {}
@@ -56,15 +79,14 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 not isinstance(skill, str) or not 0 < len(skill) <= MAX_SKILL
             ):
                 raise Invalid("auth.skill must be a short string", code="invalid_skill")
-            room_key = None
+            first_tab = True
             token = auth.get("visitor_token")
             if isinstance(token, str):
                 try:
                     claims = self.hub.tokens.read_visitor_token(token)
-                    room_key = visitor_room(claims.tenant, claims.contact_id)
+                    first_tab = not self.tabs[(claims.tenant, claims.contact_id)]
                 except Unauthorized:
-                    room_key = None
-            first_tab = room_key is None or not self._room_has_members(room_key)
+                    pass
             contact, conversation, visitor_token = await start_visitor_session(
                 self.hub,
                 tenant,
@@ -75,8 +97,10 @@ class VisitorNamespace(socketio.AsyncNamespace):
             )
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
-        self.visitors[sid] = VisitorSocket(tenant, contact.id, contact.name, skill)
-        self.hub.contacts.attach(tenant, contact.id)
+        self.visitors[sid] = VisitorSocket(
+            tenant, contact.id, contact.name, skill, conversation.id if conversation else None
+        )
+        self.tabs[(tenant, contact.id)] += 1
         await self.enter_room(sid, visitor_room(tenant, contact.id))
         await self.emit(
             "session",
@@ -93,34 +117,27 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # Reserved names, invalid text, the visitor limits and the shutdown drain first
         # (hub/realtime/guard.py).
-        return await self.hub.socket_gate.dispatch(
-            self, event, args, super().trigger_event, visitor=True
-        )
+        return await dispatch(self.hub, self, event, args, super().trigger_event, visitor=True)
 
-    def _room_has_members(self, room: str) -> bool:
-        rooms = self.server.manager.rooms.get(VISITOR_NS, {})
-        return bool(rooms.get(room))
-
-    async def _send_status(self, sid: str, conversation: Any) -> None:
-        extra: dict[str, Any] = {}
-        agent_name = None
+    async def _send_status(self, sid: str, conversation: Conversation) -> None:
+        """Where the resumed conversation stands, for the tab that just connected."""
+        status: dict[str, Any] = {"conversation_id": conversation.id, "status": conversation.status}
         if conversation.status == ConversationStatus.QUEUED.value:
             position = await self.hub.acd.position(conversation.tenant, conversation.id)
             if position is not None:
-                extra["queue_position"] = position
-        elif conversation.agent_id:
+                status["queue_position"] = position
+        elif conversation.status == ConversationStatus.ASSIGNED.value and conversation.agent_id:
             agent = await self.hub.store.get_agent(conversation.tenant, conversation.agent_id)
-            agent_name = agent.name if agent else None
-        await self.emit(
-            "conversation.status",
-            conversation_status_event(conversation, agent_name=agent_name, **extra),
-            to=sid,
-        )
+            status["agent"] = {"id": conversation.agent_id, "name": agent.name if agent else ""}
+        await self.emit("conversation.status", status, to=sid)
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         visitor = self.visitors.pop(sid, None)
         if visitor is not None:
-            self.hub.contacts.detach(visitor.tenant, visitor.contact_id)
+            key = (visitor.tenant, visitor.contact_id)
+            self.tabs[key] -= 1
+            if self.tabs[key] <= 0:
+                del self.tabs[key]
 
     def _visitor(self, sid: str) -> VisitorSocket:
         visitor = self.visitors.get(sid)
@@ -133,22 +150,31 @@ class VisitorNamespace(socketio.AsyncNamespace):
         body = payload(data)
         visitor = self._visitor(sid)
         attachments = check_attachments(body.get("attachments"))
+        text = check_text(
+            self.hub, body.get("text", "" if attachments else None), allow_empty=bool(attachments)
+        )
+        hint = (
+            OpenConversationHint(visitor.conversation_id, visitor.contact_id)
+            if visitor.conversation_id
+            else None
+        )
         received = await receive_inbound(
             self.hub,
             InboundMessage(
                 tenant=visitor.tenant,
                 channel=WEBIM,
                 identity=Identity(WEBIM, visitor.contact_id),
-                text=body.get("text", "" if attachments else None),  # type: ignore[arg-type]
+                text=text,
                 type=type_for(attachments),
                 attachments=attachments,
                 client_id=body.get("client_id"),
                 contact_name=visitor.contact_name,
                 skill=visitor.skill,
             ),
-            contact_id=visitor.contact_id,
-            origin_sid=sid,
+            hint=hint,
+            origin=sid,
         )
+        visitor.conversation_id = received.conversation.id
         return {"message": received.public}
 
     @acked
@@ -175,8 +201,8 @@ class VisitorNamespace(socketio.AsyncNamespace):
     @acked
     async def on_typing(self, sid: str, data: object = None) -> dict[str, Any]:
         visitor = self._visitor(sid)
-        await relay_visitor_typing(
-            self.hub, visitor.tenant, visitor.contact_id, payload(data).get("on")
+        await relay_customer_typing(
+            self.hub, visitor.tenant, visitor.contact_id, payload(data).get("on"), channel=WEBIM
         )
         return {}
 

@@ -27,6 +27,8 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from hub.domain import ConversationRef, RoutingSettings
+
 
 @dataclass(frozen=True, slots=True)
 class Assignment:
@@ -66,6 +68,15 @@ class AcdState(ABC):
     async def set_policy(self, tenant: str, policy: str) -> None:
         """ "idle_first" or "round_robin"; applies to every later decision."""
 
+    @abstractmethod
+    async def configure(self, tenant: str, settings: RoutingSettings) -> None:
+        """The tenant's routing settings (its policy applies at once), kept beside the state
+        they govern so that every node routing on this state uses the same ones."""
+
+    @abstractmethod
+    async def settings(self, tenant: str) -> RoutingSettings | None:
+        """What `configure` last set; None before (the caller loads them from the store)."""
+
     # agents ----------------------------------------------------------------------------------
 
     @abstractmethod
@@ -95,11 +106,13 @@ class AcdState(ABC):
         *,
         skill: str | None,
         since: float,
+        ref: ConversationRef,
         preferred_agent_id: str | None = None,
     ) -> AcdChange:
         """Route a conversation that no agent holds: the change has one assignment for it, or
         none and its skill's queue in queues_changed. Offering a conversation that is already
-        held or queued is a no-op (empty change): never assigned twice."""
+        held or queued is a no-op (empty change): never assigned twice. `ref` is kept with a
+        waiting conversation, so its customer can be told their position without a read."""
 
     @abstractmethod
     async def assign_to(
@@ -128,7 +141,9 @@ class AcdState(ABC):
     # reading ---------------------------------------------------------------------------------
 
     @abstractmethod
-    async def holder(self, tenant: str, conversation_id: str) -> str | None: ...
+    async def holder(self, tenant: str, conversation_id: str) -> str | None:
+        """The agent holding a conversation. The ACD's tests observe its decisions through
+        it (the memory and Redis states must agree); the hub itself reads the store."""
 
     @abstractmethod
     async def position(self, tenant: str, conversation_id: str) -> int | None:
@@ -137,6 +152,14 @@ class AcdState(ABC):
     @abstractmethod
     async def queue(self, tenant: str, skill: str | None) -> list[str]:
         """Waiting conversation ids of one skill's queue, in order."""
+
+    @abstractmethod
+    async def take_position_changes(
+        self, tenant: str, skill: str | None
+    ) -> list[tuple[ConversationRef, int]]:
+        """The waiting conversations of one skill's queue whose position differs from the
+        one last taken here, with their new position; they count as told from now on (so a
+        customer hears of a position once, whichever node asks)."""
 
     @abstractmethod
     async def queued_count(self, tenant: str) -> int: ...

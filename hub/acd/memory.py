@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from sortedcontainers import SortedList
 
 from hub.acd.base import AcdChange, AcdState, AgentLoad, Assignment
-from hub.domain import RoutingPolicy
+from hub.domain import ConversationRef, RoutingPolicy, RoutingSettings
 
 QueueKey = tuple[float, int, str]  # (since, arrival number, conversation id)
 # idle_first: (held, last assignment tick, agent id); round_robin: (last assignment tick, agent
@@ -45,11 +45,14 @@ class _Agent:
 class _Queued:
     skill: str | None
     key: QueueKey
+    ref: ConversationRef
+    told: int = 0  # the position its customer was last told (0: none yet)
 
 
 @dataclass
 class _Tenant:
     policy: str = RoutingPolicy.IDLE_FIRST.value
+    settings: RoutingSettings | None = None
     agents: dict[str, _Agent] = field(default_factory=dict)
     indexes: dict[str | None, SortedList] = field(default_factory=dict)
     queues: dict[str | None, SortedList] = field(default_factory=dict)
@@ -109,11 +112,11 @@ class _Tenant:
         self.reindex(agent)
         return agent
 
-    def enqueue(self, conversation_id: str, skill: str | None, since: float) -> None:
+    def enqueue(self, ref: ConversationRef, skill: str | None, since: float) -> None:
         self.arrivals += 1
-        key = (since, self.arrivals, conversation_id)
+        key = (since, self.arrivals, ref.id)
         self.queues.setdefault(skill, SortedList()).add(key)
-        self.queued[conversation_id] = _Queued(skill, key)
+        self.queued[ref.id] = _Queued(skill, key, ref)
 
     def dequeue(self, conversation_id: str, change: AcdChange) -> None:
         """Removes a conversation from its queue, if it waits, and notes the queue changed."""
@@ -163,6 +166,13 @@ class MemoryAcd(AcdState):
         for agent in state.agents.values():
             state.reindex(agent)
 
+    async def configure(self, tenant: str, settings: RoutingSettings) -> None:
+        await self.set_policy(tenant, settings.policy)
+        self._tenant(tenant).settings = settings
+
+    async def settings(self, tenant: str) -> RoutingSettings | None:
+        return self._tenant(tenant).settings
+
     async def upsert_agent(
         self, tenant: str, agent_id: str, *, skills: Iterable[str], max_concurrent: int
     ) -> AcdChange:
@@ -204,6 +214,7 @@ class MemoryAcd(AcdState):
         *,
         skill: str | None,
         since: float,
+        ref: ConversationRef,
         preferred_agent_id: str | None = None,
     ) -> AcdChange:
         state = self._tenant(tenant)
@@ -215,7 +226,7 @@ class MemoryAcd(AcdState):
         best = state.best_agent(skill)
         if best is not None:
             return AcdChange([state.give(conversation_id, best)])
-        state.enqueue(conversation_id, skill, since)
+        state.enqueue(ref, skill, since)
         return AcdChange(queues_changed={skill})
 
     async def assign_to(
@@ -272,6 +283,18 @@ class MemoryAcd(AcdState):
 
     async def queue(self, tenant: str, skill: str | None) -> list[str]:
         return [key[2] for key in self._tenant(tenant).queues.get(skill, ())]
+
+    async def take_position_changes(
+        self, tenant: str, skill: str | None
+    ) -> list[tuple[ConversationRef, int]]:
+        state = self._tenant(tenant)
+        changed = []
+        for position, key in enumerate(state.queues.get(skill, ()), start=1):
+            waiting = state.queued[key[2]]
+            if waiting.told != position:
+                waiting.told = position
+                changed.append((waiting.ref, position))
+        return changed
 
     async def queued_count(self, tenant: str) -> int:
         return len(self._tenant(tenant).queued)

@@ -9,7 +9,7 @@ from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
 from hub.errors import Invalid, Unauthorized
-from hub.realtime.rooms import AGENT_NS
+from hub.events import AgentDisabled
 from hub.security import check_password, dummy_hash, hash_password, verify_password
 
 ROLES = {r.value for r in Role}
@@ -76,10 +76,9 @@ async def do_update_agent(
             conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
             if conversation is not None and conversation.is_open:
                 await requeue(hub, conversation)
-        # A disabled agent stops working now, not at its next sign-in: its open inbox tabs on
-        # this node are closed (a reconnect is refused, its token no longer being valid).
-        for sid in hub.agent_sessions.sids((agent.tenant, agent.id)):
-            await hub.sio.disconnect(sid, namespace=AGENT_NS)
+        # A disabled agent stops working now, not at its next sign-in: its open inbox tabs are
+        # closed (a reconnect is refused, its token no longer being valid).
+        await hub.bus.publish(AgentDisabled(agent))
         return agent
     change = await hub.acd.upsert_agent(
         agent.tenant, agent.id, skills=agent.skills, max_concurrent=agent.max_concurrent
@@ -97,7 +96,7 @@ async def login(hub: Hub, email: object, password: object, *, address: str) -> t
     if guard.slowed(address, email):
         # Guessed at from many places: one try at a time, each slowed, for addresses this
         # account never signed in from (its owner's known ones are not held up).
-        async with hub.locks.hold(("login", email)):
+        async with hub.turns.hold(("login", email)):
             await asyncio.sleep(guard.slow_seconds)
             return await _check_credentials(hub, email, password, address)
     return await _check_credentials(hub, email, password, address)

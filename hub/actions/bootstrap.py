@@ -12,9 +12,8 @@ from hub.actions.routing import (
     QUEUED,
     grace_timer,
     on_grace_expired,
-    queue_timed_out,
-    queue_timer,
     routing_settings,
+    schedule_queue_timeout,
 )
 from hub.context import Hub
 from hub.domain import Role, Tenant
@@ -72,19 +71,14 @@ async def restore_routing_state(hub: Hub, tenant: str) -> None:
                 continue
             held_by.add(conversation.agent_id)
         else:
-            hub.waiting_contacts[conversation.id] = conversation.contact_id
             await hub.acd.offer(
                 tenant,
                 conversation.id,
                 skill=conversation.skill,
                 since=conversation.created_at.timestamp(),
+                ref=conversation.ref(),
             )
-            conversation_id = conversation.id
-            hub.timers.schedule(
-                queue_timer(conversation_id),
-                settings.queue_timeout_seconds,
-                lambda cid=conversation_id: queue_timed_out(hub, tenant, cid),  # type: ignore[misc]
-            )
+            schedule_queue_timeout(hub, conversation, settings.queue_timeout_seconds)
     # Nobody is connected after a restart: agents get the usual grace to come back.
     for agent_id in held_by:
         hub.timers.schedule(

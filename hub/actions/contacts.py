@@ -6,11 +6,11 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from hub.actions import events
 from hub.actions.conversations import do_close
 from hub.context import Hub
-from hub.domain import Agent, Contact, utcnow
-from hub.errors import Invalid, NotFound
+from hub.domain import Agent, Contact, iso, utcnow
+from hub.errors import Conflict, Invalid, NotFound
+from hub.events import ContactUpdated, TagsChanged
 
 CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
 MAX_TAG = 32
@@ -42,8 +42,8 @@ async def get_contact(hub: Hub, tenant: str, contact_id: str) -> Contact:
     return contact
 
 
-async def _announce(hub: Hub, contact: Contact) -> None:
-    await events.to_staff(hub, contact.tenant, "contact.updated", {"contact": contact.public()})
+async def announce_contact(hub: Hub, contact: Contact) -> None:
+    await hub.bus.publish(ContactUpdated(contact))
 
 
 async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> Contact:
@@ -63,7 +63,7 @@ async def edit_contact(hub: Hub, tenant: str, contact_id: str, raw: object) -> C
     for key, value in changes.items():
         setattr(contact, key, value)
     await hub.store.update_contact(contact, list(changes))
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -91,7 +91,7 @@ async def do_block_contact(
         actor.tenant, contact_id=contact.id, status=["bot", "queued", "assigned"], limit=50
     ):
         await do_close(hub, actor, conversation.id, reason="blocked", require_hold=False)
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -101,7 +101,7 @@ async def do_unblock_contact(hub: Hub, actor: Agent, contact_id: str) -> Contact
         return contact
     contact.blocked_until = None
     await hub.store.update_contact(contact, ["blocked_until"])
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact
 
 
@@ -130,5 +130,63 @@ async def put_tag_catalogue(hub: Hub, tenant: str, raw: object) -> list[dict[str
         items[name] = {"name": name, "color": color.lower()}
     catalogue = list(items.values())
     await hub.store.put_settings(tenant, "tags", {"items": catalogue})
-    await events.to_staff(hub, tenant, "tags.updated", {"items": catalogue})
+    await hub.bus.publish(TagsChanged(tenant, catalogue))
     return catalogue
+
+
+GENERIC_NAME = "Visitor "
+
+
+async def do_merge_contacts(hub: Hub, actor: Agent, target_id: str, raw: object) -> Contact:
+    """One person known twice (by web chat and by email, say) becomes one contact: the other
+    contact's identities and conversations move here, its details fill what this one lacks,
+    and it is kept, marked merged into this one, so whoever still names it is led here. The
+    merge is logged on this contact (who, when, which identities)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("contact_id"), str):
+        raise Invalid(
+            "send {contact_id} of the contact to merge into this one", code="invalid_merge"
+        )
+    source_id = raw["contact_id"]
+    if source_id == target_id:
+        raise Invalid("a contact cannot be merged into itself", code="invalid_merge")
+    target = await get_contact(hub, actor.tenant, target_id)
+    source = await get_contact(hub, actor.tenant, source_id)
+    for contact in (target, source):
+        if contact.merged_into is not None:
+            raise Conflict(
+                f"contact {contact.id} was merged into {contact.merged_into} already",
+                code="already_merged",
+                merged_into=contact.merged_into,
+            )
+    now = utcnow()
+    if not target.name or (target.name.startswith(GENERIC_NAME) and source.name):
+        target.name = source.name or target.name
+    for key in ("email", "phone"):
+        if not getattr(target, key):
+            setattr(target, key, getattr(source, key))
+    if source.notes and source.notes not in target.notes:
+        target.notes = "\n".join(part for part in (target.notes, source.notes) if part)[
+            : CONTACT_FIELDS["notes"]
+        ]
+    target.tags = list(dict.fromkeys([*target.tags, *source.tags]))[:MAX_CONTACT_TAGS]
+    target.attributes = {**source.attributes, **target.attributes}
+    target.visit_count += source.visit_count
+    target.identities = [*target.identities, *source.identities]
+    target.merged_from = [
+        *target.merged_from,
+        {
+            "contact_id": source.id,
+            "name": source.name,
+            "at": iso(now),
+            "by": actor.id,
+            "identities": [
+                {"channel": i.channel, "external_id": i.external_id} for i in source.identities
+            ],
+        },
+    ]
+    source.identities = []
+    source.merged_into = target.id
+    await hub.store.merge_contacts(target, source)
+    await announce_contact(hub, source)
+    await announce_contact(hub, target)
+    return target

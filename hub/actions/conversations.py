@@ -1,22 +1,22 @@
-"""Closing, transferring and rating conversations; typing indicators."""
+"""Starting, closing, transferring and rating conversations; typing indicators."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hub.acd.base import Assignment
-from hub.actions import events
-from hub.actions.messages import check_staff_conversation, check_text
-from hub.actions.routing import (
-    apply_change,
-    conversation_status_event,
-    persist_assignment,
-    queue_timer,
-    requeue,
-)
+from hub.actions.access import check_staff_conversation
+from hub.actions.channels import channel_type, get_channel
+from hub.actions.messages import check_client_id, check_text, do_send_agent_message
+from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
 from hub.context import Hub
 from hub.domain import (
     Agent,
+    Contact,
     Conversation,
+    ConversationRef,
     ConversationStatus,
+    Identity,
     Message,
     MessageType,
     Rating,
@@ -26,6 +26,7 @@ from hub.domain import (
     utcnow,
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
+from hub.events import ConversationClosed, ConversationUpdated, MessageCreated, Typing
 
 CLOSED = ConversationStatus.CLOSED.value
 MAX_SUMMARY = 2000
@@ -61,22 +62,8 @@ async def do_close(
     if not written:
         raise Conflict("the conversation changed meanwhile; try again", code="conflict")
     hub.timers.cancel(queue_timer(conversation.id))
-    hub.waiting_contacts.pop(conversation.id, None)
-    hub.last_pushed_position.pop(conversation.id, None)
     change = await hub.acd.release(conversation.tenant, conversation.id)
-    await events.to_conversation_staff(
-        hub, conversation, "conversation.closed", {"conversation_id": conversation.id}
-    )
-    await events.to_visitor(
-        hub,
-        conversation.tenant,
-        conversation.contact_id,
-        "conversation.status",
-        conversation_status_event(conversation, reason=reason),
-    )
-    await events.to_staff(
-        hub, conversation.tenant, "conversation.updated", {"conversation": conversation.public()}
-    )
+    await hub.bus.publish(ConversationClosed(conversation, reason=reason))
     await apply_change(hub, conversation.tenant, change)
     return conversation
 
@@ -181,7 +168,11 @@ async def _transfer_note(hub: Hub, actor: Agent, conversation: Conversation, tex
         text=text,
     )
     stored = (await hub.store.append_message(message)).message
-    await events.to_conversation_staff(hub, conversation, "message", stored.public())
+    await hub.bus.publish(
+        MessageCreated(
+            conversation.ref(), conversation.status, conversation.agent_id, stored, stored.public()
+        )
+    )
     return stored
 
 
@@ -203,7 +194,7 @@ async def do_rate(
     if not isinstance(conversation_id, str):
         raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
     # Two tabs rating at once must not both pass the check below.
-    async with hub.locks.hold(("rating", tenant, conversation_id)):
+    async with hub.turns.hold(("rating", tenant, conversation_id)):
         conversation = await hub.store.get_conversation(tenant, conversation_id)
         if conversation is None or conversation.contact_id != contact_id:
             raise NotFound("no such conversation", code="conversation_not_found")
@@ -214,23 +205,28 @@ async def do_rate(
             raise Conflict("this conversation is rated already", code="already_rated")
         conversation.rating = Rating(score=score, comment=comment)
         await hub.store.update_conversation(conversation, ["rating"])
-    await events.to_staff(
-        hub, tenant, "conversation.updated", {"conversation": conversation.public()}
-    )
+    await hub.bus.publish(ConversationUpdated(conversation))
     return conversation
 
 
-async def relay_visitor_typing(hub: Hub, tenant: str, contact_id: str, on: object) -> None:
+async def relay_customer_typing(
+    hub: Hub,
+    tenant: str,
+    contact_id: str,
+    on: object,
+    *,
+    channel: str,
+    channel_id: str | None = None,
+) -> None:
+    """The customer types (on channels that say so): the agent holding their open
+    conversation on that channel account sees it."""
     if not isinstance(on, bool):
         raise Invalid("on must be true or false")
-    conversation = await hub.store.find_open_conversation(tenant, contact_id, "webim")
+    conversation = await hub.store.find_open_conversation(tenant, contact_id, channel, channel_id)
     if conversation is None or conversation.agent_id is None:
         return
-    await events.to_conversation_staff(
-        hub,
-        conversation,
-        "typing",
-        {"conversation_id": conversation.id, "sender_type": SenderType.CONTACT.value, "on": on},
+    await hub.bus.publish(
+        Typing(conversation.ref(), conversation.agent_id, SenderType.CONTACT.value, on)
     )
 
 
@@ -240,10 +236,90 @@ async def relay_agent_typing(hub: Hub, agent: Agent, conversation_id: object, on
     conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
     if conversation.agent_id != agent.id:
         raise Forbidden("only the assigned agent types to the customer")
-    await events.to_visitor(
-        hub,
-        conversation.tenant,
-        conversation.contact_id,
-        "typing",
-        {"conversation_id": conversation.id, "sender_type": SenderType.AGENT.value, "on": on},
+    ref: ConversationRef = conversation.ref()
+    await hub.bus.publish(Typing(ref, agent.id, SenderType.AGENT.value, on))
+
+
+MAX_RECIPIENT = 320
+
+
+async def _contact_for(hub: Hub, tenant: str, identity: Identity, name: str) -> Contact:
+    """The contact an identity belongs to, created if nobody is known by it (another request
+    creating it at the same moment wins, and its contact is the one)."""
+    for _attempt in range(3):
+        found = await hub.store.find_contact(tenant, identity)
+        if found is not None:
+            return found
+        contact = Contact(id=new_id(), tenant=tenant, name=name, identities=[identity])
+        try:
+            await hub.store.create_contact(contact)
+        except Conflict:
+            continue
+        return contact
+    raise Conflict("that identity belongs to another contact", code="identity_taken")
+
+
+async def do_start_conversation(
+    hub: Hub, actor: Agent, body: dict[str, Any], *, origin_sid: str | None = None
+) -> tuple[Conversation, Message]:
+    """An agent writes first (an email, an SMS) to a customer on a channel account: the
+    contact is found by the address (or created), a conversation opened and assigned to the
+    agent, and the message sent through the outbox."""
+    account_id, to = body.get("channel_id"), body.get("to")
+    if not isinstance(account_id, str) or not account_id:
+        raise Invalid("channel_id names a channel account", code="invalid_channel_id")
+    if not isinstance(to, str) or not 0 < len(to.strip()) <= MAX_RECIPIENT:
+        raise Invalid("to is the customer's address on that channel", code="invalid_recipient")
+    account = await get_channel(hub, actor.tenant, account_id)
+    if not account.enabled:
+        raise Conflict("that channel is disabled", code="channel_disabled")
+    kind = channel_type(hub, account.type)
+    try:
+        identity = kind.recipient(to.strip())
+    except ValueError as exc:
+        raise Invalid(str(exc), code="invalid_recipient") from exc
+    options = {key: body[key] for key in ("subject", "cc") if key in body}
+    connector = hub.connectors.get(account.type, account.id)
+    if connector is None:
+        raise Conflict("that channel is not running", code="channel_unavailable")
+    # Checked before anything is written, so a refused start leaves nothing behind.
+    probe = Conversation(id="", tenant=actor.tenant, channel=account.type, contact_id="")
+    connector.outbound_meta(probe, options)
+    check_text(hub, body.get("text"), limit=connector.capabilities.max_text)
+    check_client_id(body.get("client_id"))
+    contact = await _contact_for(hub, actor.tenant, identity, str(body.get("name") or ""))
+    now = utcnow()
+    agent_threads = connector.capabilities.agent_threads
+    conversation, created = await hub.store.open_conversation(
+        Conversation(
+            id=new_id(),
+            tenant=actor.tenant,
+            channel=account.type,
+            channel_id=account.id,
+            contact_id=contact.id,
+            thread_key=new_id() if agent_threads else "",
+            status=ConversationStatus.QUEUED.value,
+            created_at=now,
+            queued_at=now,
+            meta={"subject": options["subject"]} if options.get("subject") else {},
+        )
     )
+    if not created:
+        raise Conflict(
+            "the customer has an open conversation on this channel: write there",
+            code="conversation_open",
+            conversation_id=conversation.id,
+        )
+    await _assign_now(hub, actor.tenant, conversation.id, actor.id, force=True)
+    message = await do_send_agent_message(
+        hub,
+        actor,
+        conversation.id,
+        client_id=body.get("client_id"),
+        text=body.get("text"),
+        options=options,
+        origin_sid=origin_sid,
+    )
+    assigned = await hub.store.get_conversation(actor.tenant, conversation.id)
+    assert assigned is not None
+    return assigned, message

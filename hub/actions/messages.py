@@ -1,24 +1,25 @@
 """The message path: customers' messages in from any channel, agents' replies out.
 
 check_* validates everything that can fail on user input and changes nothing; do_* writes
-(durably) and only then emits."""
+(durably) and only then publishes."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from connectors.base import InboundMessage
-from hub.actions import events
+from hub.actions.access import check_staff_conversation
+from hub.actions.delivery import connector_for, deliver, initial_delivery
 from hub.actions.routing import do_route
-from hub.boundary import clean_file_name
+from hub.channels import InboundMessage
 from hub.context import Hub
 from hub.domain import (
     Agent,
-    AppendResult,
     Contact,
     Conversation,
+    ConversationRef,
     ConversationStatus,
     Message,
     MessageType,
@@ -28,23 +29,34 @@ from hub.domain import (
     utcnow,
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from hub.events import ConversationOpened, MessageCreated
+from hub.uploads import display_name
 
 MAX_CLIENT_ID = 100
 MAX_SYNC_PAGE = 500
 MAX_ATTACHMENTS = 10
-# What hub/api/uploads.py answers with: /uploads/<tenant folder>/<random hex>.<extension>.
-UPLOAD_URL = re.compile(r"/uploads/[A-Za-z0-9_-]{1,200}/[0-9a-f]{32}\.[a-z]{3,4}")
+# Where hub/uploads.py keeps files: /uploads/<tenant folder>/<random hex>.<extension>.
+UPLOAD_URL = re.compile(r"/uploads/[A-Za-z0-9_-]{1,200}/[0-9a-f]{32}\.[a-z0-9]{2,5}")
 ATTACHMENT_KINDS = {"image", "file"}
+# The longest text any channel may store in one message. People do not type this much; a
+# long email does arrive, and is kept whole in its attachment (the raw mail) beside this.
+MAX_STORED_TEXT = 100_000
+TRUNCATED = "\n[…] (cut: {} more characters)"
 
 
-def check_text(hub: Hub, text: object, *, allow_empty: bool = False) -> str:
+def check_text(
+    hub: Hub, text: object, *, allow_empty: bool = False, limit: int | None = None
+) -> str:
+    """Text a person typed (a visitor in the widget, an agent in the inbox): within the
+    hub's limit, and the channel's when it has a lower one."""
     if not isinstance(text, str):
         raise Invalid("text must be a string", code="invalid_text")
     if not text.strip() and not allow_empty:
         raise Invalid("text must not be empty", code="empty_text")
-    if len(text) > hub.settings.max_text_length:
+    longest = min(hub.settings.max_text_length, limit or hub.settings.max_text_length)
+    if len(text) > longest:
         raise TooLarge(
-            f"text is longer than {hub.settings.max_text_length} characters", code="text_too_long"
+            f"text is longer than {longest} characters", code="text_too_long", limit=longest
         )
     return text
 
@@ -95,7 +107,7 @@ def check_attachments(raw: object) -> list[dict[str, Any]]:
                 code="invalid_attachments",
             )
         checked.append(
-            {"url": url, "name": clean_file_name(name), "type": kind, "size": size, "mime": mime}
+            {"url": url, "name": display_name(name, ""), "type": kind, "size": size, "mime": mime}
         )
     return checked
 
@@ -111,38 +123,28 @@ def type_for(attachments: list[dict[str, Any]] | None) -> str:
     return IMAGE if kinds == {"image"} else FILE
 
 
-async def _open_conversation(hub: Hub, contact: Contact, inbound: InboundMessage) -> Conversation:
-    now = utcnow()
-    conversation = Conversation(
-        id=new_id(),
-        tenant=contact.tenant,
-        channel=inbound.channel,
-        contact_id=contact.id,
-        status=ConversationStatus.QUEUED.value,
-        skill=inbound.skill,
-        created_at=now,
-        queued_at=now,
-    )
-    await hub.store.create_conversation(conversation)
-    return conversation
+def fit_text(text: str) -> str:
+    """What a channel sent, stored as it came; past MAX_STORED_TEXT it is cut with a marker
+    saying so, rather than refused: the platform would only send it again."""
+    if len(text) <= MAX_STORED_TEXT:
+        return text
+    cut = MAX_STORED_TEXT - len(TRUNCATED.format(len(text)))
+    return text[:cut] + TRUNCATED.format(len(text) - cut)
 
 
-async def _contact_for(hub: Hub, inbound: InboundMessage) -> Contact:
-    contact = await hub.store.find_contact(inbound.tenant, inbound.identity)
-    if contact is None:
-        contact = Contact(
-            id=new_id(),
-            tenant=inbound.tenant,
-            name=inbound.contact_name,
-            identities=[inbound.identity],
-        )
-        await hub.store.create_contact(contact)
-    return contact
+@dataclass(frozen=True, slots=True)
+class OpenConversationHint:
+    """A connector's idea of the contact's open conversation (the web visitor's socket
+    remembers it). It may be out of date: the store checks it in the same step as the
+    append, and a closed one sends the message the long way."""
+
+    conversation_id: str
+    contact_id: str
 
 
 class Received(NamedTuple):
     message: Message  # as stored (the original one for a repeated client or platform id)
-    conversation: Conversation
+    conversation: ConversationRef
     public: dict[str, Any]  # message.public(), built once for the events and the ack
 
 
@@ -150,108 +152,115 @@ async def receive_inbound(
     hub: Hub,
     inbound: InboundMessage,
     *,
-    contact_id: str | None = None,
-    origin_sid: str | None = None,
+    hint: OpenConversationHint | None = None,
+    origin: str | None = None,
+    route_later: bool = False,
 ) -> Received:
-    """Store a customer's message in the contact's open conversation on that channel (opening
-    and routing one if needed). A repeated client id or platform id returns the original.
+    """Store a customer's message in the contact's open conversation with that channel
+    account and thread (opening and routing one if needed; the contact too if the identity
+    is new). A repeated client id or platform id returns the original.
 
-    With `contact_id` (a connected web visitor) the contact and its open conversation come
-    from hub.contacts when cached there, so the append is the only store call."""
-    if not inbound.attachments:
-        check_text(hub, inbound.text)
-    else:
-        check_text(hub, inbound.text, allow_empty=True)
+    Text and attachments were checked at the edge by the connector, as its channel needs;
+    here only what every channel shares is: the client id, and a size the store keeps.
+
+    With a `hint` the message is appended to that conversation if it is still open, one
+    store call in all; otherwise (and without one) the store finds or creates the contact
+    and the conversation and appends, in one atomic step.
+
+    `route_later`: a new conversation is routed after this returns (a webhook answers the
+    platform once the message is stored, without waiting for routing); should the hub stop
+    first, the start-up restore routes it."""
     check_client_id(inbound.client_id)
-    if contact_id is not None:
-        cached = hub.contacts.lookup(inbound.tenant, contact_id, inbound.channel)
-        if cached is not None:
-            contact, conversation = cached
-            now = utcnow()
-            if contact.is_blocked(now):
-                raise Forbidden("this visitor is blocked", code="blocked")
-            try:
-                result = await hub.store.append_message(
-                    _message(contact, conversation, inbound, now)
-                )
-            except NotFound:
-                # Cannot happen while the store brackets every write with the cache's
-                # `changing`; if it does, the store is right and the cache is not.
-                hub.contacts.forget(inbound.tenant, contact_id)
-            else:
-                return await _announce(hub, contact, conversation, result, False, origin_sid)
-    ticket = hub.contacts.ticket(inbound.tenant, contact_id) if contact_id is not None else None
-    if contact_id is not None:
-        found = await hub.store.get_contact(inbound.tenant, contact_id)
-        if found is None:
-            raise NotFound("the visitor no longer exists", code="contact_not_found")
-        contact = found
-    else:
-        contact = await _contact_for(hub, inbound)
-    if contact.is_blocked(utcnow()):
-        raise Forbidden("this visitor is blocked", code="blocked")
-    async with hub.locks.hold(("contact", contact.tenant, contact.id, inbound.channel)):
-        conversation = await hub.store.find_open_conversation(
-            contact.tenant, contact.id, inbound.channel
-        )
-        opened = conversation is None
-        if conversation is None:
-            conversation = await _open_conversation(hub, contact, inbound)
+    now = utcnow()
+    if hint is not None:
+        sender = Sender(type=CONTACT, id=hint.contact_id, name=inbound.contact_name)
+        message = _message(inbound, hint.conversation_id, sender, now)
+        try:
+            result = await hub.store.append_message(message, require_open=True)
+        except NotFound:
+            pass
+        except Conflict as exc:
+            if exc.code != "conversation_closed":
+                raise
         else:
-            hub.contacts.fill(ticket, contact, conversation)
-        result = await hub.store.append_message(_message(contact, conversation, inbound, utcnow()))
-    return await _announce(hub, contact, conversation, result, opened, origin_sid)
+            stored = result.message
+            ref = ConversationRef(
+                inbound.tenant,
+                stored.conversation_id,
+                hint.contact_id,
+                inbound.channel,
+                inbound.channel_id,
+            )
+            public = stored.public()
+            if result.created:
+                assert result.status is not None
+                await hub.bus.publish(
+                    MessageCreated(ref, result.status, result.agent_id, stored, public, origin)
+                )
+            return Received(stored, ref, public)
+    return await _ingest(hub, inbound, now, origin, route_later)
+
+
+async def _ingest(
+    hub: Hub, inbound: InboundMessage, now: datetime, origin: str | None, route_later: bool
+) -> Received:
+    contact = Contact(
+        id=new_id(),
+        tenant=inbound.tenant,
+        name=inbound.contact_name,
+        identities=[inbound.identity],
+        created_at=now,
+        last_seen_at=now,
+    )
+    conversation = Conversation(
+        id=new_id(),
+        tenant=inbound.tenant,
+        channel=inbound.channel,
+        contact_id="",  # the store fills in the contact it finds or creates
+        channel_id=inbound.channel_id,
+        thread_key=inbound.thread_key,
+        status=ConversationStatus.QUEUED.value,
+        skill=inbound.skill,
+        created_at=now,
+        queued_at=now,
+        meta=dict(inbound.conversation_meta),
+    )
+    message = _message(inbound, "", Sender(type=CONTACT), now)
+    ingested = await hub.store.ingest(contact, conversation, message, now=now)
+    if ingested.outcome == "blocked":
+        raise Forbidden("this contact is blocked", code="blocked")
+    assert ingested.conversation is not None and ingested.message is not None
+    stored, opened = ingested.message, ingested.conversation
+    public = stored.public()
+    if ingested.outcome == "new":
+        await hub.bus.publish(
+            MessageCreated(opened.ref(), opened.status, opened.agent_id, stored, public, origin)
+        )
+        if ingested.conversation_opened:
+            await hub.bus.publish(ConversationOpened(opened, ingested.contact))
+            if route_later:
+                hub.background.spawn(do_route(hub, opened), name=f"route-{opened.id}")
+            else:
+                await do_route(hub, opened)
+    return Received(stored, opened.ref(), public)
 
 
 def _message(
-    contact: Contact, conversation: Conversation, inbound: InboundMessage, now: datetime
+    inbound: InboundMessage, conversation_id: str, sender: Sender, now: datetime
 ) -> Message:
     return Message(
         id=new_id(),
-        tenant=contact.tenant,
-        conversation_id=conversation.id,
-        sender=Sender(type=CONTACT, id=contact.id, name=contact.name),
+        tenant=inbound.tenant,
+        conversation_id=conversation_id,
+        sender=sender,
         type=inbound.type,
-        text=inbound.text,
+        text=fit_text(inbound.text),
         attachments=list(inbound.attachments),
         client_id=inbound.client_id,
         platform_message_id=inbound.platform_message_id,
         created_at=now,
+        meta=inbound.meta,
     )
-
-
-async def _announce(
-    hub: Hub,
-    contact: Contact,
-    conversation: Conversation,
-    result: AppendResult,
-    opened: bool,
-    origin_sid: str | None,
-) -> Received:
-    stored = result.message
-    public = stored.public()
-    if not result.created:
-        return Received(stored, conversation, public)
-    # The sender's other tabs see their own message too.
-    await events.to_visitor(hub, contact.tenant, contact.id, "message", public, skip_sid=origin_sid)
-    if opened:
-        await do_route(hub, conversation)
-    else:
-        await events.to_conversation_staff(hub, conversation, "message", public)
-    return Received(stored, conversation, public)
-
-
-async def check_staff_conversation(
-    hub: Hub, agent: Agent, conversation_id: object, *, must_hold: bool
-) -> Conversation:
-    if not isinstance(conversation_id, str) or not conversation_id:
-        raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
-    conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
-    if must_hold and conversation.agent_id != agent.id and not agent.is_supervisor():
-        raise Forbidden("this conversation is not assigned to you", code="not_your_conversation")
-    return conversation
 
 
 async def do_send_agent_message(
@@ -263,14 +272,35 @@ async def do_send_agent_message(
     text: object,
     private: bool = False,
     attachments: object = None,
+    options: dict[str, Any] | None = None,
     origin_sid: str | None = None,
 ) -> Message:
+    """An agent's reply (or private note). `options` are the channel's own fields (an
+    email's subject and cc), checked by its connector."""
     checked_attachments = check_attachments(attachments)
-    body = check_text(hub, text, allow_empty=bool(checked_attachments))
     checked_client_id = check_client_id(client_id)
     conversation = await check_staff_conversation(hub, agent, conversation_id, must_hold=True)
     if not conversation.is_open and not private:
         raise Conflict("the conversation is closed", code="conversation_closed")
+    now = utcnow()
+    if private:
+        body = check_text(hub, text, allow_empty=bool(checked_attachments))
+        delivery, meta = None, {}
+    else:
+        connector = connector_for(hub, conversation)
+        body = check_text(
+            hub,
+            text,
+            allow_empty=bool(checked_attachments),
+            limit=connector.capabilities.max_text,
+        )
+        if checked_attachments and not connector.capabilities.attachments:
+            raise Invalid(
+                f"the {conversation.channel} channel cannot send files",
+                code="attachments_unsupported",
+            )
+        meta = connector.outbound_meta(conversation, options or {})
+        delivery = initial_delivery(connector, now)
     message = Message(
         id=new_id(),
         tenant=agent.tenant,
@@ -280,6 +310,9 @@ async def do_send_agent_message(
         text=body,
         attachments=checked_attachments,
         client_id=checked_client_id,
+        created_at=now,
+        meta=meta,
+        delivery=delivery,
     )
     result = await hub.store.append_message(message)
     stored = result.message
@@ -290,23 +323,19 @@ async def do_send_agent_message(
         await hub.store.update_conversation(
             conversation, ["first_response_at"], expect={"first_response_at": None}
         )
-    await events.to_conversation_staff(
-        hub, conversation, "message", stored.public(), skip_sid=origin_sid
+    await hub.bus.publish(
+        MessageCreated(
+            conversation.ref(),
+            conversation.status,
+            conversation.agent_id,
+            stored,
+            stored.public(),
+            origin_sid,
+        )
     )
     if not private:
         await deliver(hub, conversation, stored)
     return stored
-
-
-async def deliver(hub: Hub, conversation: Conversation, message: Message) -> None:
-    """Hand a stored outbound message to the conversation's channel. Private notes never
-    leave the hub."""
-    if message.type == MessageType.NOTE.value:
-        return
-    connector = hub.connectors.get(conversation.channel)
-    if connector is None:
-        raise Conflict(f"no connector for channel {conversation.channel}", code="no_connector")
-    await connector.send(conversation, message)
 
 
 def check_after_seq(after_seq: object) -> int:

@@ -3,20 +3,21 @@ queue-timeout and disconnect-grace timers.
 
 The ACD decides atomically in memory (or Redis); this module makes each decision durable
 (compare-and-set on the conversation's status, so a close racing an assignment never loses)
-and only then emits."""
+and only then publishes it."""
 
 from __future__ import annotations
 
 import logging
 from dataclasses import replace
-from typing import Any
 
 from hub.acd.base import AcdChange, Assignment
-from hub.actions import events
+from hub.actions.delivery import deliver
 from hub.context import Hub
 from hub.domain import (
     Conversation,
     ConversationStatus,
+    Delivery,
+    DeliveryStatus,
     Message,
     MessageType,
     RoutingSettings,
@@ -24,6 +25,14 @@ from hub.domain import (
     SenderType,
     new_id,
     utcnow,
+)
+from hub.events import (
+    ConversationAssigned,
+    ConversationClosed,
+    ConversationRequeued,
+    MessageCreated,
+    QueueCountChanged,
+    QueuePositionChanged,
 )
 
 log = logging.getLogger(__name__)
@@ -48,23 +57,31 @@ def grace_timer(tenant: str, agent_id: str) -> tuple[str, str, str]:
 
 
 async def routing_settings(hub: Hub, tenant: str) -> RoutingSettings:
-    cached = hub.routing.get(tenant)
-    if cached is None:
+    """Read on every routing decision, so kept beside the ACD state (and loaded from the
+    store the first time)."""
+    settings = await hub.acd.settings(tenant)
+    if settings is None:
         stored = await hub.store.get_settings(tenant, "routing")
-        cached = RoutingSettings(**stored) if stored else RoutingSettings()
-        hub.routing[tenant] = cached
-        await hub.acd.set_policy(tenant, cached.policy)
-    return cached
+        settings = RoutingSettings(**stored) if stored else RoutingSettings()
+        await hub.acd.configure(tenant, settings)
+    return settings
 
 
-def conversation_status_event(
-    conversation: Conversation, *, agent_name: str | None = None, **extra: Any
-) -> dict[str, Any]:
-    data: dict[str, Any] = {"conversation_id": conversation.id, "status": conversation.status}
-    if conversation.agent_id and conversation.status == ASSIGNED:
-        data["agent"] = {"id": conversation.agent_id, "name": agent_name or ""}
-    data.update(extra)
-    return data
+def is_live(hub: Hub, conversation: Conversation) -> bool:
+    """Whether the customer waits at a screen (web chat), so that a queue timeout and system
+    messages make sense; an email customer is not waiting there."""
+    connector = hub.connectors.for_conversation(conversation)
+    return connector is not None and connector.capabilities.live
+
+
+def schedule_queue_timeout(hub: Hub, conversation: Conversation, timeout: float) -> None:
+    if is_live(hub, conversation):
+        tenant, conversation_id = conversation.tenant, conversation.id
+        hub.timers.schedule(
+            queue_timer(conversation_id),
+            timeout,
+            lambda: queue_timed_out(hub, tenant, conversation_id),
+        )
 
 
 async def _history_agent(hub: Hub, conversation: Conversation) -> str | None:
@@ -83,20 +100,16 @@ async def do_route(hub: Hub, conversation: Conversation) -> None:
     tenant = conversation.tenant
     settings = await routing_settings(hub, tenant)
     preferred = await _history_agent(hub, conversation) if settings.history_agent_first else None
-    hub.waiting_contacts[conversation.id] = conversation.contact_id
     change = await hub.acd.offer(
         tenant,
         conversation.id,
         skill=conversation.skill,
         since=conversation.created_at.timestamp(),
+        ref=conversation.ref(),
         preferred_agent_id=preferred,
     )
     if not any(a.conversation_id == conversation.id for a in change.assignments):
-        hub.timers.schedule(
-            queue_timer(conversation.id),
-            settings.queue_timeout_seconds,
-            lambda: queue_timed_out(hub, tenant, conversation.id),
-        )
+        schedule_queue_timeout(hub, conversation, settings.queue_timeout_seconds)
     await apply_change(hub, tenant, change)
 
 
@@ -105,10 +118,10 @@ async def apply_change(hub: Hub, tenant: str, change: AcdChange) -> None:
         await persist_assignment(hub, tenant, assignment)
     if change.queues_changed:
         for skill in change.queues_changed:
-            await _push_positions(hub, tenant, skill)
-        await events.to_staff(
-            hub, tenant, "queue.updated", {"queued": await hub.acd.queued_count(tenant)}
-        )
+            # Only customers whose place changed hear of it.
+            for ref, position in await hub.acd.take_position_changes(tenant, skill):
+                await hub.bus.publish(QueuePositionChanged(ref, position))
+        await hub.bus.publish(QueueCountChanged(tenant, await hub.acd.queued_count(tenant)))
 
 
 async def persist_assignment(
@@ -138,7 +151,7 @@ async def persist_assignment(
     else:
         log.error("could not persist assignment %s", assignment)
         return
-    _forget_waiting(hub, conversation.id)
+    hub.timers.cancel(queue_timer(conversation.id))
     agent = await store.get_agent(tenant, assignment.agent_id)
     contact = await store.get_contact(tenant, conversation.contact_id)
     history = await store.list_messages(
@@ -147,57 +160,16 @@ async def persist_assignment(
         after_seq=max(0, conversation.last_seq - ASSIGNED_HISTORY),
         limit=ASSIGNED_HISTORY,
     )
-    agent_name = agent.name if agent else ""
-    await events.to_visitor(
-        hub,
-        tenant,
-        conversation.contact_id,
-        "conversation.status",
-        conversation_status_event(conversation, agent_name=agent_name),
-    )
-    if previous_agent and previous_agent != assignment.agent_id:
-        await events.to_agent(
-            hub,
-            tenant,
-            previous_agent,
-            "conversation.transferred",
-            {"conversation_id": conversation.id, "to_agent_id": assignment.agent_id},
+    await hub.bus.publish(
+        ConversationAssigned(
+            conversation,
+            agent_name=agent.name if agent else "",
+            previous_agent_id=previous_agent,
+            contact=contact,
+            history=history,
+            note=note.text if note is not None else None,
         )
-    payload: dict[str, Any] = {
-        "conversation": conversation.public(),
-        "contact": contact.public() if contact else None,
-        "messages": [m.public() for m in history],
-    }
-    if note is not None:
-        payload["note"] = note.text
-    await events.to_agent(hub, tenant, assignment.agent_id, "conversation.assigned", payload)
-    await events.to_staff(
-        hub, tenant, "conversation.updated", {"conversation": conversation.public()}
     )
-
-
-def _forget_waiting(hub: Hub, conversation_id: str) -> None:
-    hub.timers.cancel(queue_timer(conversation_id))
-    hub.waiting_contacts.pop(conversation_id, None)
-    hub.last_pushed_position.pop(conversation_id, None)
-
-
-async def _push_positions(hub: Hub, tenant: str, skill: str | None) -> None:
-    waiting = await hub.acd.queue(tenant, skill)
-    for position, conversation_id in enumerate(waiting, start=1):
-        if hub.last_pushed_position.get(conversation_id) == position:
-            continue
-        contact_id = hub.waiting_contacts.get(conversation_id)
-        if contact_id is None:
-            continue
-        hub.last_pushed_position[conversation_id] = position
-        await events.to_visitor(
-            hub,
-            tenant,
-            contact_id,
-            "conversation.status",
-            {"conversation_id": conversation_id, "status": QUEUED, "queue_position": position},
-        )
 
 
 async def queue_timed_out(hub: Hub, tenant: str, conversation_id: str) -> None:
@@ -214,21 +186,15 @@ async def queue_timed_out(hub: Hub, tenant: str, conversation_id: str) -> None:
         )
         if closed:
             await post_system_message(hub, conversation, QUEUE_TIMEOUT_TEXT)
-            await events.to_visitor(
-                hub,
-                tenant,
-                conversation.contact_id,
-                "conversation.status",
-                conversation_status_event(conversation, reason="queue_timeout", leave_message=True),
+            await hub.bus.publish(
+                ConversationClosed(conversation, reason="queue_timeout", leave_message=True)
             )
-            await events.to_staff(
-                hub, tenant, "conversation.updated", {"conversation": conversation.public()}
-            )
-    _forget_waiting(hub, conversation_id)
     await apply_change(hub, tenant, change)
 
 
 async def post_system_message(hub: Hub, conversation: Conversation, text: str) -> Message:
+    """A message from the hub itself, shown to the customer on live channels only (an email
+    customer gets no "please wait" mail) and always to the staff."""
     message = Message(
         id=new_id(),
         tenant=conversation.tenant,
@@ -236,12 +202,17 @@ async def post_system_message(hub: Hub, conversation: Conversation, text: str) -
         sender=Sender(type=SenderType.SYSTEM.value, name="system"),
         type=MessageType.TEXT.value,
         text=text,
+        delivery=Delivery(DeliveryStatus.SENT.value) if is_live(hub, conversation) else None,
     )
-    stored = (await hub.store.append_message(message)).message
-    await events.to_visitor(
-        hub, conversation.tenant, conversation.contact_id, "message", stored.public()
+    result = await hub.store.append_message(message)
+    stored = result.message
+    await hub.bus.publish(
+        MessageCreated(
+            conversation.ref(), conversation.status, conversation.agent_id, stored, stored.public()
+        )
     )
-    await events.to_conversation_staff(hub, conversation, "message", stored.public())
+    if stored.delivery is not None:
+        await deliver(hub, conversation, stored)
     return stored
 
 
@@ -259,20 +230,13 @@ async def requeue(hub: Hub, conversation: Conversation, *, skill: str | None = N
     )
     if not written:
         return False
-    if before_agent:
-        await events.to_agent(
-            hub,
-            conversation.tenant,
-            before_agent,
-            "conversation.transferred",
-            {"conversation_id": conversation.id, "to_agent_id": None, "skill": updated.skill},
-        )
+    await hub.bus.publish(ConversationRequeued(updated, previous_agent_id=before_agent))
     await do_route(hub, updated)
     return True
 
 
 async def on_grace_expired(hub: Hub, tenant: str, agent_id: str) -> None:
-    if hub.agent_sessions.connected((tenant, agent_id)):
+    if hub.presence.connected((tenant, agent_id)):
         return
     for conversation_id in await hub.acd.take_holdings(tenant, agent_id):
         conversation = await hub.store.get_conversation(tenant, conversation_id)
@@ -285,6 +249,5 @@ async def do_update_routing_settings(
     hub: Hub, tenant: str, settings: RoutingSettings
 ) -> RoutingSettings:
     await hub.store.put_settings(tenant, "routing", settings.public())
-    hub.routing[tenant] = settings
-    await hub.acd.set_policy(tenant, settings.policy)
+    await hub.acd.configure(tenant, settings)
     return settings

@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.actions.contacts import CONTACT_FIELDS, _announce
+from hub.actions.contacts import CONTACT_FIELDS, announce_contact
 from hub.context import Hub
 from hub.domain import Channel, Contact, Conversation, Identity, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_NAME = 100
+MAX_MERGE_HOPS = 10
 MAX_DETAIL = 2000
 PROFILE_FIELDS = ("name", "phone", "email")
 # Loose on purpose: people write numbers as "+86 138-0013-8000" or "(021) 6888 8888".
@@ -43,6 +44,11 @@ async def start_visitor_session(
             claims = None
         if claims is not None and claims.tenant == tenant:
             contact = await hub.store.get_contact(tenant, claims.contact_id)
+            # Merged into another contact by an agent: the visitor is that contact now.
+            for _hop in range(MAX_MERGE_HOPS):
+                if contact is None or contact.merged_into is None:
+                    break
+                contact = await hub.store.get_contact(tenant, contact.merged_into)
     now = utcnow()
     fields: list[str] = []
     if contact is None:
@@ -116,5 +122,5 @@ async def update_visitor_profile(hub: Hub, tenant: str, contact_id: str, raw: ob
     for key in changed:
         setattr(contact, key, profile[key])
     await hub.store.update_contact(contact, changed)
-    await _announce(hub, contact)
+    await announce_contact(hub, contact)
     return contact

@@ -9,10 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.actions import events
 from hub.context import Hub
 from hub.domain import Agent, LeftMessage, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
+from hub.events import LeftMessageChanged
 
 MAX_QUICK_REPLIES = 500
 
@@ -77,7 +77,7 @@ async def do_mark_left_message(hub: Hub, actor: Agent, left_id: str, raw: object
     change = LeftMessage(id=left_id, tenant=actor.tenant, contact_id="", text="", handled=handled)
     await hub.store.update_left_message(change, ["handled"])
     body = {"id": left_id, "handled": handled}
-    await events.to_staff(hub, actor.tenant, "left_message.updated", body)
+    await hub.bus.publish(LeftMessageChanged(actor.tenant, left_id, handled))
     return body
 
 
@@ -225,7 +225,7 @@ async def widget_availability(hub: Hub, tenant: str, now: datetime | None = None
         raise NotFound("no such tenant", code="tenant_not_found")
     config = widget_config(await hub.store.get_settings(tenant, "widget"))
     return {
-        "agents_online": hub.agent_sessions.online_count(tenant),
+        "agents_online": hub.presence.online_count(tenant),
         "open": widget_is_open(config, now or utcnow()),
     }
 

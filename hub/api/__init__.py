@@ -4,10 +4,30 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api import agents, auth, contacts, conversations, monitor, settings, uploads, workspace
+from hub.api import (
+    agents,
+    auth,
+    channels,
+    contacts,
+    conversations,
+    monitor,
+    settings,
+    uploads,
+    workspace,
+)
 
 # Each module owns one `routes` table; add a module here to publish it.
-API_MODULES = [auth, agents, settings, conversations, contacts, uploads, workspace, monitor]
+API_MODULES = [
+    auth,
+    agents,
+    settings,
+    conversations,
+    contacts,
+    uploads,
+    workspace,
+    monitor,
+    channels,
+]
 
 
 def add_api_routes(app: web.Application) -> None:

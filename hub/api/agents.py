@@ -54,7 +54,7 @@ async def list_agents(request: web.Request) -> web.Response:
     for other in agents:
         if other.disabled and include_disabled != "true":
             continue
-        presence = hub.agent_sessions.presence((other.tenant, other.id))
+        presence = hub.presence.presence((other.tenant, other.id))
         items.append(other.public() | {"presence": presence, "disabled": other.disabled})
     return web.json_response({"items": items})
 

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from connectors.webim.details import client_ip
+from hub.addresses import client_address
 from hub.boundary import check_query, decode_json
 from hub.context import HUB, Hub
 from hub.domain import Agent
@@ -57,12 +57,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 async def drain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """At shutdown the hub answers what it is handling and takes nothing new (a keep-alive
     connection may still send a request after the listener closed)."""
-    gate = request.app[HUB].socket_gate
+    drain = request.app[HUB].drain
     if request.path.startswith("/socket.io"):
         return await handler(request)  # a socket's whole life: its events are counted
-    if gate.stopping:
-        raise HubError("the hub is restarting; try again", code="shutting_down", status=503)
-    with gate.in_flight():
+    drain.refuse_if_stopping()
+    with drain.in_flight():
         return await handler(request)
 
 
@@ -72,11 +71,11 @@ def hub_of(request: web.Request) -> Hub:
 
 def request_address(request: web.Request) -> str:
     """The client's address: the peer, or what a trusted proxy says it forwarded."""
-    environ = {
-        "aiohttp.request": request,
-        "HTTP_X_FORWARDED_FOR": request.headers.get("X-Forwarded-For", ""),
-    }
-    return client_ip(environ, hub_of(request).settings.trusted_proxies)
+    return client_address(
+        request.remote or "",
+        request.headers.get("X-Forwarded-For", ""),
+        hub_of(request).settings.trusted_proxies,
+    )
 
 
 def validation_message(exc: ValidationError) -> str:

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from hub.actions.contacts import (
     do_block_contact,
+    do_merge_contacts,
     do_unblock_contact,
     edit_contact,
     get_contact,
@@ -64,6 +65,16 @@ async def block_contact(request: web.Request) -> web.Response:
         request.match_info["contact_id"],
         minutes=body["minutes"],
         reason=body.get("reason", ""),
+    )
+    return web.json_response(contact.public())
+
+
+@routes.post("/api/v1/contacts/{contact_id}/merge")
+async def merge_contact(request: web.Request) -> web.Response:
+    """`{contact_id}`: that contact is merged into this one."""
+    agent = await current_agent(request)
+    contact = await do_merge_contacts(
+        hub_of(request), agent, request.match_info["contact_id"], await read_json(request)
     )
     return web.json_response(contact.public())
 

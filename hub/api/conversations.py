@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.api.common import current_agent, current_supervisor, hub_of, query_int
+from hub.actions.conversations import do_start_conversation
+from hub.actions.delivery import do_retry_delivery
+from hub.api.common import current_agent, current_supervisor, hub_of, query_int, read_json
 from hub.api.monitor import queue_entries, supervisor_agents
 from hub.domain import Channel, ConversationStatus
 from hub.errors import Invalid, NotFound
@@ -36,6 +38,32 @@ async def list_conversations(request: web.Request) -> web.Response:
         limit=query_int(request, "limit", 100, low=1, high=1000),
     )
     return web.json_response({"items": [c.public() for c in items]})
+
+
+@routes.post("/api/v1/conversations")
+async def start_conversation(request: web.Request) -> web.Response:
+    """An agent writes first to a customer on an email or SMS account."""
+    agent = await current_agent(request)
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise Invalid("the body must be a JSON object", code="invalid_body")
+    conversation, message = await do_start_conversation(hub_of(request), agent, body)
+    return web.json_response(
+        {"conversation": conversation.public(), "message": message.public()}, status=201
+    )
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/messages/{message_id}/retry")
+async def retry_message(request: web.Request) -> web.Response:
+    """Send a failed outbound message again."""
+    agent = await current_agent(request)
+    message = await do_retry_delivery(
+        hub_of(request),
+        agent,
+        request.match_info["conversation_id"],
+        request.match_info["message_id"],
+    )
+    return web.json_response(message.public())
 
 
 @routes.get("/api/v1/conversations/{conversation_id}")
@@ -77,7 +105,7 @@ async def monitor(request: web.Request) -> web.Response:
     loads = await hub.acd.loads(agent.tenant)
     body: dict[str, object] = {
         "queued": await hub.acd.queued_count(agent.tenant),
-        "agents_online": hub.agent_sessions.online_count(agent.tenant),
+        "agents_online": hub.presence.online_count(agent.tenant),
         "serving": sum(load.held for load in loads if load.agent_id == agent.id),
     }
     if agent.is_supervisor():

@@ -62,7 +62,7 @@ async def supervisor_agents(
                 "name": profile.name if profile else "",
                 "email": profile.email if profile else "",
                 "roles": list(profile.roles) if profile else [],
-                "presence": hub.agent_sessions.presence((tenant, load.agent_id)),
+                "presence": hub.presence.presence((tenant, load.agent_id)),
                 "held": load.held,
                 "max_concurrent": load.max_concurrent,
                 "skills": sorted(load.skills),

@@ -15,8 +15,9 @@ from pathlib import Path
 from aiohttp import web
 
 from hub.api.common import current_agent, hub_of
-from hub.boundary import clean_file_name
+from hub.boundary import repair_text
 from hub.errors import Invalid, NotFound, TooLarge
+from hub.uploads import display_name, is_stored_name
 
 routes = web.RouteTableDef()
 
@@ -34,7 +35,6 @@ ALLOWED = {
     "application/vnd.ms-excel": ".xls",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
 }
-_NAME = re.compile(r"^[0-9a-f]{32}\.[a-z]{3,4}$")
 
 
 async def _tenant_of(request: web.Request) -> str:
@@ -77,7 +77,7 @@ async def upload(request: web.Request) -> web.Response:
                     code="file_too_large",
                 )
             out.write(chunk)
-    original = clean_file_name(getattr(part, "filename", None) or "")[:255] or name
+    original = display_name(repair_text(getattr(part, "filename", None) or ""), name)
     body = {
         "url": f"/uploads/{folder.name}/{name}",
         "name": original,
@@ -92,7 +92,7 @@ async def upload(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     tenant = request.match_info["tenant"]
-    if not _NAME.match(name) or not re.fullmatch(r"[A-Za-z0-9_-]+", tenant):
+    if not is_stored_name(name) or not re.fullmatch(r"[A-Za-z0-9_-]+", tenant):
         raise NotFound("no such file", code="file_not_found")
     path = _upload_dir(request, tenant) / name
     if not path.is_file():

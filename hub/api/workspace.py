@@ -53,7 +53,7 @@ async def create_left_message(request: web.Request) -> web.Response:
     claims = hub.tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
     body = await read_json(request)
     # A left message counts as a message against the visitor's and the address's limits.
-    hub.socket_gate.limits.message((claims.tenant, claims.contact_id), request_address(request))
+    hub.visitor_limits.message((claims.tenant, claims.contact_id), request_address(request))
     if not isinstance(body, dict):
         raise Invalid("send a JSON object", code="invalid_left_message")
     left = await leave_message(hub, claims.tenant, claims.contact_id, body)

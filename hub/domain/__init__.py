@@ -144,6 +144,11 @@ class Contact:
     blocked_until: datetime | None = None  # blacklisted (拉黑) until then
     created_at: datetime = field(default_factory=utcnow)
     last_seen_at: datetime = field(default_factory=utcnow)
+    # Set once an agent merged this contact into another: its identities and conversations
+    # moved there, and whoever still names this one (a visitor's token) is led there.
+    merged_into: str | None = None
+    # What merges brought into this contact: [{contact_id, at, by, identities, conversations}].
+    merged_from: list[dict[str, Any]] = field(default_factory=list)
 
     def is_blocked(self, now: datetime) -> bool:
         return self.blocked_until is not None and self.blocked_until > now
@@ -165,6 +170,8 @@ class Contact:
             "blocked_until": iso(self.blocked_until),
             "created_at": iso(self.created_at),
             "last_seen_at": iso(self.last_seen_at),
+            "merged_into": self.merged_into,
+            "merged_from": list(self.merged_from),
         }
 
 
@@ -172,6 +179,13 @@ class Contact:
 class Rating:
     score: int
     comment: str = ""
+
+
+def open_key(channel: str, channel_id: str | None, contact_id: str, thread_key: str) -> str:
+    """What makes a conversation "the open one": a contact has at most one open conversation
+    per channel account and thread. Stores keep it unique among open conversations, so two
+    nodes (or two webhooks at once) never open a second one."""
+    return f"{channel}|{channel_id or ''}|{contact_id}|{thread_key}"
 
 
 @dataclass(slots=True)
@@ -195,16 +209,33 @@ class Conversation:
     last_seq: int = 0
     last_message_at: datetime | None = None
     last_message_preview: str = ""
+    # The channel account it arrived on (None for web chat, the tenant's one widget) and the
+    # thread within it ("" where all of a contact's messages are one thread; a call's id).
+    channel_id: str | None = None
+    thread_key: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)  # channel details (email: subject)
 
     @property
     def is_open(self) -> bool:
         return self.status != ConversationStatus.CLOSED.value
+
+    @property
+    def open_key(self) -> str | None:
+        if not self.is_open:
+            return None
+        return open_key(self.channel, self.channel_id, self.contact_id, self.thread_key)
+
+    def ref(self) -> ConversationRef:
+        return ConversationRef(self.tenant, self.id, self.contact_id, self.channel, self.channel_id)
 
     def public(self) -> dict[str, Any]:
         return {
             "id": self.id,
             "tenant": self.tenant,
             "channel": self.channel,
+            "channel_id": self.channel_id,
+            "thread_key": self.thread_key,
+            "meta": dict(self.meta),
             "contact_id": self.contact_id,
             "status": self.status,
             "agent_id": self.agent_id,
@@ -229,6 +260,55 @@ class Conversation:
 
 
 @dataclass(slots=True, frozen=True)
+class ConversationRef:
+    """Enough to address a conversation's customer on its channel without reading it."""
+
+    tenant: str
+    id: str
+    contact_id: str
+    channel: str
+    channel_id: str | None = None
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    READ = "read"
+    FAILED = "failed"
+
+
+@dataclass(slots=True)
+class Delivery:
+    """Where an outbound message is on its way to the customer.
+
+    While `pending` on a channel with an outbox, `due_at` is when the next attempt may
+    start; an attempt under way holds the message until `due_at` = its start + the lease,
+    and `attempt_started_at` says since when (a crash mid-send leaves it there: the outbox
+    then knows the outcome is unknown)."""
+
+    status: str
+    updated_at: datetime = field(default_factory=utcnow)
+    error: dict[str, str] | None = None  # {code, message} when failed
+    attempts: int = 0
+    due_at: datetime | None = None
+    attempt_started_at: datetime | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """In the outbox: an attempt is due, or under way."""
+        return self.status == DeliveryStatus.PENDING.value and self.due_at is not None
+
+    def public(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"status": self.status, "updated_at": iso(self.updated_at)}
+        if self.error is not None:
+            body["error"] = dict(self.error)
+        if self.attempts:
+            body["attempts"] = self.attempts
+        return body
+
+
+@dataclass(slots=True, frozen=True)
 class Sender:
     type: str
     id: str | None = None
@@ -248,6 +328,8 @@ class Message:
     platform_message_id: str | None = None
     seq: int = 0  # assigned by the store when the message is appended
     created_at: datetime = field(default_factory=utcnow)
+    meta: dict[str, Any] = field(default_factory=dict)  # channel details (email: subject, cc …)
+    delivery: Delivery | None = None  # outbound messages only
 
     def stored_as(self, seq: int, created_at: datetime) -> Message:
         """This message as the store keeps it: its seq, and its time as stored (a store may
@@ -264,6 +346,8 @@ class Message:
             self.platform_message_id,
             seq,
             created_at,
+            self.meta,
+            self.delivery,
         )
 
     def public(self) -> dict[str, Any]:
@@ -277,7 +361,35 @@ class Message:
             "attachments": list(self.attachments),
             "client_id": self.client_id,
             "created_at": iso(self.created_at),
+            "meta": self.meta,
+            "delivery": self.delivery.public() if self.delivery is not None else None,
         }
+
+
+class ChannelStatus(StrEnum):
+    CONNECTING = "connecting"
+    OK = "ok"
+    ERROR = "error"
+    DISABLED = "disabled"
+
+
+@dataclass(slots=True)
+class ChannelAccount:
+    """A channel account of a tenant: a mailbox, a WeChat official account, an SMS gateway
+    login, a FreeSWITCH. `config` holds what the admin set (secrets included, never shown);
+    `state` what its connector keeps between runs (an IMAP mailbox's last UID)."""
+
+    id: str
+    tenant: str
+    type: str
+    name: str
+    config: dict[str, Any] = field(default_factory=dict)
+    enabled: bool = True
+    status: str = ChannelStatus.CONNECTING.value
+    last_error: str = ""
+    state: dict[str, Any] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=utcnow)
+    updated_at: datetime = field(default_factory=utcnow)
 
 
 @dataclass(slots=True)
@@ -337,3 +449,7 @@ class AppendResult:
 
     message: Message
     created: bool
+    # The conversation's status and holder when the message was stored (a new message):
+    # who should see it, without reading the conversation again.
+    status: str | None = None
+    agent_id: str | None = None

@@ -6,12 +6,13 @@ from typing import Any
 
 import socketio
 
+from hub.actions.access import check_staff_conversation
 from hub.actions.conversations import do_close, do_take_over, do_transfer, relay_agent_typing
+from hub.actions.delivery import do_retry_delivery
 from hub.actions.messages import (
     check_after_seq,
     check_before_seq,
     check_limit,
-    check_staff_conversation,
     do_send_agent_message,
     read_messages,
 )
@@ -19,9 +20,12 @@ from hub.actions.presence import agent_connected, agent_disconnected, do_set_pre
 from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import HubError, Invalid, Unauthorized
-from hub.realtime.rooms import AGENT_NS, agent_room, staff_room, supervisors_room, watch_room
+from hub.realtime.guard import dispatch
+from hub.realtime.rooms import AGENT_NS, admins_room, agent_room, staff_room, watch_room
 from hub.realtime.server import acked, error_ack, payload
 
+# A reply's fields that only some channels have (checked by the conversation's connector).
+CHANNEL_OPTIONS = ("subject", "cc")
 # What a monitor socket (`auth: {token, monitor: true}`, the supervisor console) may do.
 MONITOR_EVENTS = {"connect", "disconnect", "sync", "conversation.watch", "conversation.unwatch"}
 
@@ -54,14 +58,16 @@ class AgentNamespace(socketio.AsyncNamespace):
             # Tenant-wide events only (presence, queue, conversation updates); not the
             # agent's own room, so the console never receives the agent's assignments.
             self.monitors.add(sid)
-            await self.enter_room(sid, staff_room(agent.tenant))
-            await self.enter_room(sid, supervisors_room(agent.tenant))
+            await self._enter_tenant_rooms(sid, agent)
             return
         await self.enter_room(sid, agent_room(agent.tenant, agent.id))
-        await self.enter_room(sid, staff_room(agent.tenant))
-        if agent.is_supervisor():
-            await self.enter_room(sid, supervisors_room(agent.tenant))
+        await self._enter_tenant_rooms(sid, agent)
         await agent_connected(self.hub, agent, sid)
+
+    async def _enter_tenant_rooms(self, sid: str, agent: Agent) -> None:
+        await self.enter_room(sid, staff_room(agent.tenant))
+        if agent.is_admin():
+            await self.enter_room(sid, admins_room(agent.tenant))
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         agent = self.agents.pop(sid, None)
@@ -94,7 +100,17 @@ class AgentNamespace(socketio.AsyncNamespace):
             text=body.get("text"),
             private=body.get("private") is True or body.get("type") == "note",
             attachments=body.get("attachments"),
+            options={key: body[key] for key in CHANNEL_OPTIONS if key in body},
             origin_sid=sid,
+        )
+        return {"message": message.public()}
+
+    @acked
+    async def on_message_retry(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Send a failed message again (the inbox's "retry" on a failed reply)."""
+        body = payload(data)
+        message = await do_retry_delivery(
+            self.hub, self._agent(sid), body.get("conversation_id"), body.get("message_id")
         )
         return {"message": message.public()}
 
@@ -173,7 +189,7 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
         # Reserved names, invalid text and the shutdown drain first (hub/realtime/guard.py).
-        return await self.hub.socket_gate.dispatch(self, event, args, self._dispatch)
+        return await dispatch(self.hub, self, event, args, self._dispatch)
 
     async def _dispatch(self, event: str, *args: Any) -> Any:
         if args and args[0] in self.monitors and event not in MONITOR_EVENTS:

@@ -21,8 +21,9 @@ def staff_room(tenant: str) -> str:
     return f"s:{tenant}"
 
 
-def supervisors_room(tenant: str) -> str:
-    return f"sup:{tenant}"
+def admins_room(tenant: str) -> str:
+    """A tenant's administrators (channel accounts' status in the console)."""
+    return f"adm:{tenant}"
 
 
 def watch_room(tenant: str, conversation_id: str) -> str:

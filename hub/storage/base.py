@@ -1,12 +1,18 @@
-"""The one storage interface. Backends: sqlite.py (embedded default), mongo.py (motor).
+"""The one storage interface. Backends: sqlite.py (embedded default), mongo.py (MongoDB).
 
 Rules every backend keeps (tests/storage/ checks them on every backend):
 * Every call that writes returns only after the write is durable (committed). Backends batch
   concurrent writes into one commit (group commit) so durability does not cost throughput.
 * Every query is scoped by tenant; a record of another tenant is never returned.
 * `append_message` assigns the next per-conversation `seq` (1, 2, 3 … without gaps) and
-  deduplicates on (conversation, client_id) and on (tenant, platform_message_id): a repeat
-  returns the original message with `created=False` and writes nothing.
+  deduplicates on (conversation, client_id) and on (tenant, channel account,
+  platform_message_id): a repeat returns the original message with `created=False` and
+  writes nothing.
+* A contact has at most one open conversation per key (hub.domain.open_key: channel,
+  account, thread), and an identity belongs to one contact: both are kept by the database
+  (unique indexes), so they hold across concurrent calls and across processes.
+* Schemas are versioned: `open()` applies the migrations a database lacks and refuses one
+  newer than the code.
 * Partial updates name their fields, so two actions touching different fields of the same
   record never overwrite each other with stale values.
 """
@@ -14,16 +20,18 @@ Rules every backend keeps (tests/storage/ checks them on every backend):
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -41,20 +49,45 @@ def check_not_append_owned(fields: Sequence[str]) -> None:
         raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
 
 
-ContactWriteGuard = Callable[[str, str], AbstractContextManager[None]]
+# What may change on a stored message: where it is on its way, and what the channel said.
+MESSAGE_UPDATABLE = frozenset({"delivery", "meta"})
 
 
-def no_guard(tenant: str, contact_id: str) -> AbstractContextManager[None]:
-    return nullcontext()
+def check_message_fields(fields: Sequence[str]) -> None:
+    fixed = set(fields) - MESSAGE_UPDATABLE
+    if fixed:
+        raise ValueError(f"{', '.join(sorted(fixed))} of a stored message never change")
+
+
+@dataclass(slots=True)
+class Ingested:
+    """What `ingest` did with a customer's message.
+
+    outcome "new": stored (the contact and the conversation may be new too); "seen": its
+    platform or client id was seen before, `message` is the original and nothing was
+    written; "blocked": the contact is blacklisted, nothing was written (`conversation` and
+    `message` are None)."""
+
+    outcome: Literal["new", "seen", "blocked"]
+    contact: Contact
+    conversation: Conversation | None
+    message: Message | None
+    contact_created: bool = False
+    conversation_opened: bool = False
+
+
+@dataclass(slots=True)
+class ClaimedDelivery:
+    """An outbound message the outbox now holds, as claimed. `interrupted`: an earlier
+    attempt started and never recorded an outcome (its worker died mid-send), so whether the
+    customer got it is unknown."""
+
+    message: Message
+    interrupted: bool
 
 
 class Store(ABC):
     """Async persistence for every record of the hub."""
-
-    # Wraps every write to a contact or to one of its conversations, named by (tenant,
-    # contact id). The app sets it to the contact cache's `changing`, so that no write, whichever
-    # action makes it, can leave a cached record behind that a fresh read would not return.
-    contact_write_guard: ContactWriteGuard = staticmethod(no_guard)
 
     @abstractmethod
     async def open(self) -> None:
@@ -128,10 +161,25 @@ class Store(ABC):
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         """Writes the named fields (`identities` included: Conflict if one is taken)."""
 
+    @abstractmethod
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        """Move the source's identities and conversations to the target and store both as
+        given (the caller has filled in the target's merged fields and set the source's
+        merged_into), atomically where the backend can. Conflict (conversation_open) when
+        both have an open conversation with the same key: nothing changes. Returns the ids
+        of the conversations moved."""
+
     # conversations ----------------------------------------------------------------------
 
     @abstractmethod
-    async def create_conversation(self, conversation: Conversation) -> None: ...
+    async def create_conversation(self, conversation: Conversation) -> None:
+        """Raises Conflict (conversation_open) when the contact has an open conversation with
+        the same key, or (conversation_exists) when the id is taken."""
+
+    @abstractmethod
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        """Creates the conversation unless its contact has an open one with the same key;
+        returns (the open conversation, whether it was created)."""
 
     @abstractmethod
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None: ...
@@ -163,17 +211,89 @@ class Store(ABC):
 
     @abstractmethod
     async def find_open_conversation(
-        self, tenant: str, contact_id: str, channel: str
+        self,
+        tenant: str,
+        contact_id: str,
+        channel: str,
+        channel_id: str | None = None,
+        thread_key: str = "",
     ) -> Conversation | None:
-        """The contact's conversation on that channel whose status is not closed, if any."""
+        """The contact's open conversation with that key (hub.domain.open_key), if any."""
 
     # messages ---------------------------------------------------------------------------
 
     @abstractmethod
-    async def append_message(self, message: Message) -> AppendResult:
+    async def append_message(self, message: Message, *, require_open: bool = False) -> AppendResult:
         """Assigns seq (and on the conversation: last_seq, last_message_at, preview), dedupes
         by client_id / platform_message_id, commits, then returns. Raises NotFound if the
-        conversation does not exist in the message's tenant."""
+        conversation does not exist in the message's tenant; with `require_open`, Conflict
+        (conversation_closed) if it is closed, checked in the same atomic step."""
+
+    @abstractmethod
+    async def ingest(
+        self, contact: Contact, conversation: Conversation, message: Message, *, now: datetime
+    ) -> Ingested:
+        """A customer's message from a channel, atomically: the contact found by its first
+        identity (or `contact` created), refused if blacklisted at `now`, its open
+        conversation with `conversation`'s key (or `conversation` opened for it), the message
+        appended there (its conversation id and sender id and name filled in). A message
+        whose platform id (within `conversation`'s channel account) or client id was seen
+        before returns the original, whatever conversation it is in, and writes nothing.
+        Concurrent first messages of one new contact make one contact and one conversation."""
+
+    @abstractmethod
+    async def find_messages_by_platform_ids(
+        self, tenant: str, scope: str, platform_message_ids: Sequence[str]
+    ) -> list[Message]:
+        """Messages of a channel account (`scope`: its id, or the channel for web chat) with
+        any of these platform ids (email threading looks up In-Reply-To and References)."""
+
+    @abstractmethod
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
+        """Writes the named fields of a stored message: `delivery` and `meta` only (what a
+        channel learns after sending, such as its own id for the message, goes into meta).
+        With `expect_delivery`, only if the stored delivery still equals it (compare-and-set).
+        True if written; NotFound if there is no such message."""
+
+    @abstractmethod
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        """One message by its id (a rare look-up: a retry asked for by hand)."""
+
+    # the outbox: outbound messages whose delivery is pending ------------------------------
+
+    @abstractmethod
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]:
+        """Up to `limit` messages (of every tenant) whose delivery is pending and due at
+        `now`, oldest due first, each claimed atomically until `lease_until` (its delivery's
+        due_at; attempt_started_at = now), so that no other worker, in this process or
+        another, takes it meanwhile."""
+
+    # channel accounts ---------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_channel_account(self, account: ChannelAccount) -> None: ...
+
+    @abstractmethod
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None: ...
+
+    @abstractmethod
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        """A tenant's accounts oldest first; with None, every tenant's enabled accounts (the
+        ones to start)."""
+
+    @abstractmethod
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        """NotFound (channel_not_found) if it is not there."""
+
+    @abstractmethod
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        """NotFound (channel_not_found) if it is not there. Its conversations stay."""
 
     @abstractmethod
     async def list_messages(

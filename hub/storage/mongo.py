@@ -1,4 +1,5 @@
-"""The scale-out store: MongoDB through motor, for several hub processes sharing one database.
+"""The scale-out store: MongoDB through PyMongo's asyncio client, for several hub processes
+sharing one database.
 
 Documents have the shapes of hub/storage/codec.py (datetimes as ISO 8601 UTC strings), so a
 record reads back identical whichever backend wrote it. Records with an id keep it as `_id`
@@ -13,7 +14,7 @@ fake that refuses the option. mongomock-motor, the fake the tests use, accepts i
 no journal, cannot honour it), so the tests run this module unchanged.
 
 Throughput: MongoDB has no equivalent of SQLite's group commit that a client could drive, and
-none is imitated here. Concurrent calls run side by side: motor sends them over its
+none is imitated here. Concurrent calls run side by side: the driver sends them over its
 connection pool without waiting for one another, and the server's journal commits in groups,
 so many in-flight `j=True` writes share a journal flush. A slow write holds up only its own
 caller. Appends to one conversation from one process take turns (below), so one busy
@@ -31,8 +32,9 @@ Appends and `seq`, across several processes:
 * Within one process, appends to one conversation take turns (an asyncio lock per
   conversation), so they do not race each other for a seq and keep their call order.
 * Deduplication is the unique partial indexes (conversation_id, client_id) and
-  (tenant, platform_message_id): an insert they refuse returns the stored original with
-  `created=False`, in every process.
+  (tenant, platform_scope, platform_message_id), the scope being the conversation's channel
+  account: an insert they refuse returns the stored original with `created=False`, in every
+  process.
 * After the insert, the conversation's `last_seq`, `last_message_at` and preview are set by
   an update conditional on `last_seq` being lower, so the newest message wins whichever
   process finishes last. A crash between the insert and that update leaves `last_seq` one
@@ -47,38 +49,59 @@ identity claimed by a contact that does not exist), and a conflict removes what 
 wrote. On update, new identities are claimed before the contact is written and released ones
 are removed after. The registry decides who owns an identity and is what `find_contact` reads.
 
+One open conversation per key (hub.domain.open_key) is the unique partial index on
+`open_key`, a string while the conversation is open and null once it is closed: two
+processes opening one at once both try the insert, one wins, the other reads the winner.
+
 Writes run as tasks: a caller that goes away does not cut a write in half, and `close()`
-waits for the writes in flight, as the SQLite store does.
+waits for the writes in flight, as the SQLite store does. The schema is versioned
+(hub/storage/mongo_schema.py): `open()` migrates, then checks the declared indexes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from motor.motor_asyncio import AsyncIOMotorClient, AsyncIOMotorCollection, AsyncIOMotorDatabase
-from pymongo import ASCENDING, DESCENDING, WriteConcern
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
 from pymongo.errors import DuplicateKeyError
 
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
-    ConversationStatus,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
     Tenant,
     iso,
+    open_key,
 )
 from hub.errors import Conflict, NotFound
-from hub.storage.base import Store, check_not_append_owned
+from hub.storage.base import (
+    ClaimedDelivery,
+    Ingested,
+    Store,
+    check_message_fields,
+    check_not_append_owned,
+)
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+from hub.storage.mongo_schema import (
+    COLLECTIONS,
+    NEWEST_FIRST,
+    OLDEST_FIRST,
+    RECENTLY_SEEN_FIRST,
+    declare_indexes,
+    migrate,
+)
 
 T = TypeVar("T")
 
@@ -87,108 +110,44 @@ T = TypeVar("T")
 DURABLE_WRITES = WriteConcern(w="majority", j=True)
 
 
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
-    collection: str
-    name: str
-    keys: list[tuple[str, int]]
-    unique: bool = False
-    partial: dict[str, Any] | None = None
-
-    def describes(self, present: Mapping[str, Any]) -> bool:
-        """Whether an index the database already has (from `index_information`) is this."""
-        return (
-            [(key, int(direction)) for key, direction in present["key"]] == self.keys
-            and bool(present.get("unique", False)) == self.unique
-            and present.get("partialFilterExpression") == self.partial
-        )
-
-
-def _is_string(name: str) -> dict[str, Any]:
-    return {name: {"$type": "string"}}
-
-
-# Listings sort newest first with the id as tie-break (oldest first for agents); each index a
-# listing uses ends in that sort order, so the server reads the first `limit` entries of the
-# index instead of sorting every matching document in memory.
-NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
-OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
-RECENTLY_SEEN_FIRST = [("last_seen_at", DESCENDING), ("_id", ASCENDING)]
-
-INDEXES = [
-    IndexSpec("agents", "email_unique", [("email_key", ASCENDING)], unique=True),
-    IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
-    IndexSpec(
-        "identities",
-        "identity_unique",
-        [("tenant", ASCENDING), ("channel", ASCENDING), ("external_id", ASCENDING)],
-        unique=True,
-    ),
-    IndexSpec("identities", "contact", [("contact_id", ASCENDING)]),
-    IndexSpec(
-        "contacts",
-        "tenant_seen",
-        [("tenant", ASCENDING), *RECENTLY_SEEN_FIRST],
-    ),
-    IndexSpec("conversations", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
-    IndexSpec(
-        "conversations",
-        "tenant_status",
-        [("tenant", ASCENDING), ("status", ASCENDING), *NEWEST_FIRST],
-    ),
-    IndexSpec(
-        "conversations",
-        "tenant_agent",
-        [("tenant", ASCENDING), ("agent_id", ASCENDING), *NEWEST_FIRST],
-    ),
-    IndexSpec(
-        "conversations",
-        "tenant_contact_channel",
-        [("tenant", ASCENDING), ("contact_id", ASCENDING), ("channel", ASCENDING), *NEWEST_FIRST],
-    ),
-    IndexSpec(
-        "messages",
-        "seq_unique",
-        [("conversation_id", ASCENDING), ("seq", ASCENDING)],
-        unique=True,
-    ),
-    IndexSpec(
-        "messages",
-        "client_id_unique",
-        [("conversation_id", ASCENDING), ("client_id", ASCENDING)],
-        unique=True,
-        partial=_is_string("client_id"),
-    ),
-    IndexSpec(
-        "messages",
-        "platform_message_id_unique",
-        [("tenant", ASCENDING), ("platform_message_id", ASCENDING)],
-        unique=True,
-        partial=_is_string("platform_message_id"),
-    ),
-    IndexSpec(
-        "left_messages",
-        "tenant_handled",
-        [("tenant", ASCENDING), ("handled", ASCENDING), *NEWEST_FIRST],
-    ),
-    IndexSpec("settings", "tenant_key", [("tenant", ASCENDING), ("key", ASCENDING)], unique=True),
-]
-
-
-COLLECTIONS = (
-    "tenants",
-    "settings",
-    "agents",
-    "contacts",
-    "identities",
-    "conversations",
-    "messages",
-    "left_messages",
-)
+Client = Any  # AsyncMongoClient, or the tests' fake of it
+Collection = Any
 
 
 def _with_id(record: Any) -> dict[str, Any]:
     return {"_id": record.id, **to_doc(record)}
+
+
+# A change to any of these moves the conversation's open key.
+OPEN_KEY_FIELDS = frozenset({"status", "channel", "channel_id", "contact_id", "thread_key"})
+
+
+def _conversation_doc(conversation: Conversation) -> dict[str, Any]:
+    return _with_id(conversation) | {"open_key": conversation.open_key}
+
+
+def _due_at(delivery: Mapping[str, Any] | None) -> str | None:
+    """The outbox field: when the next delivery attempt may start, while one is pending."""
+    if not delivery or delivery.get("status") != "pending":
+        return None
+    return delivery.get("due_at")
+
+
+def _platform_scope(conversation: Mapping[str, Any]) -> str:
+    return conversation.get("channel_id") or conversation["channel"]
+
+
+async def _close(client: Client) -> None:
+    # PyMongo's AsyncMongoClient.close is a coroutine; the test fake's is a plain method.
+    closing = client.close()
+    if inspect.isawaitable(closing):
+        await closing
+
+
+def _open_key_taken() -> Conflict:
+    return Conflict(
+        "the contact has another open conversation on this channel", code="conversation_open"
+    )
 
 
 def _agent_doc(agent: Agent) -> dict[str, Any]:
@@ -216,7 +175,7 @@ class _Turn:
 class MongoStore(Store):
     def __init__(
         self,
-        connect: Callable[[], AsyncIOMotorClient],
+        connect: Callable[[], Client],
         db_name: str,
         *,
         write_concern: WriteConcern | None = DURABLE_WRITES,
@@ -226,8 +185,8 @@ class MongoStore(Store):
         self._connect = connect
         self.db_name = db_name
         self.write_concern = write_concern
-        self._client: AsyncIOMotorClient | None = None
-        self._collections: dict[str, AsyncIOMotorCollection] = {}
+        self._client: Client | None = None
+        self._collections: dict[str, Collection] = {}
         self._closing = False
         self._in_flight: set[asyncio.Task[Any]] = set()
         self._turns: dict[str, _Turn] = {}
@@ -238,7 +197,7 @@ class MongoStore(Store):
     ) -> MongoStore:
         # Retryable writes (the driver's default) resend a write once after a network error
         # or a fail-over; the server recognises the resend, so nothing is written twice.
-        return cls(lambda: AsyncIOMotorClient(url), db_name, write_concern=write_concern)
+        return cls(lambda: AsyncMongoClient(url), db_name, write_concern=write_concern)
 
     # life cycle ------------------------------------------------------------------------
 
@@ -248,56 +207,28 @@ class MongoStore(Store):
         client = self._connect()
         db = client.get_database(self.db_name)
         try:
-            await self._declare_indexes(db)
+            await migrate(db)
+            await declare_indexes(db)
         except BaseException:
-            client.close()
+            await _close(client)
             raise
         # The write concern is set on each collection rather than inherited from the
-        # database: mongomock-motor's collections would not inherit it.
+        # database: the fake's collections would not inherit it.
         self._collections = {
             name: db.get_collection(name, write_concern=self.write_concern) for name in COLLECTIONS
         }
         self._client, self._closing = client, False
-
-    @classmethod
-    async def _declare_indexes(cls, db: AsyncIOMotorDatabase) -> None:
-        present: dict[str, dict[str, Any]] = {}
-        for spec in INDEXES:
-            if spec.collection not in present:
-                present[spec.collection] = await db[spec.collection].index_information()
-            # Declared indexes that exist are checked, not sent again: a drifted one gets a
-            # clear error, and mongomock-motor cannot re-declare a partial unique index over
-            # stored documents (it checks uniqueness ignoring the partial filter).
-            existing = present[spec.collection].get(spec.name)
-            if existing is None:
-                await cls._create_index(db, spec)
-            elif not spec.describes(existing):
-                # Changing an index on a live database is an operator's decision (it can
-                # fail on existing data, or take long); say which one instead of guessing.
-                raise RuntimeError(
-                    f"index {spec.name} on {spec.collection} differs from the one the hub "
-                    "declares; drop it and start again to have it built as declared"
-                )
-
-    @staticmethod
-    async def _create_index(db: AsyncIOMotorDatabase, spec: IndexSpec) -> None:
-        options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
-        if spec.partial is not None:
-            # Only documents that carry the field as a string are indexed, so the many
-            # messages without a client id or platform id never collide on null.
-            options["partialFilterExpression"] = spec.partial
-        await db[spec.collection].create_index(spec.keys, **options)
 
     async def close(self) -> None:
         self._closing = True
         while self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         if self._client is not None:
-            self._client.close()
+            await _close(self._client)
         self._client = None
         self._collections = {}
 
-    def _col(self, name: str) -> AsyncIOMotorCollection:
+    def _col(self, name: str) -> Collection:
         assert self._collections, "the store is not open"
         return self._collections[name]
 
@@ -428,21 +359,18 @@ class MongoStore(Store):
 
     async def create_contact(self, contact: Contact) -> None:
         _refuse_repeated(contact.identities)
+        await self._write(self._create_contact(contact))
 
-        async def op() -> None:
-            try:
-                await self._col("contacts").insert_one(_with_id(contact))
-            except DuplicateKeyError as exc:
-                raise Conflict("contact exists", code="contact_exists") from exc
-            try:
-                await self._claim_identities(contact)
-            except Conflict:
-                await self._col("contacts").delete_one(
-                    {"_id": contact.id, "tenant": contact.tenant}
-                )
-                raise
-
-        await self._write(op())
+    async def _create_contact(self, contact: Contact) -> None:
+        try:
+            await self._col("contacts").insert_one(_with_id(contact))
+        except DuplicateKeyError as exc:
+            raise Conflict("contact exists", code="contact_exists") from exc
+        try:
+            await self._claim_identities(contact)
+        except Conflict:
+            await self._col("contacts").delete_one({"_id": contact.id, "tenant": contact.tenant})
+            raise
 
     async def get_contact(self, tenant: str, contact_id: str) -> Contact | None:
         doc = await self._col("contacts").find_one({"_id": contact_id, "tenant": tenant})
@@ -485,8 +413,47 @@ class MongoStore(Store):
                 | self._not_one_of(contact.identities)
             )
 
-        with self.contact_write_guard(contact.tenant, contact.id):
-            await self._write(op())
+        await self._write(op())
+
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        return await self._write(self._merge_contacts(target, source))
+
+    async def _merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        """Not one transaction: the conversations move first (each keeps its open key unique,
+        so a clash stops the merge before anything else moved; the ones moved before it are
+        moved back), then the identities, then both contacts are written. A crash midway
+        leaves conversations or identities on the target with the source not yet marked
+        merged; merging again finishes it."""
+        tenant = target.tenant
+        for contact in (target, source):
+            if await self._col("contacts").find_one({"_id": contact.id, "tenant": tenant}) is None:
+                raise NotFound("no such contact", code="contact_not_found")
+        conversations = self._col("conversations")
+        moved: list[Conversation] = []
+        cursor = conversations.find({"tenant": tenant, "contact_id": source.id})
+        try:
+            async for doc in cursor:
+                conversation = from_doc(Conversation, doc)
+                conversation.contact_id = target.id
+                await conversations.update_one(
+                    {"_id": conversation.id},
+                    {"$set": {"contact_id": target.id, "open_key": conversation.open_key}},
+                )
+                moved.append(conversation)
+        except DuplicateKeyError as exc:
+            for conversation in moved:
+                conversation.contact_id = source.id
+                await conversations.update_one(
+                    {"_id": conversation.id},
+                    {"$set": {"contact_id": source.id, "open_key": conversation.open_key}},
+                )
+            raise _open_key_taken() from exc
+        await self._col("identities").update_many(
+            {"tenant": tenant, "contact_id": source.id}, {"$set": {"contact_id": target.id}}
+        )
+        for contact in (target, source):
+            await self._col("contacts").replace_one({"_id": contact.id}, _with_id(contact))
+        return [conversation.id for conversation in moved]
 
     @staticmethod
     def _not_one_of(identities: Sequence[Identity]) -> dict[str, Any]:
@@ -496,15 +463,41 @@ class MongoStore(Store):
 
     # conversations ---------------------------------------------------------------------
 
-    async def create_conversation(self, conversation: Conversation) -> None:
-        async def op() -> None:
-            try:
-                await self._col("conversations").insert_one(_with_id(conversation))
-            except DuplicateKeyError as exc:
-                raise Conflict("conversation exists", code="conversation_exists") from exc
+    async def _insert_conversation(self, conversation: Conversation) -> None:
+        try:
+            await self._col("conversations").insert_one(_conversation_doc(conversation))
+        except DuplicateKeyError as exc:
+            if "open_key" in str(exc):
+                raise _open_key_taken() from exc
+            raise Conflict("conversation exists", code="conversation_exists") from exc
 
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            await self._write(op())
+    async def create_conversation(self, conversation: Conversation) -> None:
+        await self._write(self._insert_conversation(conversation))
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        return await self._write(self._open_conversation(conversation))
+
+    async def _open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        key = conversation.open_key
+        if key is not None:
+            found = await self._col("conversations").find_one(
+                {"open_key": key, "tenant": conversation.tenant}
+            )
+            if found is not None:
+                return from_doc(Conversation, found), False
+        try:
+            await self._insert_conversation(conversation)
+        except Conflict as exc:
+            if exc.code != "conversation_open":
+                raise
+            # Another process opened it between our read and our insert: theirs is the one.
+            found = await self._col("conversations").find_one(
+                {"open_key": key, "tenant": conversation.tenant}
+            )
+            if found is None:
+                raise  # closed again meanwhile: let the caller try once more
+            return from_doc(Conversation, found), False
+        return conversation, True
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._col("conversations").find_one({"_id": conversation_id, "tenant": tenant})
@@ -518,14 +511,22 @@ class MongoStore(Store):
     ) -> bool:
         check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
+        if OPEN_KEY_FIELDS.intersection(fields):
+            changes["open_key"] = conversation.open_key
         # The expected values go into the filter, so the check and the write are one atomic
         # operation on the server: this is the compare-and-set.
         where = {k: encode_value(v) for k, v in (expect or {}).items()} | {
             "_id": conversation.id,
             "tenant": conversation.tenant,
         }
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            return await self._write(self._update_fields("conversations", where, changes))
+
+        async def op() -> bool:
+            try:
+                return await self._update_fields("conversations", where, changes)
+            except DuplicateKeyError as exc:
+                raise _open_key_taken() from exc
+
+        return await self._write(op())
 
     async def list_conversations(
         self,
@@ -551,16 +552,15 @@ class MongoStore(Store):
         return [from_doc(Conversation, doc) async for doc in cursor]
 
     async def find_open_conversation(
-        self, tenant: str, contact_id: str, channel: str
+        self,
+        tenant: str,
+        contact_id: str,
+        channel: str,
+        channel_id: str | None = None,
+        thread_key: str = "",
     ) -> Conversation | None:
         doc = await self._col("conversations").find_one(
-            {
-                "tenant": tenant,
-                "contact_id": contact_id,
-                "channel": channel,
-                "status": {"$ne": ConversationStatus.CLOSED.value},
-            },
-            sort=NEWEST_FIRST,
+            {"open_key": open_key(channel, channel_id, contact_id, thread_key), "tenant": tenant}
         )
         return from_doc(Conversation, doc) if doc else None
 
@@ -580,18 +580,31 @@ class MongoStore(Store):
             if turn.users == 0:
                 del self._turns[conversation_id]  # idle conversations hold no lock
 
-    async def append_message(self, message: Message) -> AppendResult:
-        return await self._write(self._append(message))
+    async def append_message(self, message: Message, *, require_open: bool = False) -> AppendResult:
+        return await self._write(self._append(message, require_open=require_open))
 
-    async def _append(self, message: Message) -> AppendResult:
+    async def _append(self, message: Message, *, require_open: bool = False) -> AppendResult:
         conversations, messages = self._col("conversations"), self._col("messages")
         where = {"_id": message.conversation_id, "tenant": message.tenant}
         async with self._turn(message.conversation_id):
-            conversation = await conversations.find_one(where, {"last_seq": 1})
+            conversation = await conversations.find_one(
+                where, {"last_seq": 1, "status": 1, "channel": 1, "channel_id": 1, "agent_id": 1}
+            )
             if conversation is None:
                 raise NotFound("no such conversation", code="conversation_not_found")
+            scope = _platform_scope(conversation)
+            if require_open and conversation["status"] == "closed":
+                original = await self._original_of(message, scope)
+                if original is not None:
+                    return AppendResult(from_doc(Message, original), False)
+                # Closed since the caller looked: its idea of the open conversation is old.
+                raise Conflict("the conversation is closed", code="conversation_closed")
             seq = int(conversation["last_seq"]) + 1
             doc = to_doc(message)
+            if message.platform_message_id is not None:
+                doc["platform_scope"] = scope
+            if (due_at := _due_at(doc.get("delivery"))) is not None:
+                doc["due_at"] = due_at
             while True:
                 stored = doc | {"seq": seq}
                 try:
@@ -599,7 +612,7 @@ class MongoStore(Store):
                     await messages.insert_one(dict(stored))
                     break
                 except DuplicateKeyError:
-                    original = await self._original_of(message)
+                    original = await self._original_of(message, scope)
                     if original is not None:
                         return AppendResult(from_doc(Message, original), False)
                     if (
@@ -620,9 +633,11 @@ class MongoStore(Store):
                     }
                 },
             )
-        return AppendResult(from_doc(Message, stored), True)
+        return AppendResult(
+            from_doc(Message, stored), True, conversation["status"], conversation.get("agent_id")
+        )
 
-    async def _original_of(self, message: Message) -> dict[str, Any] | None:
+    async def _original_of(self, message: Message, scope: str) -> dict[str, Any] | None:
         messages = self._col("messages")
         if message.client_id is not None:
             original = await messages.find_one(
@@ -635,10 +650,214 @@ class MongoStore(Store):
             if original is not None:
                 return original
         if message.platform_message_id is not None:
-            return await messages.find_one(
-                {"tenant": message.tenant, "platform_message_id": message.platform_message_id}
+            return await self._seen_platform_message(
+                message.tenant, scope, message.platform_message_id
             )
         return None
+
+    async def _seen_platform_message(
+        self, tenant: str, scope: str, platform_message_id: str
+    ) -> dict[str, Any] | None:
+        return await self._col("messages").find_one(
+            {
+                "tenant": tenant,
+                "platform_scope": scope,
+                "platform_message_id": platform_message_id,
+            }
+        )
+
+    async def ingest(
+        self, contact: Contact, conversation: Conversation, message: Message, *, now: datetime
+    ) -> Ingested:
+        return await self._write(self._ingest(contact, conversation, message, now))
+
+    async def _ingest(
+        self, contact: Contact, conversation: Conversation, message: Message, now: datetime
+    ) -> Ingested:
+        """Each step is one atomic operation that a unique index arbitrates (identity, open
+        key, client and platform ids), so concurrent ingests in several processes agree on
+        one contact and one conversation; a crash between steps leaves at most a contact or
+        an empty open conversation, which the retry of the same message then uses."""
+        tenant = contact.tenant
+        scope = conversation.channel_id or conversation.channel
+        if message.platform_message_id is not None:
+            seen = await self._seen_platform_message(tenant, scope, message.platform_message_id)
+            if seen is not None:
+                return await self._seen(tenant, seen)
+        identity = contact.identities[0]
+        stored_contact, contact_created = await self._contact_for(contact, identity)
+        if stored_contact.is_blocked(now):
+            return Ingested("blocked", stored_contact, None, None)
+        template = replace(conversation, contact_id=stored_contact.id)
+        sender = replace(message.sender, id=stored_contact.id, name=stored_contact.name)
+        for attempt in range(3):
+            stored_conversation, opened = await self._open_conversation(template)
+            addressed = replace(message, conversation_id=stored_conversation.id, sender=sender)
+            try:
+                result = await self._append(addressed, require_open=True)
+                break
+            except Conflict as exc:
+                # Closed by an agent between the two steps: the next try opens a new one.
+                if exc.code != "conversation_closed" or attempt == 2:
+                    raise
+        if not result.created:
+            return await self._seen(tenant, to_doc(result.message))
+        stored_conversation.last_seq = result.message.seq
+        stored_conversation.last_message_at = result.message.created_at
+        stored_conversation.last_message_preview = preview_of(to_doc(result.message))
+        return Ingested(
+            "new",
+            stored_contact,
+            stored_conversation,
+            result.message,
+            contact_created,
+            opened,
+        )
+
+    async def _seen(self, tenant: str, original: Mapping[str, Any]) -> Ingested:
+        conversation = await self.get_conversation(tenant, original["conversation_id"])
+        assert conversation is not None
+        contact = await self.get_contact(tenant, conversation.contact_id)
+        assert contact is not None
+        return Ingested("seen", contact, conversation, from_doc(Message, dict(original)))
+
+    async def _contact_for(self, contact: Contact, identity: Identity) -> tuple[Contact, bool]:
+        """The contact an identity belongs to, or `contact` created as its owner. Two
+        processes creating one at once: the identity's unique index lets one claim it; the
+        other removes its own contact and takes the winner's."""
+        for _attempt in range(3):
+            found = await self.find_contact(contact.tenant, identity)
+            if found is not None:
+                return found, False
+            try:
+                await self._create_contact(contact)
+            except Conflict as exc:
+                if exc.code != "identity_taken":
+                    raise
+                continue
+            return contact, True
+        raise Conflict("that identity belongs to another contact", code="identity_taken")
+
+    async def find_messages_by_platform_ids(
+        self, tenant: str, scope: str, platform_message_ids: Sequence[str]
+    ) -> list[Message]:
+        if not platform_message_ids:
+            return []
+        cursor = self._col("messages").find(
+            {
+                "tenant": tenant,
+                "platform_scope": scope,
+                "platform_message_id": {"$in": list(platform_message_ids)},
+            }
+        )
+        return [from_doc(Message, doc) async for doc in cursor]
+
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
+        check_message_fields(fields)
+        changes = {f: encode_value(getattr(message, f)) for f in fields}
+        if "delivery" in changes:
+            changes["due_at"] = _due_at(changes["delivery"])
+        where: dict[str, Any] = {
+            "conversation_id": message.conversation_id,
+            "seq": message.seq,
+            "tenant": message.tenant,
+        }
+        if expect_delivery is not None:
+            where["delivery"] = encode_value(expect_delivery)
+
+        async def op() -> bool:
+            if await self._update_fields("messages", where, changes):
+                return True
+            key = {k: where[k] for k in ("conversation_id", "seq", "tenant")}
+            if await self._col("messages").find_one(key, {"_id": 1}) is None:
+                raise NotFound("no such message", code="message_not_found")
+            return False
+
+        return await self._write(op())
+
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        doc = await self._col("messages").find_one(
+            {"conversation_id": conversation_id, "tenant": tenant, "id": message_id}
+        )
+        return from_doc(Message, doc) if doc else None
+
+    # the outbox --------------------------------------------------------------------------
+
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]:
+        async def op() -> list[ClaimedDelivery]:
+            claimed = []
+            lease, started = iso(lease_until), iso(now)
+            for _ in range(limit):
+                # One atomic find-and-modify per message: two workers never claim one. The
+                # document comes back as it was, to tell an interrupted earlier attempt.
+                before = await self._col("messages").find_one_and_update(
+                    {"due_at": {"$lte": started}},
+                    {
+                        "$set": {
+                            "due_at": lease,
+                            "delivery.due_at": lease,
+                            "delivery.attempt_started_at": started,
+                        }
+                    },
+                    sort=[("due_at", ASCENDING)],
+                    return_document=ReturnDocument.BEFORE,
+                )
+                if before is None:
+                    break
+                delivery = before["delivery"]
+                interrupted = delivery.get("attempt_started_at") is not None
+                delivery |= {"due_at": lease, "attempt_started_at": started}
+                claimed.append(ClaimedDelivery(from_doc(Message, before), interrupted))
+            return claimed
+
+        return await self._write(op())
+
+    # channel accounts --------------------------------------------------------------------
+
+    async def create_channel_account(self, account: ChannelAccount) -> None:
+        async def op() -> None:
+            try:
+                await self._col("channel_accounts").insert_one(_with_id(account))
+            except DuplicateKeyError as exc:
+                raise Conflict("channel account exists", code="channel_exists") from exc
+
+        await self._write(op())
+
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None:
+        doc = await self._col("channel_accounts").find_one({"_id": account_id, "tenant": tenant})
+        return from_doc(ChannelAccount, doc) if doc else None
+
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        where: dict[str, Any] = {"enabled": True} if tenant is None else {"tenant": tenant}
+        order = [("tenant", ASCENDING), *OLDEST_FIRST] if tenant is None else OLDEST_FIRST
+        cursor = self._col("channel_accounts").find(where).sort(order)
+        return [from_doc(ChannelAccount, doc) async for doc in cursor]
+
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(account, f)) for f in fields}
+
+        async def op() -> None:
+            where = {"_id": account.id, "tenant": account.tenant}
+            if not await self._update_fields("channel_accounts", where, changes):
+                raise NotFound("no such channel", code="channel_not_found")
+
+        await self._write(op())
+
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        async def op() -> None:
+            result = await self._col("channel_accounts").delete_one(
+                {"_id": account_id, "tenant": tenant}
+            )
+            if result.deleted_count != 1:
+                raise NotFound("no such channel", code="channel_not_found")
+
+        await self._write(op())
 
     async def _highest_seq(self, conversation_id: str) -> int:
         top = await self._col("messages").find_one(

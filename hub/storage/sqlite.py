@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -25,16 +26,24 @@ import orjson
 from hub.domain import (
     Agent,
     AppendResult,
+    ChannelAccount,
     Contact,
     Conversation,
-    ConversationStatus,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
     Tenant,
     iso,
+    open_key,
 )
-from hub.storage.base import Store, check_not_append_owned
+from hub.storage.base import (
+    ClaimedDelivery,
+    Ingested,
+    Store,
+    check_message_fields,
+    check_not_append_owned,
+)
 from hub.storage.codec import encode_value, from_doc, to_doc
 from hub.storage.sqlite_writer import frame_bytes
 from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
@@ -67,6 +76,29 @@ def _fail_unencodable(batch: list[Pending]) -> list[Pending]:
         else:
             sendable.append((op, future))
     return sendable
+
+
+def _to_millisecond(moment: datetime) -> datetime:
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def _as_stored(message: Message, seq: int) -> Message:
+    """The message as appended: the stored document is the message with its seq, so it is
+    not read back. Times are stored to the millisecond, so the answer's are cut to that too."""
+    stored = message.stored_as(seq, _to_millisecond(message.created_at))
+    delivery = message.delivery
+    if delivery is not None:
+        stored.delivery = replace(
+            delivery,
+            updated_at=_to_millisecond(delivery.updated_at),
+            due_at=_to_millisecond(delivery.due_at) if delivery.due_at else None,
+            attempt_started_at=(
+                _to_millisecond(delivery.attempt_started_at)
+                if delivery.attempt_started_at
+                else None
+            ),
+        )
+    return stored
 
 
 class SqliteStore(Store):
@@ -318,14 +350,21 @@ class SqliteStore(Store):
 
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(contact, f)) for f in fields}
-        with self.contact_write_guard(contact.tenant, contact.id):
-            await self._write("update_contact", contact.tenant, contact.id, changes)
+        await self._write("update_contact", contact.tenant, contact.id, changes)
+
+    async def merge_contacts(self, target: Contact, source: Contact) -> list[str]:
+        return await self._write("merge_contacts", to_doc(target), to_doc(source))
 
     # conversations ---------------------------------------------------------------------
 
     async def create_conversation(self, conversation: Conversation) -> None:
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            await self._write("create_conversation", to_doc(conversation))
+        await self._write("create_conversation", to_doc(conversation))
+
+    async def open_conversation(self, conversation: Conversation) -> tuple[Conversation, bool]:
+        outcome, doc = await self._write("open_conversation", to_doc(conversation))
+        if outcome == "new":
+            return conversation, True
+        return from_doc(Conversation, doc), False
 
     async def get_conversation(self, tenant: str, conversation_id: str) -> Conversation | None:
         doc = await self._one(
@@ -342,12 +381,11 @@ class SqliteStore(Store):
         check_not_append_owned(fields)
         changes = {f: encode_value(getattr(conversation, f)) for f in fields}
         expected = {k: encode_value(v) for k, v in (expect or {}).items()}
-        with self.contact_write_guard(conversation.tenant, conversation.contact_id):
-            return bool(
-                await self._write(
-                    "update_conversation", conversation.tenant, conversation.id, changes, expected
-                )
+        return bool(
+            await self._write(
+                "update_conversation", conversation.tenant, conversation.id, changes, expected
             )
+        )
 
     async def list_conversations(
         self,
@@ -381,33 +419,136 @@ class SqliteStore(Store):
         return [from_doc(Conversation, d) for d in docs]
 
     async def find_open_conversation(
-        self, tenant: str, contact_id: str, channel: str
+        self,
+        tenant: str,
+        contact_id: str,
+        channel: str,
+        channel_id: str | None = None,
+        thread_key: str = "",
     ) -> Conversation | None:
         doc = await self._one(
-            "SELECT doc FROM conversations WHERE tenant = ? AND contact_id = ? AND channel = ? "
-            "AND status != ? ORDER BY created_at DESC LIMIT 1",
-            (tenant, contact_id, channel, ConversationStatus.CLOSED.value),
+            "SELECT doc FROM conversations WHERE open_key = ? AND tenant = ?",
+            (open_key(channel, channel_id, contact_id, thread_key), tenant),
         )
         return from_doc(Conversation, doc) if doc else None
 
     # messages --------------------------------------------------------------------------
 
-    async def append_message(self, message: Message) -> AppendResult:
+    async def append_message(self, message: Message, *, require_open: bool = False) -> AppendResult:
         # orjson writes a UTC message (a dataclass) into the frame itself, in C; the writer
         # turns its RFC 3339 time into the stored form. Any other time zone goes as to_doc.
         record = message if message.created_at.tzinfo is UTC else to_doc(message)
-        outcome, value = await self._write("append_message", record)
+        outcome, value, status, agent_id = await self._write("append_message", record, require_open)
         if outcome == "seen":
             return AppendResult(from_doc(Message, value), False)
-        # The stored document is the message with its seq: no need to read it back. Times
-        # are stored to the millisecond, so the answer's is cut to that too.
-        created_at = message.created_at
-        return AppendResult(
-            message.stored_as(
-                value, created_at.replace(microsecond=created_at.microsecond // 1000 * 1000)
-            ),
-            True,
+        return AppendResult(_as_stored(message, value), True, status, agent_id)
+
+    async def ingest(
+        self, contact: Contact, conversation: Conversation, message: Message, *, now: datetime
+    ) -> Ingested:
+        outcome, contact_doc, conversation_doc, value, contact_created, opened = await self._write(
+            "ingest", to_doc(contact), to_doc(conversation), to_doc(message), iso(now)
         )
+        stored_contact = from_doc(Contact, contact_doc)
+        if outcome == "blocked":
+            return Ingested("blocked", stored_contact, None, None)
+        stored_conversation = from_doc(Conversation, conversation_doc)
+        if outcome == "seen":
+            return Ingested("seen", stored_contact, stored_conversation, from_doc(Message, value))
+        appended = replace(
+            message,
+            conversation_id=stored_conversation.id,
+            sender=replace(message.sender, id=stored_contact.id, name=stored_contact.name),
+        )
+        return Ingested(
+            "new",
+            stored_contact,
+            stored_conversation,
+            _as_stored(appended, value),
+            contact_created,
+            opened,
+        )
+
+    async def find_messages_by_platform_ids(
+        self, tenant: str, scope: str, platform_message_ids: Sequence[str]
+    ) -> list[Message]:
+        if not platform_message_ids:
+            return []
+        marks = ", ".join("?" for _ in platform_message_ids)
+        docs = await self._all(
+            "SELECT doc FROM messages WHERE tenant = ? AND platform_scope = ? "
+            f"AND platform_message_id IN ({marks})",
+            [tenant, scope, *platform_message_ids],
+        )
+        return [from_doc(Message, d) for d in docs]
+
+    async def update_message(
+        self, message: Message, fields: Sequence[str], *, expect_delivery: Delivery | None = None
+    ) -> bool:
+        check_message_fields(fields)
+        changes = {f: encode_value(getattr(message, f)) for f in fields}
+        expected = encode_value(expect_delivery) if expect_delivery is not None else None
+        return bool(
+            await self._write(
+                "update_message",
+                message.tenant,
+                message.conversation_id,
+                message.seq,
+                changes,
+                expected,
+            )
+        )
+
+    async def get_message(
+        self, tenant: str, conversation_id: str, message_id: str
+    ) -> Message | None:
+        doc = await self._one(
+            "SELECT doc FROM messages WHERE conversation_id = ? AND tenant = ? "
+            "AND json_extract(doc, '$.id') = ?",
+            (conversation_id, tenant, message_id),
+        )
+        return from_doc(Message, doc) if doc else None
+
+    # the outbox --------------------------------------------------------------------------
+
+    async def claim_due_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[ClaimedDelivery]:
+        claimed = await self._write("claim_deliveries", iso(now), iso(lease_until), limit)
+        return [
+            ClaimedDelivery(from_doc(Message, doc), interrupted) for doc, interrupted in claimed
+        ]
+
+    # channel accounts --------------------------------------------------------------------
+
+    async def create_channel_account(self, account: ChannelAccount) -> None:
+        await self._write("create_channel_account", to_doc(account))
+
+    async def get_channel_account(self, tenant: str, account_id: str) -> ChannelAccount | None:
+        doc = await self._one(
+            "SELECT doc FROM channel_accounts WHERE id = ? AND tenant = ?", (account_id, tenant)
+        )
+        return from_doc(ChannelAccount, doc) if doc else None
+
+    async def list_channel_accounts(self, tenant: str | None) -> list[ChannelAccount]:
+        if tenant is None:
+            docs = await self._all(
+                "SELECT doc FROM channel_accounts WHERE enabled = 1 ORDER BY tenant, created_at",
+                (),
+            )
+        else:
+            docs = await self._all(
+                "SELECT doc FROM channel_accounts WHERE tenant = ? ORDER BY created_at, id",
+                (tenant,),
+            )
+        return [from_doc(ChannelAccount, doc) for doc in docs]
+
+    async def update_channel_account(self, account: ChannelAccount, fields: Sequence[str]) -> None:
+        changes = {f: encode_value(getattr(account, f)) for f in fields}
+        await self._write("update_channel_account", account.tenant, account.id, changes)
+
+    async def delete_channel_account(self, tenant: str, account_id: str) -> None:
+        await self._write("delete_channel_account", tenant, account_id)
 
     async def list_messages(
         self,

@@ -42,13 +42,14 @@ from typing import Any, BinaryIO
 
 import orjson
 
+from hub.domain import open_key
 from hub.errors import Conflict, HubError, NotFound
 from hub.storage import writeback
 from hub.storage.codec import preview_of
+from hub.storage.sqlite_schema import migrate
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
 # The writer's page cache: the hot pages of a busy hub (every open conversation's last
 # message page and index page) stay in it instead of being read back from the file.
 CACHE_KIB = 16 * 1024
@@ -70,41 +71,6 @@ SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, if the Checkpointer thre
 STARVED_WAL_LIMITS = 2
 CHECKPOINTER_NICE = 19
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS settings (
-    tenant TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, key));
-CREATE TABLE IF NOT EXISTS agents (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
-    created_at TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS agents_tenant ON agents (tenant, created_at);
-CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS identities (
-    tenant TEXT NOT NULL, channel TEXT NOT NULL, external_id TEXT NOT NULL,
-    contact_id TEXT NOT NULL, PRIMARY KEY (tenant, channel, external_id));
-CREATE INDEX IF NOT EXISTS identities_contact ON identities (contact_id);
-CREATE TABLE IF NOT EXISTS conversations (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT NOT NULL, agent_id TEXT,
-    contact_id TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
-    doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS conversations_status ON conversations (tenant, status, created_at);
-CREATE INDEX IF NOT EXISTS conversations_agent ON conversations (tenant, agent_id, created_at);
-CREATE INDEX IF NOT EXISTS conversations_contact
-    ON conversations (tenant, contact_id, channel, created_at);
-CREATE TABLE IF NOT EXISTS messages (
-    conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant TEXT NOT NULL,
-    client_id TEXT, platform_message_id TEXT, doc TEXT NOT NULL,
-    PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_client
-    ON messages (conversation_id, client_id) WHERE client_id IS NOT NULL;
-CREATE UNIQUE INDEX IF NOT EXISTS messages_platform
-    ON messages (tenant, platform_message_id) WHERE platform_message_id IS NOT NULL;
-CREATE TABLE IF NOT EXISTS left_messages (
-    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handled INTEGER NOT NULL,
-    created_at TEXT NOT NULL, doc TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS left_messages_tenant ON left_messages (tenant, handled, created_at);
-"""
 
 Doc = dict[str, Any]
 
@@ -200,26 +166,92 @@ def update_contact(conn: sqlite3.Connection, tenant: str, contact_id: str, chang
     conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), contact_id))
 
 
-# The conversation's queried columns, beside its document.
-CONVERSATION_COLUMNS = ("status", "agent_id", "contact_id", "channel", "created_at")
+def merge_contacts(conn: sqlite3.Connection, target: Doc, source: Doc) -> list[str]:
+    tenant = target["tenant"]
+    for doc in (target, source):
+        _changed_doc(conn, "contacts", tenant, doc["id"], {}, "contact")  # both exist here
+    moved = [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM conversations WHERE tenant = ? AND contact_id = ?",
+            (tenant, source["id"]),
+        ).fetchall()
+    ]
+    for conversation_id in moved:
+        doc = _row_doc(conn, "SELECT doc FROM conversations WHERE id = ?", (conversation_id,))
+        assert doc is not None
+        _write_conversation_columns(conn, doc | {"contact_id": target["id"]})
+    conn.execute(
+        "UPDATE identities SET contact_id = ? WHERE tenant = ? AND contact_id = ?",
+        (target["id"], tenant, source["id"]),
+    )
+    for doc in (target, source):
+        conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), doc["id"]))
+    return moved
+
+
+# The conversation's queried columns, beside its document; `open_key` is derived from it.
+CONVERSATION_COLUMNS = ("status", "agent_id", "contact_id", "channel", "created_at", "channel_id")
+
+
+def _open_key_of(doc: Doc) -> str | None:
+    if doc["status"] == "closed":
+        return None
+    return open_key(doc["channel"], doc.get("channel_id"), doc["contact_id"], doc["thread_key"])
+
+
+def _conversation_columns(doc: Doc) -> tuple[Any, ...]:
+    return (*(doc.get(c) for c in CONVERSATION_COLUMNS), _open_key_of(doc), _dump(doc))
+
+
+@contextlib.contextmanager
+def _open_key_is_conflict() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.IntegrityError as exc:
+        if "open_key" not in str(exc):
+            raise
+        raise Conflict(
+            "the contact has another open conversation on this channel",
+            code="conversation_open",
+        ) from exc
 
 
 def _write_conversation_columns(conn: sqlite3.Connection, doc: Doc) -> None:
     # Every queried column follows the document, or filters would see old values.
-    conn.execute(
-        f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in CONVERSATION_COLUMNS)}, "
-        "doc = ? WHERE id = ?",
-        (*(doc[c] for c in CONVERSATION_COLUMNS), _dump(doc), doc["id"]),
-    )
+    with _open_key_is_conflict():
+        conn.execute(
+            f"UPDATE conversations SET {', '.join(f'{c} = ?' for c in CONVERSATION_COLUMNS)}, "
+            "open_key = ?, doc = ? WHERE id = ?",
+            (*_conversation_columns(doc), doc["id"]),
+        )
 
 
 def create_conversation(conn: sqlite3.Connection, doc: Doc) -> None:
     with _duplicate_is_conflict("conversation exists", code="conversation_exists"):
-        conn.execute(
-            f"INSERT INTO conversations (id, tenant, {', '.join(CONVERSATION_COLUMNS)}, doc) "
-            f"VALUES (?, ?, {', '.join('?' for _ in CONVERSATION_COLUMNS)}, ?)",
-            (doc["id"], doc["tenant"], *(doc[c] for c in CONVERSATION_COLUMNS), _dump(doc)),
+        with _open_key_is_conflict():
+            conn.execute(
+                f"INSERT INTO conversations (id, tenant, {', '.join(CONVERSATION_COLUMNS)}, "
+                f"open_key, doc) VALUES (?, ?, {', '.join('?' for _ in CONVERSATION_COLUMNS)}, "
+                "?, ?)",
+                (doc["id"], doc["tenant"], *_conversation_columns(doc)),
+            )
+
+
+def open_conversation(conn: sqlite3.Connection, doc: Doc) -> list[Any]:
+    """["new", doc] after creating it, or ["open", stored doc] when the contact already has
+    an open conversation with the same key (nothing written)."""
+    key = _open_key_of(doc)
+    if key is not None:
+        existing = _row_doc(
+            conn,
+            "SELECT doc FROM conversations WHERE open_key = ? AND tenant = ?",
+            (key, doc["tenant"]),
         )
+        if existing is not None:
+            return ["open", existing]
+    create_conversation(conn, doc)
+    return ["new", doc]
 
 
 def update_conversation(
@@ -248,28 +280,65 @@ def stored_time(text: str) -> str:
     return f"{text[:19]}.{fraction}Z"
 
 
-def append_message(conn: sqlite3.Connection, doc: Doc) -> list[Any]:
-    """["new", seq] for a stored message; ["seen", stored doc] for a repeated client id or
-    platform message id (nothing written)."""
-    doc["created_at"] = stored_time(doc["created_at"])
-    conversation = _row_doc(
+# A message's times besides created_at, which the store sends as orjson writes them too.
+DELIVERY_TIMES = ("updated_at", "due_at", "attempt_started_at")
+
+
+def _platform_scope(conversation: Doc) -> str:
+    """Platform message ids are unique per channel account (web chat and other account-less
+    channels: per channel)."""
+    return conversation.get("channel_id") or conversation["channel"]
+
+
+def _seen_platform_message(
+    conn: sqlite3.Connection, tenant: str, scope: str, platform_id: str
+) -> Doc | None:
+    return _row_doc(
         conn,
-        "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",
-        (doc["conversation_id"], doc["tenant"]),
+        "SELECT doc FROM messages WHERE tenant = ? AND platform_scope = ? "
+        "AND platform_message_id = ?",
+        (tenant, scope, platform_id),
     )
+
+
+def append_message(
+    conn: sqlite3.Connection, doc: Doc, require_open: bool = False, conversation: Doc | None = None
+) -> list[Any]:
+    """["new", seq, the conversation's status, its agent] for a stored message; ["seen",
+    stored doc, None, None] for a repeated client id or platform message id (nothing
+    written). With `require_open`, a closed conversation is refused (conversation_closed):
+    the caller's idea of the open conversation is old."""
+    doc["created_at"] = stored_time(doc["created_at"])
+    if (delivery := doc.get("delivery")) is not None:
+        for name in DELIVERY_TIMES:
+            if delivery.get(name) is not None:
+                delivery[name] = stored_time(delivery[name])
+    if conversation is None:
+        conversation = _row_doc(
+            conn,
+            "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",
+            (doc["conversation_id"], doc["tenant"]),
+        )
     if conversation is None:
         raise NotFound("no such conversation", code="conversation_not_found")
     client_id, platform_id = doc.get("client_id"), doc.get("platform_message_id")
-    # A client id is unique within its conversation, a platform message id within the tenant.
-    for scope, key in (("conversation_id", "client_id"), ("tenant", "platform_message_id")):
-        if doc.get(key) is not None:
-            seen = _row_doc(
-                conn,
-                f"SELECT doc FROM messages WHERE {scope} = ? AND {key} = ?",
-                (doc[scope], doc[key]),
-            )
-            if seen is not None:
-                return ["seen", seen]
+    # A client id is unique within its conversation, a platform message id within its
+    # channel account.
+    if client_id is not None:
+        seen = _row_doc(
+            conn,
+            "SELECT doc FROM messages WHERE conversation_id = ? AND client_id = ?",
+            (doc["conversation_id"], client_id),
+        )
+        if seen is not None:
+            return ["seen", seen, None, None]
+    scope = _platform_scope(conversation)
+    if platform_id is not None:
+        seen = _seen_platform_message(conn, doc["tenant"], scope, platform_id)
+        if seen is not None:
+            return ["seen", seen, None, None]
+    if require_open and conversation["status"] == "closed":
+        raise Conflict("the conversation is closed", code="conversation_closed")
     seq = int(conversation["last_seq"]) + 1
     stored = doc | {"seq": seq}
     conversation |= {
@@ -278,15 +347,168 @@ def append_message(conn: sqlite3.Connection, doc: Doc) -> list[Any]:
         "last_message_preview": preview_of(stored),
     }
     conn.execute(
-        "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, doc) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (doc["conversation_id"], seq, doc["tenant"], client_id, platform_id, _dump(stored)),
+        "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, "
+        "platform_scope, due_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            doc["conversation_id"],
+            seq,
+            doc["tenant"],
+            client_id,
+            platform_id,
+            scope if platform_id is not None else None,
+            _due_at(stored),
+            _dump(stored),
+        ),
     )
     conn.execute(
         "UPDATE conversations SET doc = ? WHERE id = ?",
         (_dump(conversation), doc["conversation_id"]),
     )
-    return ["new", seq]
+    return ["new", seq, conversation["status"], conversation.get("agent_id")]
+
+
+def ingest(
+    conn: sqlite3.Connection, contact: Doc, conversation: Doc, message: Doc, blocked_at: str
+) -> list[Any]:
+    """A customer's message from a channel, in one transaction: the contact found by its
+    identity (or created), its open conversation with the template's key (or opened), the
+    message appended. Answers [outcome, contact, conversation, message or seq, contact
+    created, conversation opened]; outcome "new", "seen" (a repeated platform or client id:
+    the original message, nothing written) or "blocked" (the contact is blacklisted at
+    `blocked_at`: nothing written)."""
+    tenant = contact["tenant"]
+    platform_id = message.get("platform_message_id")
+    if platform_id is not None:
+        seen = _seen_platform_message(conn, tenant, _platform_scope(conversation), platform_id)
+        if seen is not None:
+            stored_conversation = _row_doc(
+                conn,
+                "SELECT doc FROM conversations WHERE id = ? AND tenant = ?",
+                (seen["conversation_id"], tenant),
+            )
+            assert stored_conversation is not None
+            owner = _row_doc(
+                conn,
+                "SELECT doc FROM contacts WHERE id = ? AND tenant = ?",
+                (stored_conversation["contact_id"], tenant),
+            )
+            return ["seen", owner, stored_conversation, seen, False, False]
+    identity = contact["identities"][0]
+    row = conn.execute(
+        "SELECT contact_id FROM identities WHERE tenant = ? AND channel = ? AND external_id = ?",
+        (tenant, identity["channel"], identity["external_id"]),
+    ).fetchone()
+    contact_created = row is None
+    if contact_created:
+        create_contact(conn, contact)
+    else:
+        found = _row_doc(
+            conn, "SELECT doc FROM contacts WHERE id = ? AND tenant = ?", (row[0], tenant)
+        )
+        assert found is not None, "an identity names a contact that does not exist"
+        contact = found
+    blocked_until = contact.get("blocked_until")
+    if blocked_until is not None and blocked_until > blocked_at:
+        return ["blocked", contact, None, None, False, False]
+    conversation = conversation | {"contact_id": contact["id"]}
+    outcome, conversation = open_conversation(conn, conversation)
+    sender = message["sender"] | {"id": contact["id"], "name": contact.get("name", "")}
+    message = message | {"conversation_id": conversation["id"], "sender": sender}
+    appended, value, _, _ = append_message(conn, message, conversation=conversation)
+    return [appended, contact, conversation, value, contact_created, outcome == "new"]
+
+
+def _due_at(message: Doc) -> str | None:
+    """The outbox column: when the next delivery attempt may start, while one is pending."""
+    delivery = message.get("delivery")
+    if not delivery or delivery.get("status") != "pending":
+        return None
+    return delivery.get("due_at")
+
+
+def update_message(
+    conn: sqlite3.Connection,
+    tenant: str,
+    conversation_id: str,
+    seq: int,
+    changes: Doc,
+    expect_delivery: Doc | None = None,
+) -> bool:
+    """With `expect_delivery`, writes only if the stored delivery is still that one (the
+    outbox's compare-and-set: an attempt records its outcome only if nobody took the message
+    over meanwhile). True if written."""
+    doc = _row_doc(
+        conn,
+        "SELECT doc FROM messages WHERE conversation_id = ? AND seq = ? AND tenant = ?",
+        (conversation_id, seq, tenant),
+    )
+    if doc is None:
+        raise NotFound("no such message", code="message_not_found")
+    if expect_delivery is not None and doc.get("delivery") != expect_delivery:
+        return False
+    changed = doc | changes
+    conn.execute(
+        "UPDATE messages SET doc = ?, due_at = ? WHERE conversation_id = ? AND seq = ?",
+        (_dump(changed), _due_at(changed), conversation_id, seq),
+    )
+    return True
+
+
+def claim_deliveries(conn: sqlite3.Connection, now: str, lease_until: str, limit: int) -> list[Doc]:
+    """The outbox: up to `limit` messages whose next attempt is due, oldest due first, each
+    held until `lease_until` (so no other worker takes it while this one sends) and marked
+    with the attempt's start. Answers [doc as it now is, interrupted] each: interrupted when an
+    earlier attempt had started and recorded nothing (outcomes clear attempt_started_at)."""
+    rows = conn.execute(
+        "SELECT conversation_id, seq, doc FROM messages WHERE due_at IS NOT NULL AND due_at <= ? "
+        "ORDER BY due_at LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    claimed = []
+    for conversation_id, seq, text in rows:
+        doc = orjson.loads(text)
+        interrupted = doc["delivery"].get("attempt_started_at") is not None
+        doc["delivery"] = doc["delivery"] | {"due_at": lease_until, "attempt_started_at": now}
+        conn.execute(
+            "UPDATE messages SET doc = ?, due_at = ? WHERE conversation_id = ? AND seq = ?",
+            (_dump(doc), lease_until, conversation_id, seq),
+        )
+        claimed.append([doc, interrupted])
+    return claimed
+
+
+def create_channel_account(conn: sqlite3.Connection, doc: Doc) -> None:
+    with _duplicate_is_conflict("channel account exists", code="channel_exists"):
+        conn.execute(
+            "INSERT INTO channel_accounts (id, tenant, type, enabled, created_at, doc) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                doc["id"],
+                doc["tenant"],
+                doc["type"],
+                int(bool(doc["enabled"])),
+                doc["created_at"],
+                _dump(doc),
+            ),
+        )
+
+
+def update_channel_account(
+    conn: sqlite3.Connection, tenant: str, account_id: str, changes: Doc
+) -> None:
+    doc = _changed_doc(conn, "channel_accounts", tenant, account_id, changes, "channel")
+    conn.execute(
+        "UPDATE channel_accounts SET enabled = ?, doc = ? WHERE id = ?",
+        (int(bool(doc["enabled"])), _dump(doc), account_id),
+    )
+
+
+def delete_channel_account(conn: sqlite3.Connection, tenant: str, account_id: str) -> None:
+    deleted = conn.execute(
+        "DELETE FROM channel_accounts WHERE id = ? AND tenant = ?", (account_id, tenant)
+    ).rowcount
+    if not deleted:
+        raise NotFound("no such channel", code="channel_not_found")
 
 
 def create_left_message(conn: sqlite3.Connection, doc: Doc) -> None:
@@ -318,9 +540,17 @@ OPS: dict[str, Callable[..., Any]] = {
         update_agent,
         create_contact,
         update_contact,
+        merge_contacts,
         create_conversation,
+        open_conversation,
         update_conversation,
         append_message,
+        ingest,
+        update_message,
+        claim_deliveries,
+        create_channel_account,
+        update_channel_account,
+        delete_channel_account,
         create_left_message,
         update_left_message,
     )
@@ -488,14 +718,6 @@ class Checkpointer(threading.Thread):
         self.join()
 
 
-def create_schema(conn: sqlite3.Connection) -> None:
-    conn.executescript(SCHEMA)
-    conn.execute(
-        "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-        (str(SCHEMA_VERSION),),
-    )
-
-
 # The process ------------------------------------------------------------------------------
 
 
@@ -536,7 +758,7 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
     with its own frame, carrying the number of the commit that made it durable."""
     try:
         conn = connect(path, synchronous)
-        create_schema(conn)
+        migrate(conn)
     except Exception as exc:
         outgoing.write(frame_bytes([0, None, error_doc(exc), 0]))
         outgoing.flush()

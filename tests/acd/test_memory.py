@@ -7,9 +7,15 @@ from collections.abc import Iterable
 import pytest
 
 from hub.acd import AcdChange, Assignment, MemoryAcd
+from hub.domain import ConversationRef
 from tests.acd.drive import run_now
 
 T = "t1"
+
+
+def waiting(conversation_id: str, tenant: str = T) -> ConversationRef:
+    """The address the ACD keeps with a waiting conversation (its customer's)."""
+    return ConversationRef(tenant, conversation_id, f"contact-{conversation_id}", "webim")
 
 
 async def agent(
@@ -35,7 +41,12 @@ async def offer(
     tenant: str = T,
 ) -> AcdChange:
     return await acd.offer(
-        tenant, conversation_id, skill=skill, since=since, preferred_agent_id=preferred
+        tenant,
+        conversation_id,
+        skill=skill,
+        since=since,
+        ref=waiting(conversation_id, tenant),
+        preferred_agent_id=preferred,
     )
 
 
@@ -644,8 +655,8 @@ def test_no_method_suspends() -> None:
     run(acd.set_policy(T, "round_robin"))
     run(acd.upsert_agent(T, "a", skills=["x"], max_concurrent=1))
     run(acd.set_presence(T, "a", ready=True, connected=True))
-    run(acd.offer(T, "c1", skill="x", since=1))
-    run(acd.offer(T, "c2", skill=None, since=2))
+    run(acd.offer(T, "c1", skill="x", since=1, ref=waiting("c1")))
+    run(acd.offer(T, "c2", skill=None, since=2, ref=waiting("c2")))
     assert run(acd.position(T, "c2")) == 1
     assert run(acd.queue(T, None)) == ["c2"]
     assert run(acd.queued_count(T)) == 1

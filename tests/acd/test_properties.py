@@ -11,10 +11,17 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from hub.acd import AcdChange, MemoryAcd
+from hub.domain import ConversationRef
 from tests.acd.drive import run_now
 from tests.acd.reference import ReferenceAcd
 
 T = "tenant"
+
+
+def waiting(conversation_id: str) -> ConversationRef:
+    return ConversationRef(T, conversation_id, f"contact-{conversation_id}", "webim")
+
+
 AGENTS = ("a0", "a1", "a2", "a3")
 SKILLS = ("x", "y", "z")
 QUEUE_NAMES: tuple[str | None, ...] = (None, *SKILLS)
@@ -91,7 +98,12 @@ class AcdMachine(RuleBasedStateMachine):
         )
         change = run_now(
             self.acd.offer(
-                T, conversation_id, skill=skill, since=since, preferred_agent_id=preferred
+                T,
+                conversation_id,
+                skill=skill,
+                since=since,
+                ref=waiting(conversation_id),
+                preferred_agent_id=preferred,
             )
         )
         same(change, expected)
@@ -160,7 +172,14 @@ class AcdMachine(RuleBasedStateMachine):
             return
         conversation_id = data.draw(st.sampled_from(sorted(self.live)))
         change = run_now(
-            self.acd.offer(T, conversation_id, skill="x", since=-1.0, preferred_agent_id="a0")
+            self.acd.offer(
+                T,
+                conversation_id,
+                skill="x",
+                since=-1.0,
+                ref=waiting(conversation_id),
+                preferred_agent_id="a0",
+            )
         )
         assert change == AcdChange()
 

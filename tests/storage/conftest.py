@@ -1,11 +1,12 @@
 """The backends the storage contract suite runs on, one `store` per test and backend.
 
 * `sqlite`: SqliteStore in the test's temporary directory.
-* `mongomock-motor-fake`: MongoStore on mongomock-motor, an in-memory fake of motor. It
-  executes every line of the motor code, but it is not MongoDB: its index, write concern and
-  query behaviour are mongomock's imitation. Its calls answer without a round trip, so they
-  are made to yield to the event loop once, as a network call does; otherwise concurrent
-  appends could never interleave inside the store and the races would go untested.
+* `mongomock-motor-fake`: MongoStore on mongomock-motor, an in-memory fake of an asyncio
+  MongoDB client (motor's API, which PyMongo's AsyncMongoClient shares for every call the
+  store makes). It executes every line of the store, but it is not MongoDB: its index, write
+  concern and query behaviour are mongomock's imitation. Its calls answer without a round
+  trip, so they are made to yield to the event loop once, as a network call does; otherwise
+  concurrent appends could never interleave inside the store and the races would go untested.
 * `mongodb`: MongoStore on the real server at HUB_TEST_MONGO_URL (a replica set, since writes
   ask for w=majority), in a fresh database per test that is dropped afterwards. Skipped when
   the variable is not set.
@@ -23,7 +24,7 @@ from typing import Any
 
 import pytest
 from mongomock_motor import AsyncMongoMockClient, AsyncMongoMockCollection
-from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import AsyncMongoClient
 
 from hub.storage.base import Store
 from hub.storage.mongo import MongoStore
@@ -83,11 +84,11 @@ async def _real_mongo_backend() -> AsyncIterator[Backend]:
         yield backend
     finally:
         await _close_all(backend)
-        client: AsyncIOMotorClient = AsyncIOMotorClient(url)
+        client: AsyncMongoClient = AsyncMongoClient(url)
         try:
             await client.drop_database(db_name)
         finally:
-            client.close()
+            await client.close()
 
 
 async def _close_all(backend: Backend) -> None:

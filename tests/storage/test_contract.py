@@ -8,8 +8,7 @@ conftest.py). Tenant "a" owns the records; tenant "b" must never see them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
@@ -17,8 +16,10 @@ import pytest
 
 from hub.domain import (
     Agent,
+    ChannelAccount,
     Contact,
     Conversation,
+    Delivery,
     Identity,
     LeftMessage,
     Message,
@@ -43,11 +44,13 @@ def a_conversation(
     conversation_id: str | None = None, tenant: str = "a", **values: Any
 ) -> Conversation:
     values.setdefault("created_at", T0)
+    conversation_id = conversation_id or new_id()
     return Conversation(
-        id=conversation_id or new_id(),
+        id=conversation_id,
         tenant=tenant,
         channel=values.pop("channel", "webim"),
-        contact_id=values.pop("contact_id", "k1"),
+        # A contact of its own unless told: a contact has one open conversation per channel.
+        contact_id=values.pop("contact_id", f"k-{conversation_id}"),
         **values,
     )
 
@@ -446,22 +449,62 @@ async def test_list_conversations_filters_see_updated_fields(store: Store) -> No
     assert await store.find_open_conversation("a", "k1", "webim") is None
 
 
-async def test_find_open_conversation_is_the_newest_not_closed_on_that_channel(
+async def test_a_contact_has_one_open_conversation_per_channel_account_and_thread(
     store: Store,
 ) -> None:
     assert await store.find_open_conversation("a", "k1", "webim") is None
-    await store.create_conversation(a_conversation("old", status="queued", created_at=at(1)))
-    await store.create_conversation(a_conversation("new", status="assigned", created_at=at(2)))
-    await store.create_conversation(a_conversation("done", status="closed", created_at=at(3)))
-    await store.create_conversation(a_conversation("mail", channel="email", created_at=at(4)))
-    await store.create_conversation(a_conversation("other", contact_id="k2", created_at=at(5)))
-    await store.create_conversation(a_conversation("theirs", tenant="b", created_at=at(6)))
-    found = await store.find_open_conversation("a", "k1", "webim")
-    assert found is not None and found.id == "new"
-    await store.create_conversation(a_conversation("shut", status="closed", contact_id="k3"))
-    assert await store.find_open_conversation("a", "k3", "webim") is None
-    found = await store.find_open_conversation("b", "k1", "webim")
-    assert found is not None and found.id == "theirs"
+    await store.create_conversation(a_conversation("old", contact_id="k1", status="queued"))
+    with pytest.raises(Conflict) as second:
+        await store.create_conversation(a_conversation("twin", contact_id="k1", status="bot"))
+    assert second.value.code == "conversation_open"
+    for conversation in (
+        a_conversation("done", contact_id="k1", status="closed"),
+        a_conversation("mail", contact_id="k1", channel="email", channel_id="box1"),
+        a_conversation("mail2", contact_id="k1", channel="email", channel_id="box2"),
+        a_conversation("call", contact_id="k1", channel="voice", channel_id="pbx", thread_key="u1"),
+        a_conversation(
+            "call2", contact_id="k1", channel="voice", channel_id="pbx", thread_key="u2"
+        ),
+        a_conversation("other", contact_id="k2"),
+        a_conversation("theirs", contact_id="k1", tenant="b"),
+    ):
+        await store.create_conversation(conversation)
+
+    async def open_id(tenant: str = "a", *key: Any) -> str | None:
+        found = await store.find_open_conversation(tenant, "k1", *(key or ("webim",)))
+        return found.id if found else None
+
+    assert await open_id() == "old"
+    assert await open_id("a", "email", "box2") == "mail2"
+    assert await open_id("a", "voice", "pbx", "u1") == "call"
+    assert await open_id("a", "email") is None
+    assert await open_id("b") == "theirs"
+    # Closing frees the key; reopening a closed one while another is open is refused.
+    old = await store.get_conversation("a", "old")
+    assert old is not None
+    old.status = "closed"
+    assert await store.update_conversation(old, ["status"], expect={"status": "queued"})
+    assert await open_id() is None
+    await store.create_conversation(a_conversation("new", contact_id="k1"))
+    assert await open_id() == "new"
+    old.status = "queued"
+    with pytest.raises(Conflict) as reopened:
+        await store.update_conversation(old, ["status"])
+    assert reopened.value.code == "conversation_open"
+    assert await open_id() == "new"
+
+
+async def test_open_conversation_returns_the_open_one_instead_of_a_second(store: Store) -> None:
+    first, created = await store.open_conversation(a_conversation("c1", contact_id="k1"))
+    assert created and first.id == "c1"
+    again, created = await store.open_conversation(a_conversation("c2", contact_id="k1"))
+    assert not created and again == first
+    assert await store.get_conversation("a", "c2") is None
+    racing = await asyncio.gather(
+        *[store.open_conversation(a_conversation(f"r{i}", contact_id="k9")) for i in range(10)]
+    )
+    assert sum(created for _, created in racing) == 1
+    assert len({conversation.id for conversation, _ in racing}) == 1
 
 
 # messages ---------------------------------------------------------------------------------
@@ -713,36 +756,280 @@ async def test_close_finishes_the_writes_in_flight(backend: Backend) -> None:
     assert [m.seq for m in await reopened.list_messages("a", "c1")] == list(range(1, 51))
 
 
-async def test_writes_to_a_contact_or_its_conversations_run_inside_the_guard(
+# a customer's message from a channel ---------------------------------------------------
+
+
+def an_inbound(
+    identity: Identity = EMAIL, *, channel_id: str = "box1", text: str = "hello", **message: Any
+) -> tuple[Contact, Conversation, Message]:
+    """What receive_inbound hands the store: templates for a new contact and a new
+    conversation, and the message (no conversation or sender id yet)."""
+    contact = a_contact(new_id(), identity, name="Kim")
+    conversation = a_conversation(
+        channel=identity.channel, channel_id=channel_id, contact_id="", status="queued"
+    )
+    return contact, conversation, a_message("", text=text, sender=Sender("contact"), **message)
+
+
+async def test_ingest_creates_contact_and_conversation_then_continues_them(store: Store) -> None:
+    contact, conversation, message = an_inbound()
+    first = await store.ingest(contact, conversation, message, now=T0)
+    assert first.outcome == "new" and first.contact_created and first.conversation_opened
+    assert first.contact.id == contact.id and first.conversation is not None
+    assert first.conversation.contact_id == contact.id
+    assert first.conversation.last_seq == 1
+    assert first.message is not None and first.message.seq == 1
+    assert first.message.sender == Sender("contact", contact.id, "Kim")
+    assert first.message.conversation_id == first.conversation.id
+    assert await store.find_contact("a", EMAIL) == first.contact
+    listed = await store.list_messages("a", first.conversation.id)
+    assert listed == [first.message]
+
+    again = await store.ingest(*an_inbound(text="more"), now=T0)
+    assert again.outcome == "new"
+    assert not again.contact_created and not again.conversation_opened
+    assert again.contact.id == contact.id
+    assert again.conversation is not None and again.conversation.id == first.conversation.id
+    assert again.message is not None and again.message.seq == 2
+    # Another account of the channel is another conversation of the same contact.
+    other = await store.ingest(*an_inbound(channel_id="box2"), now=T0)
+    assert other.contact.id == contact.id and other.conversation_opened
+    assert other.conversation is not None and other.conversation.id != first.conversation.id
+
+
+async def test_ingest_opens_a_new_conversation_once_the_open_one_is_closed(store: Store) -> None:
+    first = await store.ingest(*an_inbound(), now=T0)
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    later = await store.ingest(*an_inbound(text="back again"), now=T0)
+    assert later.conversation_opened and later.conversation is not None
+    assert later.conversation.id != first.conversation.id
+    assert later.message is not None and later.message.seq == 1
+
+
+async def test_ingest_of_a_seen_platform_id_returns_the_original_and_opens_nothing(
     store: Store,
 ) -> None:
-    """The contact cache relies on it: every such write is bracketed by the guard, the write
-    itself happening inside (so a read racing it cannot refill a stale entry)."""
-    events: list[tuple[str, str, str]] = []
+    first = await store.ingest(*an_inbound(platform_message_id="<m1@x>"), now=T0)
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    # Redelivered after the close: not a new conversation holding a copy.
+    repeat = await store.ingest(*an_inbound(text="copy", platform_message_id="<m1@x>"), now=T0)
+    assert repeat.outcome == "seen" and repeat.message == first.message
+    assert repeat.conversation is not None and repeat.conversation.id == first.conversation.id
+    assert await store.find_open_conversation("a", first.contact.id, "email", "box1") is None
+    assert len(await store.list_conversations("a")) == 1
+    # The same id on another account is another message.
+    elsewhere = await store.ingest(
+        *an_inbound(channel_id="box2", platform_message_id="<m1@x>"), now=T0
+    )
+    assert elsewhere.outcome == "new"
 
-    @contextmanager
-    def guard(tenant: str, contact_id: str) -> Iterator[None]:
-        events.append(("enter", tenant, contact_id))
-        try:
-            yield
-        finally:
-            events.append(("exit", tenant, contact_id))
 
-    store.contact_write_guard = guard
-    contact = a_contact("k1")
-    await store.create_contact(contact)
-    conversation = a_conversation("c1", contact_id="k1")
+async def test_ingest_refuses_a_blacklisted_contact_and_writes_nothing(store: Store) -> None:
+    first = await store.ingest(*an_inbound(), now=T0)
+    first.contact.blocked_until = at(60)
+    await store.update_contact(first.contact, ["blocked_until"])
+    assert first.conversation is not None
+    first.conversation.status = "closed"
+    assert await store.update_conversation(first.conversation, ["status"])
+    refused = await store.ingest(*an_inbound(text="spam"), now=at(30))
+    assert refused.outcome == "blocked" and refused.message is None
+    assert len(await store.list_conversations("a")) == 1
+    assert (await store.ingest(*an_inbound(text="later"), now=at(61))).outcome == "new"
+
+
+async def test_concurrent_first_messages_make_one_contact_and_one_conversation(
+    store: Store,
+) -> None:
+    results = await asyncio.gather(
+        *[store.ingest(*an_inbound(text=f"m{i}"), now=T0) for i in range(8)]
+    )
+    assert sum(r.contact_created for r in results) == 1
+    assert sum(r.conversation_opened for r in results) == 1
+    assert len({r.contact.id for r in results}) == 1
+    conversation_ids = {r.conversation.id for r in results if r.conversation}
+    assert len(conversation_ids) == 1
+    (conversation_id,) = conversation_ids
+    stored = await store.list_messages("a", conversation_id)
+    assert sorted(m.seq for m in stored) == list(range(1, 9))
+    assert {m.text for m in stored} == {f"m{i}" for i in range(8)}
+
+
+async def test_messages_are_found_by_platform_ids_of_their_account(store: Store) -> None:
+    one = await store.ingest(*an_inbound(platform_message_id="<a@x>"), now=T0)
+    await store.ingest(*an_inbound(platform_message_id="<b@x>"), now=T0)
+    await store.ingest(*an_inbound(channel_id="box2", platform_message_id="<c@x>"), now=T0)
+    found = await store.find_messages_by_platform_ids("a", "box1", ["<a@x>", "<c@x>", "<z@x>"])
+    assert found == [one.message]
+    assert await store.find_messages_by_platform_ids("b", "box1", ["<a@x>"]) == []
+    assert await store.find_messages_by_platform_ids("a", "box1", []) == []
+
+
+async def test_append_requiring_an_open_conversation_refuses_a_closed_one(store: Store) -> None:
+    conversation = a_conversation("c1")
     await store.create_conversation(conversation)
-    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")]
-    events.clear()
-    conversation.status = "assigned"
+    kept = await store.append_message(a_message("c1", client_id="k"), require_open=True)
+    assert kept.created and kept.status == "queued"
+    conversation.status = "closed"
     assert await store.update_conversation(conversation, ["status"])
-    contact.name = "Ann"
-    await store.update_contact(contact, ["name"])
-    assert events == [("enter", "a", "k1"), ("exit", "a", "k1")] * 2
+    with pytest.raises(Conflict) as closed:
+        await store.append_message(a_message("c1", text="late"), require_open=True)
+    assert closed.value.code == "conversation_closed"
+    # A retry of a message stored before the close still answers the original.
+    retry = await store.append_message(a_message("c1", client_id="k"), require_open=True)
+    assert not retry.created and retry.message == kept.message
+    assert [m.seq for m in await store.list_messages("a", "c1")] == [1]
 
-    # A failed write is bracketed too.
-    events.clear()
+
+async def test_update_message_changes_delivery_and_meta_only(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    stored = (await store.append_message(a_message("c1", text="reply"))).message
+    stored.delivery = Delivery("failed", updated_at=at(5), error={"code": "x", "message": "no"})
+    stored.meta = {"subject": "Re: hi"}
+    await store.update_message(stored, ["delivery", "meta"])
+    assert await store.list_messages("a", "c1") == [stored]
+    with pytest.raises(ValueError):
+        await store.update_message(stored, ["text"])
+    stored.seq = 9
     with pytest.raises(NotFound):
-        await store.update_contact(a_contact("missing"), ["name"])
-    assert events == [("enter", "a", "missing"), ("exit", "a", "missing")]
+        await store.update_message(stored, ["meta"])
+
+
+# the outbox ---------------------------------------------------------------------------
+
+
+def an_outbound(conversation_id: str, due: datetime | None, **values: Any) -> Message:
+    return a_message(
+        conversation_id,
+        sender=Sender("agent", "ag1", "Ann"),
+        delivery=Delivery("pending", updated_at=T0, due_at=due) if due else None,
+        **values,
+    )
+
+
+async def test_due_deliveries_are_claimed_once_oldest_first_and_held(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.create_conversation(a_conversation("c2", tenant="b"))
+    await store.append_message(an_outbound("c1", at(3), text="third"))
+    await store.append_message(an_outbound("c1", at(1), text="first"))
+    await store.append_message(an_outbound("c2", at(2), tenant="b", text="second"))
+    await store.append_message(an_outbound("c1", at(50), text="later"))
+    await store.append_message(an_outbound("c1", None, text="web chat, sent at once"))
+    claimed = [c.message for c in await store.claim_due_deliveries(at(10), at(40), limit=2)]
+    assert [m.text for m in claimed] == ["first", "second"]
+    assert all(m.delivery and m.delivery.due_at == at(40) for m in claimed)
+    assert all(m.delivery and m.delivery.attempt_started_at == at(10) for m in claimed)
+    # Held: not claimed again before the lease ends, while the next one is.
+    third = await store.claim_due_deliveries(at(11), at(41), 10)
+    assert [(c.message.text, c.interrupted) for c in third] == [("third", False)]
+    assert await store.claim_due_deliveries(at(12), at(42), 10) == []
+    # A lease that ran out (the worker died mid-send) makes them due again, interrupted.
+    again = await store.claim_due_deliveries(at(45), at(75), 10)
+    assert [(c.message.text, c.interrupted) for c in again] == [
+        ("first", True),
+        ("second", True),
+        ("third", True),
+    ]
+
+
+async def test_concurrent_claims_never_take_a_message_twice(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    for i in range(20):
+        await store.append_message(an_outbound("c1", at(i), text=str(i)))
+    batches = await asyncio.gather(
+        *[store.claim_due_deliveries(at(30), at(60), limit=3) for _ in range(10)]
+    )
+    texts = [claimed.message.text for batch in batches for claimed in batch]
+    assert sorted(texts, key=int) == [str(i) for i in range(20)]
+
+
+async def test_a_recorded_outcome_leaves_the_outbox_and_checks_the_attempt(store: Store) -> None:
+    await store.create_conversation(a_conversation("c1"))
+    await store.append_message(an_outbound("c1", at(1), text="reply"))
+    (claim,) = await store.claim_due_deliveries(at(2), at(32), 10)
+    claimed = claim.message
+    attempt = claimed.delivery
+    assert attempt is not None
+    claimed.delivery = Delivery("sent", updated_at=at(3), attempts=1)
+    assert await store.update_message(claimed, ["delivery"], expect_delivery=attempt)
+    # A second worker that took it over after the lease cannot record over it.
+    stale = Delivery("failed", updated_at=at(4), error={"code": "x", "message": "y"})
+    claimed.delivery = stale
+    assert not await store.update_message(claimed, ["delivery"], expect_delivery=attempt)
+    (stored,) = await store.list_messages("a", "c1")
+    assert stored.delivery is not None and stored.delivery.status == "sent"
+    assert await store.claim_due_deliveries(at(100), at(130), 10) == []
+    assert await store.get_message("a", "c1", stored.id) == stored
+    assert await store.get_message("b", "c1", stored.id) is None
+
+
+# channel accounts ------------------------------------------------------------------------
+
+
+def an_account(account_id: str, tenant: str = "a", **values: Any) -> ChannelAccount:
+    values.setdefault("created_at", T0)
+    values.setdefault("updated_at", T0)
+    return ChannelAccount(
+        id=account_id,
+        tenant=tenant,
+        type=values.pop("type", "email"),
+        name=values.pop("name", account_id),
+        config=values.pop("config", {"imap_host": "imap.example.com", "imap_password": "s"}),
+        **values,
+    )
+
+
+async def test_channel_accounts_round_trip_per_tenant(store: Store) -> None:
+    first = an_account("ch1")
+    await store.create_channel_account(first)
+    await store.create_channel_account(an_account("ch2", created_at=at(1), enabled=False))
+    await store.create_channel_account(an_account("ch3", tenant="b", type="sms"))
+    with pytest.raises(Conflict):
+        await store.create_channel_account(an_account("ch1"))
+    assert await store.get_channel_account("a", "ch1") == first
+    assert await store.get_channel_account("b", "ch1") is None
+    assert [c.id for c in await store.list_channel_accounts("a")] == ["ch1", "ch2"]
+    assert [c.id for c in await store.list_channel_accounts(None)] == ["ch1", "ch3"]
+    first.status, first.last_error, first.state = "error", "login refused", {"uid": 7}
+    await store.update_channel_account(first, ["status", "last_error", "state"])
+    assert await store.get_channel_account("a", "ch1") == first
+    first.enabled = False
+    await store.update_channel_account(first, ["enabled"])
+    assert [c.id for c in await store.list_channel_accounts(None)] == ["ch3"]
+    with pytest.raises(NotFound):
+        await store.update_channel_account(an_account("ch3"), ["name"])  # tenant b's
+    await store.delete_channel_account("a", "ch1")
+    assert await store.get_channel_account("a", "ch1") is None
+    with pytest.raises(NotFound):
+        await store.delete_channel_account("a", "ch1")
+
+
+async def test_merging_moves_identities_and_conversations_or_nothing(store: Store) -> None:
+    target, source = a_contact("k1", WEBIM), a_contact("k2", EMAIL, WECHAT)
+    await store.create_contact(target)
+    await store.create_contact(source)
+    await store.create_conversation(a_conversation("c1", contact_id="k2", channel="email"))
+    await store.create_conversation(a_conversation("c2", contact_id="k2", status="closed"))
+    target.identities = [WEBIM, EMAIL, WECHAT]
+    source.identities, source.merged_into = [], "k1"
+    moved = await store.merge_contacts(target, source)
+    assert sorted(moved) == ["c1", "c2"]
+    assert await store.find_contact("a", EMAIL) == target
+    assert await store.get_contact("a", "k2") == source
+    assert {c.id for c in await store.list_conversations("a", contact_id="k1")} == {"c1", "c2"}
+    found = await store.find_open_conversation("a", "k1", "email")
+    assert found is not None and found.id == "c1"
+    # Both with an open conversation on one channel: refused, nothing moves.
+    await store.create_contact(a_contact("k3", Identity("webim", "v3")))
+    await store.create_conversation(a_conversation("c3", contact_id="k3", channel="email"))
+    other = a_contact("k3")
+    with pytest.raises(Conflict) as clash:
+        await store.merge_contacts(target, replace(other, merged_into="k1"))
+    assert clash.value.code == "conversation_open"
+    assert await store.find_contact("a", Identity("webim", "v3")) is not None
+    stored = await store.get_contact("a", "k3")
+    assert stored is not None and stored.merged_into is None
+    assert {c.id for c in await store.list_conversations("a", contact_id="k3")} == {"c3"}

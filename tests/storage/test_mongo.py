@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from hub.domain import Conversation, Message, Sender, new_id
-from hub.storage.mongo import INDEXES, MongoStore
+from hub.storage.mongo import MongoStore
+from hub.storage.mongo_schema import INDEXES
 from tests.storage.conftest import Backend
 
 

@@ -243,7 +243,7 @@ def _serve_appends(path: Path) -> int:
     try:
         assert next_answer() == [0, [], None, 0]  # ready
         docs = [
-            to_doc(Conversation(id=c, tenant="t", channel="webim", contact_id="k"))
+            to_doc(Conversation(id=c, tenant="t", channel="webim", contact_id=f"k-{c}"))
             for c in CONVERSATIONS
         ]
         os.write(requests_write, frame_bytes([1, [["create_conversation", d] for d in docs]]))

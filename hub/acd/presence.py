@@ -1,7 +1,8 @@
-"""Which sockets each agent has open on this node, and the presence the agent chose.
+"""The presence seam: which sockets each agent has open, and the presence the agent chose.
 
 An agent counts as connected while at least one of its sockets is open; several tabs share
-one presence."""
+one presence. This in-process state serves one node; several nodes need a shared one (the
+way hub/acd/base.py's AcdState has one), behind the same methods."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ class AgentSession:
     presence: str = Presence.NOT_READY.value
 
 
-class AgentSessions:
+class AgentPresence:
     def __init__(self) -> None:
         self._sessions: dict[AgentKey, AgentSession] = {}
 

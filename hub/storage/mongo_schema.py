@@ -1,0 +1,248 @@
+"""The MongoDB schema: the collections, the indexes the store declares, and versioned
+migrations applied by `MongoStore.open()` before the indexes are checked.
+
+The version lives in `meta` (`{_id: "schema", version}`). A database written before
+migrations existed has the collections but no version: it is version 1. Each migration
+brings the documents and indexes to its version and then records it; migrations are
+written to be safe to run again, since two hubs may start at once (a second run finds the
+work done). A database newer than this code is refused.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
+
+from hub.domain import open_key
+
+log = logging.getLogger(__name__)
+
+Database = Any  # pymongo's AsyncDatabase, or the test fake's
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    collection: str
+    name: str
+    keys: list[tuple[str, int]]
+    unique: bool = False
+    partial: dict[str, Any] | None = None
+
+    def describes(self, present: Mapping[str, Any]) -> bool:
+        """Whether an index the database already has (from `index_information`) is this."""
+        return (
+            [(key, int(direction)) for key, direction in present["key"]] == self.keys
+            and bool(present.get("unique", False)) == self.unique
+            and present.get("partialFilterExpression") == self.partial
+        )
+
+
+def _is_string(name: str) -> dict[str, Any]:
+    return {name: {"$type": "string"}}
+
+
+# Listings sort newest first with the id as tie-break (oldest first for agents); each index a
+# listing uses ends in that sort order, so the server reads the first `limit` entries of the
+# index instead of sorting every matching document in memory.
+NEWEST_FIRST = [("created_at", DESCENDING), ("_id", DESCENDING)]
+OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
+RECENTLY_SEEN_FIRST = [("last_seen_at", DESCENDING), ("_id", ASCENDING)]
+
+INDEXES = [
+    IndexSpec("agents", "email_unique", [("email_key", ASCENDING)], unique=True),
+    IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec(
+        "identities",
+        "identity_unique",
+        [("tenant", ASCENDING), ("channel", ASCENDING), ("external_id", ASCENDING)],
+        unique=True,
+    ),
+    IndexSpec("identities", "contact", [("contact_id", ASCENDING)]),
+    IndexSpec("contacts", "tenant_seen", [("tenant", ASCENDING), *RECENTLY_SEEN_FIRST]),
+    IndexSpec("conversations", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
+    IndexSpec(
+        "conversations",
+        "tenant_status",
+        [("tenant", ASCENDING), ("status", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec(
+        "conversations",
+        "tenant_agent",
+        [("tenant", ASCENDING), ("agent_id", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec(
+        "conversations",
+        "tenant_contact_channel",
+        [("tenant", ASCENDING), ("contact_id", ASCENDING), ("channel", ASCENDING), *NEWEST_FIRST],
+    ),
+    # One open conversation per key: `open_key` is a string while open, null once closed.
+    IndexSpec(
+        "conversations",
+        "open_unique",
+        [("tenant", ASCENDING), ("open_key", ASCENDING)],
+        unique=True,
+        partial=_is_string("open_key"),
+    ),
+    IndexSpec(
+        "messages",
+        "seq_unique",
+        [("conversation_id", ASCENDING), ("seq", ASCENDING)],
+        unique=True,
+    ),
+    IndexSpec(
+        "messages",
+        "client_id_unique",
+        [("conversation_id", ASCENDING), ("client_id", ASCENDING)],
+        unique=True,
+        partial=_is_string("client_id"),
+    ),
+    IndexSpec(
+        "messages",
+        "platform_unique",
+        [("tenant", ASCENDING), ("platform_scope", ASCENDING), ("platform_message_id", ASCENDING)],
+        unique=True,
+        partial=_is_string("platform_message_id"),
+    ),
+    IndexSpec(
+        "left_messages",
+        "tenant_handled",
+        [("tenant", ASCENDING), ("handled", ASCENDING), *NEWEST_FIRST],
+    ),
+    IndexSpec("settings", "tenant_key", [("tenant", ASCENDING), ("key", ASCENDING)], unique=True),
+    IndexSpec("channel_accounts", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("channel_accounts", "enabled", [("enabled", ASCENDING), ("tenant", ASCENDING)]),
+    # The outbox: outbound messages whose delivery is pending, by when the next attempt is due.
+    IndexSpec("messages", "due", [("due_at", ASCENDING)], partial=_is_string("due_at")),
+]
+
+COLLECTIONS = (
+    "tenants",
+    "settings",
+    "agents",
+    "contacts",
+    "identities",
+    "conversations",
+    "messages",
+    "left_messages",
+    "channel_accounts",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Database], Awaitable[None]]
+
+
+async def _nothing(db: Database) -> None:
+    """Version 1 is the layout the hub had before migrations: the collections appear with
+    their first write, the indexes are declared after the migrations."""
+
+
+async def _channel_keys(db: Database) -> None:
+    """Version 2: one open conversation per (channel, account, contact, thread), kept by a
+    unique index on `open_key`; platform message ids unique per channel account
+    (`platform_scope`) instead of per tenant."""
+    conversations, messages = db["conversations"], db["messages"]
+    try:
+        await messages.drop_index("platform_message_id_unique")
+    except OperationFailure:
+        pass  # a database made after this version, or a second hub that got here first
+    newest: dict[tuple[str, str, str], bool] = {}
+    cursor = conversations.find({"status": {"$ne": "closed"}, "open_key": {"$exists": False}}).sort(
+        NEWEST_FIRST
+    )
+    async for doc in cursor:
+        key = (doc["tenant"], doc["channel"], doc["contact_id"])
+        # Should earlier races have left two open ones for a contact, the newest keeps the
+        # key; the others stay open, found by their id, until closed.
+        first = key not in newest
+        newest[key] = True
+        value = open_key(doc["channel"], None, doc["contact_id"], "") if first else None
+        await conversations.update_one({"_id": doc["_id"]}, {"$set": {"open_key": value}})
+    channels: dict[str, str] = {}
+    cursor = messages.find(
+        {"platform_message_id": {"$type": "string"}, "platform_scope": {"$exists": False}}
+    )
+    async for doc in cursor:
+        conversation_id = doc["conversation_id"]
+        if conversation_id not in channels:
+            owner = await conversations.find_one({"_id": conversation_id}, {"channel": 1})
+            channels[conversation_id] = owner["channel"] if owner else "webim"
+        await messages.update_one(
+            {"_id": doc["_id"]}, {"$set": {"platform_scope": channels[conversation_id]}}
+        )
+
+
+MIGRATIONS = [
+    Migration(1, "collections", _nothing),
+    Migration(2, "channel keys", _channel_keys),
+    # Version 3: channel accounts and the outbox's `due_at` on messages. Both are new: no
+    # document needs changing, the indexes are declared after the migrations.
+    Migration(3, "channel accounts and the outbox", _nothing),
+]
+LATEST = MIGRATIONS[-1].version
+SCHEMA_ID = "schema"
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+async def schema_version(db: Database) -> int:
+    meta = await db["meta"].find_one({"_id": SCHEMA_ID})
+    if meta is not None:
+        return int(meta["version"])
+    existing = set(await db.list_collection_names())
+    return 1 if existing.intersection(COLLECTIONS) else 0
+
+
+async def migrate(db: Database, *, target: int = LATEST) -> int:
+    """Bring the database to `target` (the latest by default); returns the version it had."""
+    found = await schema_version(db)
+    if found > LATEST:
+        raise SchemaTooNew(
+            f"the database has schema version {found}, newer than this hub knows ({LATEST})"
+        )
+    for migration in MIGRATIONS[found:target]:
+        log.info("migrating MongoDB to schema version %d (%s)", migration.version, migration.name)
+        await migration.apply(db)
+        await db["meta"].update_one(
+            {"_id": SCHEMA_ID}, {"$set": {"version": migration.version}}, upsert=True
+        )
+    return found
+
+
+async def declare_indexes(db: Database) -> None:
+    present: dict[str, dict[str, Any]] = {}
+    for spec in INDEXES:
+        if spec.collection not in present:
+            present[spec.collection] = await db[spec.collection].index_information()
+        # Declared indexes that exist are checked, not sent again: a drifted one gets a
+        # clear error, and mongomock cannot re-declare a partial unique index over stored
+        # documents (it checks uniqueness ignoring the partial filter).
+        existing = present[spec.collection].get(spec.name)
+        if existing is None:
+            await _create_index(db, spec)
+        elif not spec.describes(existing):
+            # Changing an index on a live database is an operator's decision (it can fail
+            # on existing data, or take long); say which one instead of guessing.
+            raise RuntimeError(
+                f"index {spec.name} on {spec.collection} differs from the one the hub "
+                "declares; drop it and start again to have it built as declared"
+            )
+
+
+async def _create_index(db: Database, spec: IndexSpec) -> None:
+    options: dict[str, Any] = {"name": spec.name, "unique": spec.unique}
+    if spec.partial is not None:
+        # Only documents that carry the field as a string are indexed, so the many messages
+        # without a client id or platform id never collide on null.
+        options["partialFilterExpression"] = spec.partial
+    await db[spec.collection].create_index(spec.keys, **options)

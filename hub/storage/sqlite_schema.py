@@ -1,0 +1,175 @@
+"""The SQLite schema as a list of versioned migrations, applied in order when the writer
+starts (hub/storage/sqlite_writer.py).
+
+`meta.schema_version` says how many migrations a database has had. A new database gets them
+all; an older one gets the ones it lacks, each in its own transaction, so a crash midway
+leaves the database at the last complete version and the next start carries on. A database
+newer than this code is refused (its data may need columns this code does not write).
+
+Rules for adding one: append a Migration, never edit a released one; write the data change
+beside the shape change (backfill what the new code expects); keep it runnable on a big
+database (set-based statements, no per-row Python where SQL can do it).
+tests/storage/test_migrations.py builds a database at every earlier version with data and
+checks it reads back right after migrating.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _statements(script: str) -> Callable[[sqlite3.Connection], None]:
+    """A migration made of plain statements, run one by one inside the migration's
+    transaction (executescript would commit first)."""
+
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                conn.execute(statement)
+
+    return apply
+
+
+# Version 1: the schema as the hub shipped it before migrations existed (it wrote
+# schema_version 1 and never read it).
+V1_TABLES = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS tenants (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS settings (
+    tenant TEXT NOT NULL, key TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, key));
+CREATE TABLE IF NOT EXISTS agents (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, email TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS agents_tenant ON agents (tenant, created_at);
+CREATE TABLE IF NOT EXISTS contacts (id TEXT PRIMARY KEY, tenant TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (
+    tenant TEXT NOT NULL, channel TEXT NOT NULL, external_id TEXT NOT NULL,
+    contact_id TEXT NOT NULL, PRIMARY KEY (tenant, channel, external_id));
+CREATE INDEX IF NOT EXISTS identities_contact ON identities (contact_id);
+CREATE TABLE IF NOT EXISTS conversations (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, status TEXT NOT NULL, agent_id TEXT,
+    contact_id TEXT NOT NULL, channel TEXT NOT NULL, created_at TEXT NOT NULL,
+    doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS conversations_status ON conversations (tenant, status, created_at);
+CREATE INDEX IF NOT EXISTS conversations_agent ON conversations (tenant, agent_id, created_at);
+CREATE INDEX IF NOT EXISTS conversations_contact
+    ON conversations (tenant, contact_id, channel, created_at);
+CREATE TABLE IF NOT EXISTS messages (
+    conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, tenant TEXT NOT NULL,
+    client_id TEXT, platform_message_id TEXT, doc TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, seq)) WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client
+    ON messages (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_platform
+    ON messages (tenant, platform_message_id) WHERE platform_message_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS left_messages (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, handled INTEGER NOT NULL,
+    created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS left_messages_tenant ON left_messages (tenant, handled, created_at)
+"""
+
+
+def _channel_keys(conn: sqlite3.Connection) -> None:
+    """Version 2: conversations keyed by channel account and thread, one open conversation
+    per key enforced by a unique index (two first messages at once, or two nodes, cannot
+    open two); platform message ids deduplicated per channel account, not per tenant (an
+    SMS id equal to a WeChat MsgId is another message)."""
+    conn.execute("ALTER TABLE conversations ADD COLUMN channel_id TEXT")
+    conn.execute("ALTER TABLE conversations ADD COLUMN open_key TEXT")
+    # Every conversation so far is on an account-less channel with one thread per contact
+    # (hub.domain.open_key). Should earlier races have left two open ones for a contact,
+    # the newest keeps the key; the others stay open, found by their id, until closed.
+    conn.execute(
+        """
+        UPDATE conversations SET open_key = channel || '||' || contact_id || '|'
+        WHERE status != 'closed' AND id IN (
+            SELECT id FROM (
+                SELECT id, ROW_NUMBER() OVER (
+                    PARTITION BY tenant, channel, contact_id
+                    ORDER BY created_at DESC, id DESC) AS newest
+                FROM conversations WHERE status != 'closed')
+            WHERE newest = 1)
+        """
+    )
+    conn.execute("CREATE UNIQUE INDEX conversations_open ON conversations (tenant, open_key)")
+    conn.execute("ALTER TABLE messages ADD COLUMN platform_scope TEXT")
+    conn.execute(
+        """
+        UPDATE messages SET platform_scope = (
+            SELECT c.channel FROM conversations c WHERE c.id = messages.conversation_id)
+        WHERE platform_message_id IS NOT NULL
+        """
+    )
+    conn.execute("DROP INDEX messages_platform")
+    conn.execute(
+        "CREATE UNIQUE INDEX messages_platform ON messages "
+        "(tenant, platform_scope, platform_message_id) WHERE platform_message_id IS NOT NULL"
+    )
+
+
+V3_CHANNELS = """
+CREATE TABLE channel_accounts (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, type TEXT NOT NULL, enabled INTEGER NOT NULL,
+    created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX channel_accounts_tenant ON channel_accounts (tenant, created_at);
+CREATE INDEX channel_accounts_enabled ON channel_accounts (enabled, tenant);
+ALTER TABLE messages ADD COLUMN due_at TEXT;
+CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL
+"""
+
+
+MIGRATIONS: list[Migration] = [
+    Migration(1, "tables", _statements(V1_TABLES)),
+    Migration(2, "channel keys", _channel_keys),
+    # Version 3: channel accounts per tenant; the outbox, as the outbound messages whose
+    # delivery is pending (their next attempt's time in due_at, indexed only while set).
+    Migration(3, "channel accounts and the outbox", _statements(V3_CHANNELS)),
+]
+LATEST = MIGRATIONS[-1].version
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+def migrate(conn: sqlite3.Connection, *, target: int = LATEST) -> int:
+    """Bring the database to `target` (the latest by default); returns the version it had."""
+    found = schema_version(conn)
+    if found > LATEST:
+        raise SchemaTooNew(
+            f"the database has schema version {found}, newer than this hub knows ({LATEST}): "
+            "run the newer hub, or restore a backup made for this one"
+        )
+    for migration in MIGRATIONS[found:target]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                (str(migration.version),),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found

@@ -1,0 +1,307 @@
+"""Schema migrations: a database made at every earlier version, with data, opens with the
+current code and reads back right; a database newer than the code is refused.
+
+A database at version v is built the way a real one grows: version 1 with its data, then
+each later migration up to v followed by the data that version introduced (its seed). Every
+version below the latest needs a seed here (test_every_earlier_version_has_a_seed), and a
+check of what it must read as afterwards: whoever adds a migration adds both."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+from pymongo import ASCENDING, AsyncMongoClient
+
+from hub.domain import Contact, Conversation, Identity, Message, Sender, Tenant
+from hub.storage import mongo_schema, sqlite_schema
+from hub.storage.codec import to_doc
+from hub.storage.mongo import MongoStore
+from hub.storage.sqlite import SqliteStore
+from tests.storage.conftest import MONGO_URL_VARIABLE
+from tests.storage.test_contract import T0, a_message, at
+
+# Fields records gained after version 1: a version-1 document does not have them.
+AFTER_V1 = {
+    Conversation: {"channel_id", "thread_key", "meta"},
+    Message: {"meta", "delivery"},
+}
+
+
+def _v1_doc(record: Any) -> dict[str, Any]:
+    return {k: v for k, v in to_doc(record).items() if k not in AFTER_V1.get(type(record), ())}
+
+
+def _v1_data() -> dict[str, Any]:
+    """A tenant, a contact known by email, two open conversations of that contact on one
+    channel (an old race), a closed one, and a message with a platform id."""
+    contact = Contact(
+        id="k1", tenant="t", name="Kim", identities=[Identity("email", "kim@example.com")]
+    )
+    older = Conversation(id="c-old", tenant="t", channel="email", contact_id="k1", created_at=T0)
+    newer = Conversation(
+        id="c-new", tenant="t", channel="email", contact_id="k1", created_at=at(10), last_seq=1
+    )
+    closed = Conversation(
+        id="c-closed", tenant="t", channel="email", contact_id="k1", status="closed"
+    )
+    message = a_message("c-new", tenant="t", platform_message_id="<m1@x>", text="hi")
+    message.seq = 1
+    return {
+        "tenant": Tenant(id="t", name="T"),
+        "contact": contact,
+        "conversations": [older, newer, closed],
+        "message": message,
+    }
+
+
+def _seed_sqlite_v1(conn: sqlite3.Connection) -> None:
+    data = _v1_data()
+    dump = orjson.dumps
+    conn.execute("INSERT INTO tenants VALUES (?, ?)", ("t", dump(to_doc(data["tenant"]))))
+    contact = data["contact"]
+    conn.execute("INSERT INTO contacts VALUES (?, ?, ?)", ("k1", "t", dump(_v1_doc(contact))))
+    conn.execute(
+        "INSERT INTO identities VALUES (?, ?, ?, ?)", ("t", "email", "kim@example.com", "k1")
+    )
+    for conversation in data["conversations"]:
+        doc = _v1_doc(conversation)
+        conn.execute(
+            "INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                doc["id"],
+                "t",
+                doc["status"],
+                doc["agent_id"],
+                doc["contact_id"],
+                doc["channel"],
+                doc["created_at"],
+                dump(doc),
+            ),
+        )
+    message = data["message"]
+    conn.execute(
+        "INSERT INTO messages VALUES (?, ?, ?, ?, ?, ?)",
+        ("c-new", 1, "t", None, "<m1@x>", dump(_v1_doc(message))),
+    )
+
+
+def _seed_sqlite_v2(conn: sqlite3.Connection) -> None:
+    """Version 2 brought channel accounts into conversations' keys and platform ids scoped
+    by account: an email account's open conversation holding a message whose platform id is
+    the same as the account-less one of version 1."""
+    conversation = Conversation(
+        id="c-box", tenant="t", channel="email", contact_id="k1", channel_id="box1", last_seq=1
+    )
+    doc = to_doc(conversation)
+    conn.execute(
+        "INSERT INTO conversations (id, tenant, status, agent_id, contact_id, channel, "
+        "created_at, channel_id, open_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "c-box",
+            "t",
+            "queued",
+            None,
+            "k1",
+            "email",
+            doc["created_at"],
+            "box1",
+            "email|box1|k1|",
+            orjson.dumps(doc),
+        ),
+    )
+    message = a_message("c-box", tenant="t", platform_message_id="<m1@x>", text="in the box")
+    message.seq = 1
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, "
+        "platform_scope, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("c-box", 1, "t", None, "<m1@x>", "box1", orjson.dumps(to_doc(message))),
+    )
+
+
+SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _seed_sqlite_v1,
+    2: _seed_sqlite_v2,
+}
+
+
+def test_every_earlier_version_has_a_seed_and_a_check() -> None:
+    assert set(SQLITE_SEEDS) == set(range(1, sqlite_schema.LATEST))
+    assert set(MONGO_SEEDS) == set(range(1, mongo_schema.LATEST))
+    assert set(CHECKS) == set(range(1, max(sqlite_schema.LATEST, mongo_schema.LATEST)))
+
+
+async def _check_migrated(store: Any) -> None:
+    """What every earlier version's data must read as after migrating."""
+    contact = await store.find_contact("t", Identity("email", "kim@example.com"))
+    assert contact is not None and contact.name == "Kim"
+    # Of the two open conversations, the newest is the contact's open one on the channel.
+    found = await store.find_open_conversation("t", "k1", "email")
+    assert found is not None and found.id == "c-new" and found.channel_id is None
+    assert [m.text for m in await store.list_messages("t", "c-new")] == ["hi"]
+    # The platform id is still known in its channel: a redelivery is recognised.
+    repeat = a_message("c-new", tenant="t", platform_message_id="<m1@x>", text="again")
+    result = await store.append_message(repeat)
+    assert not result.created and result.message.text == "hi"
+    found_by_id = await store.find_messages_by_platform_ids("t", "email", ["<m1@x>"])
+    assert [m.text for m in found_by_id] == ["hi"]
+    # And the one-open-conversation rule holds from now on.
+    reply = Message(id="r", tenant="t", conversation_id="c-new", sender=Sender("agent", "a1"))
+    assert (await store.append_message(reply)).created
+
+
+async def _check_v2_data(store: Any) -> None:
+    found = await store.find_open_conversation("t", "k1", "email", "box1")
+    assert found is not None and found.id == "c-box"
+    in_box = await store.find_messages_by_platform_ids("t", "box1", ["<m1@x>"])
+    assert [m.text for m in in_box] == ["in the box"]
+
+
+# What the data each version introduced must read as once migrated to the latest.
+CHECKS = {1: _check_migrated, 2: _check_v2_data}
+
+
+async def _check_all(store: Any, version: int) -> None:
+    for introduced in range(1, version + 1):
+        await CHECKS[introduced](store)
+
+
+@pytest.mark.parametrize("version", range(1, sqlite_schema.LATEST))
+async def test_sqlite_migrates_from_every_earlier_version(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "hub.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        for step in range(1, version + 1):
+            sqlite_schema.migrate(conn, target=step)
+            conn.execute("BEGIN")
+            SQLITE_SEEDS[step](conn)
+            conn.execute("COMMIT")
+        assert sqlite_schema.schema_version(conn) == version
+    store = SqliteStore(path)
+    await store.open()
+    try:
+        await _check_all(store, version)
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as conn:
+        assert sqlite_schema.schema_version(conn) == sqlite_schema.LATEST
+
+
+async def test_sqlite_refuses_a_database_newer_than_the_code(tmp_path: Path) -> None:
+    path = tmp_path / "hub.sqlite3"
+    with sqlite3.connect(path, isolation_level=None) as conn:
+        sqlite_schema.migrate(conn)
+        conn.execute(
+            "UPDATE meta SET value = ? WHERE key = 'schema_version'",
+            (str(sqlite_schema.LATEST + 1),),
+        )
+    store = SqliteStore(path)
+    with pytest.raises(Exception, match="newer than this hub"):
+        await store.open()
+
+
+async def _seed_mongo_v1(db: Any) -> None:
+    """The layout before migrations: documents, the old per-tenant platform id index, no
+    schema version."""
+    data = _v1_data()
+    await db["tenants"].insert_one({"_id": "t", **to_doc(data["tenant"])})
+    await db["contacts"].insert_one({"_id": "k1", **_v1_doc(data["contact"])})
+    await db["identities"].insert_one(
+        {"tenant": "t", "channel": "email", "external_id": "kim@example.com", "contact_id": "k1"}
+    )
+    for conversation in data["conversations"]:
+        await db["conversations"].insert_one({"_id": conversation.id, **_v1_doc(conversation)})
+    await db["messages"].insert_one(_v1_doc(data["message"]))
+    await db["messages"].create_index(
+        [("tenant", ASCENDING), ("platform_message_id", ASCENDING)],
+        name="platform_message_id_unique",
+        unique=True,
+        partialFilterExpression={"platform_message_id": {"$type": "string"}},
+    )
+
+
+async def _seed_mongo_v2(db: Any) -> None:
+    conversation = Conversation(
+        id="c-box", tenant="t", channel="email", contact_id="k1", channel_id="box1", last_seq=1
+    )
+    await db["conversations"].insert_one(
+        {"_id": "c-box", **to_doc(conversation), "open_key": "email|box1|k1|"}
+    )
+    message = a_message("c-box", tenant="t", platform_message_id="<m1@x>", text="in the box")
+    message.seq = 1
+    await db["messages"].insert_one({**to_doc(message), "platform_scope": "box1"})
+
+
+MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2}
+
+
+async def _build_mongo(db: Any, version: int) -> None:
+    for step in range(1, version + 1):
+        if step > 1:
+            await mongo_schema.migrate(db, target=step)
+        await MONGO_SEEDS[step](db)
+
+
+@pytest.mark.parametrize("version", range(1, mongo_schema.LATEST))
+async def test_mongo_migrations_bring_documents_from_every_earlier_version(version: int) -> None:
+    """On mongomock (a fake), the documents and indexes the migrations change. The fake
+    cannot build a partial unique index over stored documents (it ignores the filter), so
+    opening the store over them, which declares those indexes, runs on a real MongoDB only
+    (the next test)."""
+    fake = AsyncMongoMockClient()
+    db = fake.get_database("hub")
+    await _build_mongo(db, version)
+    assert await mongo_schema.schema_version(db) == version
+    await mongo_schema.migrate(db)
+    assert await mongo_schema.schema_version(db) == mongo_schema.LATEST
+    keys = {doc["_id"]: doc.get("open_key") async for doc in db["conversations"].find()}
+    expected = {"c-new": "email||k1|", "c-old": None, "c-closed": None}
+    if version >= 2:
+        expected["c-box"] = "email|box1|k1|"
+    assert keys == expected
+    scopes = {
+        doc["text"]: doc["platform_scope"]
+        async for doc in db["messages"].find({"platform_message_id": "<m1@x>"})
+    }
+    assert scopes == {"hi": "email", **({"in the box": "box1"} if version >= 2 else {})}
+    assert "platform_message_id_unique" not in await db["messages"].index_information()
+    # Running them again (a second hub starting at once) changes nothing.
+    await mongo_schema.migrate(db, target=mongo_schema.LATEST)
+    assert {doc["_id"]: doc.get("open_key") async for doc in db["conversations"].find()} == keys
+
+
+@pytest.mark.parametrize("version", range(1, mongo_schema.LATEST))
+async def test_mongo_store_opens_a_database_of_every_earlier_version(version: int) -> None:
+    url = os.environ.get(MONGO_URL_VARIABLE)
+    if not url:
+        pytest.skip(f"{MONGO_URL_VARIABLE} is not set: no real MongoDB to run against")
+    db_name = f"hub_migrate_{uuid.uuid4().hex[:12]}"
+    client: AsyncMongoClient = AsyncMongoClient(url)
+    try:
+        db = client.get_database(db_name)
+        await _build_mongo(db, version)
+        store = MongoStore.from_url(url, db_name)
+        await store.open()
+        try:
+            await _check_all(store, version)
+        finally:
+            await store.close()
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+
+
+async def test_mongo_refuses_a_database_newer_than_the_code() -> None:
+    fake = AsyncMongoMockClient()
+    await fake.get_database("hub")["meta"].insert_one(
+        {"_id": "schema", "version": mongo_schema.LATEST + 1}
+    )
+    store = MongoStore(lambda: fake, "hub", write_concern=None)
+    with pytest.raises(mongo_schema.SchemaTooNew):
+        await store.open()
