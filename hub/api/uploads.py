@@ -12,7 +12,7 @@ import re
 import secrets
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hub.api.common import current_agent, hub_of
 from hub.boundary import repair_text
@@ -53,9 +53,13 @@ def _upload_dir(request: web.Request, tenant: str) -> Path:
 @routes.post("/api/v1/uploads")
 async def upload(request: web.Request) -> web.Response:
     tenant = await _tenant_of(request)
-    reader = await request.multipart()
-    part = await reader.next()
-    if part is None or getattr(part, "name", None) != "file":
+    if not request.content_type.startswith("multipart/"):
+        raise Invalid("send multipart/form-data with one field named file", code="invalid_upload")
+    try:
+        part = await (await request.multipart()).next()
+    except ValueError as exc:  # aiohttp's parser: no boundary, a broken part header …
+        raise Invalid(f"the multipart body is not valid: {exc}", code="invalid_upload") from exc
+    if not isinstance(part, BodyPartReader) or part.name != "file":
         raise Invalid("send one multipart field named file", code="invalid_upload")
     mime = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if mime not in ALLOWED:
