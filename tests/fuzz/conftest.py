@@ -27,15 +27,20 @@ EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "100"))
 T = TypeVar("T")
 
 
+HUB_THREAD = "fuzz-hub"
+
+
 class ErrorRecords(logging.Handler):
-    """Every record at ERROR or above (a client's mistake must never log one)."""
+    """Every record at ERROR or above that the hub logs (a client's mistake must never log
+    one); other threads' (pytest's own loops being collected) are not the hub's."""
 
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
+        if record.threadName == HUB_THREAD:
+            self.records.append(record)
 
 
 @dataclass
@@ -129,10 +134,10 @@ async def _prepare(data_dir: Path) -> tuple[Any, FuzzHub]:
     return (runner, session), fuzz
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def fuzz_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzHub]:
     loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="fuzz-hub", daemon=True)
+    thread = threading.Thread(target=loop.run_forever, name=HUB_THREAD, daemon=True)
     thread.start()
     data_dir = tmp_path_factory.mktemp("fuzz") / "data"
     (runner, session), fuzz = asyncio.run_coroutine_threadsafe(_prepare(data_dir), loop).result(60)

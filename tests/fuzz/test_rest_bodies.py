@@ -39,6 +39,13 @@ def encoded(body: Any) -> bytes:
         return json.dumps(materialize(body)).encode()
 
 
+def parsed(status: int, path: str, raw: bytes) -> Any:
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        raise AssertionError(f"{status} {path[:80]}: not JSON: {raw[:300]!r}") from None
+
+
 async def send(
     fuzz: FuzzHub, method: str, path: str, body: bytes, content_type: str
 ) -> tuple[int, bytes]:
@@ -68,13 +75,15 @@ def test_rest_bodies(fuzz_hub: FuzzHub) -> None:
     def example(route: tuple[str, str], body: Any, param: str | None, content_type: str) -> None:
         method, template = route
         path = PARAM.sub(
-            lambda m: param if param is not None else fuzz_hub.ids.get(m.group(1), "x"), template
+            # Past 8 KiB aiohttp itself refuses the request line (a plain 400, not ours).
+            lambda m: param[:200] if param is not None else fuzz_hub.ids.get(m.group(1), "x"),
+            template,
         )
         path = re.sub(r"[^\x21-\x7e]", lambda m: f"%{ord(m.group()) & 0xFF:02X}", path)
         errors_before = len(fuzz_hub.errors.records)
         before = fuzz_hub.run(fuzz_hub.snapshot())
         status, raw = fuzz_hub.run(send(fuzz_hub, method, path, encoded(body), content_type))
-        answer = json.loads(raw) if raw else None
+        answer = parsed(status, path, raw)
         assert status < 500, (route, body, answer)
         assert status < 400 or answer is not None, (status, path, raw)
         if status >= 400:
