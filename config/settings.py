@@ -51,6 +51,10 @@ class Settings(BaseModel):
     address_messages_per_minute: int = Field(600, ge=1)
     address_connections: int = Field(200, ge=1)
     address_new_contacts_per_hour: int = Field(300, ge=1)
+    # Uploads: files one visitor or agent may upload a minute, and the free disk space below
+    # which the hub refuses new uploads (so that the database never runs out of room).
+    uploads_per_minute: int = Field(20, ge=1)
+    upload_min_free_bytes: int = Field(256 * 1024 * 1024, ge=0)
     # Idle keep-alive connections, and requests whose headers never finish, are closed after
     # this long (aiohttp's default, 75 s, let a slow client hold a connection that long).
     http_keepalive_seconds: float = Field(15.0, gt=0, le=600)

@@ -128,6 +128,7 @@ class VisitorLimits:
         self.visitor_messages = Throttle(settings.visitor_messages_per_minute, 60.0)
         self.address_messages = Throttle(settings.address_messages_per_minute, 60.0)
         self.new_contacts = Throttle(settings.address_new_contacts_per_hour, 3600.0)
+        self.uploads = Throttle(settings.uploads_per_minute, 60.0)  # per uploader
         self.max_connections = settings.address_connections
         self.connections: Counter[str] = Counter()
         self.addresses: dict[str, str] = {}  # visitor socket -> its address

@@ -10,13 +10,15 @@ from __future__ import annotations
 import os
 import re
 import secrets
+import shutil
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
 from hub.api.common import current_agent, hub_of
 from hub.boundary import repair_text
-from hub.errors import Invalid, NotFound, TooLarge
+from hub.errors import HubError, Invalid, NotFound, TooLarge
+from hub.throttle import rate_limited
 from hub.uploads import display_name, is_stored_name
 
 routes = web.RouteTableDef()
@@ -37,11 +39,26 @@ ALLOWED = {
 }
 
 
-async def _tenant_of(request: web.Request) -> str:
+async def _uploader_of(request: web.Request) -> tuple[str, tuple[str, str, str]]:
+    """The tenant, and who uploads (counted against uploads_per_minute)."""
     visitor_token = request.headers.get("X-Visitor-Token")
     if visitor_token:
-        return hub_of(request).tokens.read_visitor_token(visitor_token).tenant
-    return (await current_agent(request)).tenant
+        claims = hub_of(request).tokens.read_visitor_token(visitor_token)
+        return claims.tenant, (claims.tenant, "visitor", claims.contact_id)
+    agent = await current_agent(request)
+    return agent.tenant, (agent.tenant, "agent", agent.id)
+
+
+def _check_disk(request: web.Request, folder: Path, incoming: int) -> None:
+    """Refuse an upload, rather than let the database's commits fail, when the disk is
+    nearly full."""
+    needed = hub_of(request).settings.upload_min_free_bytes + incoming
+    if shutil.disk_usage(folder).free < needed:
+        raise HubError(
+            "the hub is low on disk space; try again later",
+            code="insufficient_storage",
+            status=507,
+        )
 
 
 def _upload_dir(request: web.Request, tenant: str) -> Path:
@@ -52,7 +69,10 @@ def _upload_dir(request: web.Request, tenant: str) -> Path:
 
 @routes.post("/api/v1/uploads")
 async def upload(request: web.Request) -> web.Response:
-    tenant = await _tenant_of(request)
+    tenant, uploader = await _uploader_of(request)
+    limits = hub_of(request).visitor_limits
+    if wait := limits.uploads.retry_after(uploader):
+        raise rate_limited("too many uploads; wait a moment", wait)
     if not request.content_type.startswith("multipart/"):
         raise Invalid("send multipart/form-data with one field named file", code="invalid_upload")
     try:
@@ -66,6 +86,8 @@ async def upload(request: web.Request) -> web.Response:
         raise Invalid(f"file type {mime or 'unknown'} is not allowed", code="invalid_file_type")
     folder = _upload_dir(request, tenant)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_disk(request, folder, request.content_length or 0)
+    limits.uploads.record(uploader)
     name = secrets.token_hex(16) + ALLOWED[mime]
     target = folder / name
     size = 0
@@ -80,6 +102,12 @@ async def upload(request: web.Request) -> web.Response:
                     f"files are limited to {MAX_UPLOAD_BYTES // 1024 // 1024} MB",
                     code="file_too_large",
                 )
+            try:
+                _check_disk(request, folder, len(chunk))  # a body without Content-Length
+            except HubError:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise
             out.write(chunk)
     original = display_name(repair_text(getattr(part, "filename", None) or ""), name)
     body = {
