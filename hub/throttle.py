@@ -129,6 +129,9 @@ class VisitorLimits:
         self.address_messages = Throttle(settings.address_messages_per_minute, 60.0)
         self.new_contacts = Throttle(settings.address_new_contacts_per_hour, 3600.0)
         self.uploads = Throttle(settings.uploads_per_minute, 60.0)  # per uploader
+        # Refused messages per socket: a socket that goes on sending as many again as the
+        # visitor limit allows, after being told to wait, is a script, and is disconnected.
+        self.refusals = Throttle(settings.visitor_messages_per_minute, 60.0)
         self.max_connections = settings.address_connections
         self.connections: Counter[str] = Counter()
         self.addresses: dict[str, str] = {}  # visitor socket -> its address
@@ -149,12 +152,19 @@ class VisitorLimits:
             self.new_contacts.record(address)
 
     def disconnected(self, sid: str) -> None:
+        self.refusals.clear(sid)
         address = self.addresses.pop(sid, None)
         if address is None:
             return
         self.connections[address] -= 1
         if self.connections[address] <= 0:
             del self.connections[address]
+
+    def refused(self, sid: str) -> bool:
+        """Count a refused message; whether the socket has ignored the limit long enough to
+        be disconnected."""
+        self.refusals.record(sid)
+        return self.refusals.exceeded(sid)
 
     def address_of(self, sid: str) -> str:
         return self.addresses.get(sid, "")

@@ -46,6 +46,8 @@ class RawSocket:
             if message.data == "2":  # engine.io ping
                 await self.ws.send_str("3")
                 continue
+            if message.data.startswith(f"41{self.namespace},"):
+                raise ConnectionError("the hub disconnected this socket from the namespace")
             return message.data
 
     async def join(self, auth: dict[str, Any] | str) -> str:

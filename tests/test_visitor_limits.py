@@ -137,3 +137,20 @@ async def test_left_messages_count_against_the_visitor(limited_hub: tuple[str, H
 
 async def raw_session(raw: RawSocket) -> str:
     return next(e for e in raw.events if '"session"' in e)
+
+
+async def test_a_socket_that_ignores_the_limit_is_disconnected(
+    limited_hub: tuple[str, Hub],
+) -> None:
+    """Answering a flood with refusals costs the hub as much as the flood: past as many
+    refusals again as the limit, the socket is closed (after its ack)."""
+    base_url, _ = limited_hub
+    async with from_address(base_url, "203.0.113.8") as raw:
+        await raw.join({"tenant": "default"})
+        codes = []
+        with pytest.raises(ConnectionError):
+            for n in range(1, 40):
+                ack = await raw.call("message", {"client_id": f"f{n}", "text": "x"}, ack_id=n)
+                codes.append(ack["ok"] or ack["error"]["code"])
+    # 5 accepted, then refusals until 5 more were ignored; the last one still had its ack.
+    assert codes == [True] * 5 + ["rate_limited"] * 5

@@ -14,7 +14,7 @@ import socketio
 from hub.addresses import environ_address
 from hub.boundary import check_value, repair_environ
 from hub.context import Hub
-from hub.errors import HubError, Invalid, Unauthorized
+from hub.errors import HubError, Invalid, RateLimited, Unauthorized
 from hub.realtime.packet import UNREADABLE_EVENT
 from hub.realtime.server import error_ack
 
@@ -73,6 +73,11 @@ async def dispatch(
                     (visitor_socket.tenant, visitor_socket.contact_id),
                     hub.visitor_limits.address_of(sid),
                 )
+    except RateLimited as exc:
+        if hub.visitor_limits.refused(sid):
+            # After its ack (sent as this returns): answering a flood costs as much as it.
+            namespace.server.start_background_task(namespace.disconnect, sid)
+        return error_ack(exc)
     except HubError as exc:
         return error_ack(exc)
     with hub.drain.in_flight():
