@@ -43,7 +43,47 @@ def text_problem(text: str) -> str | None:
 
 def check_value(value: Any, where: str = "body") -> None:
     """Refuse a decoded JSON value holding invalid text (in keys or values) or nested deeper
-    than MAX_DEPTH. Iterative, so a hostile depth cannot exhaust the stack here."""
+    than MAX_DEPTH. Iterative, so a hostile depth cannot exhaust the stack here. Every event
+    and body passes it: the walk keeps no paths, and only a refused value is walked again to
+    say where."""
+    if not _is_clean(value):
+        _explain(value, where)
+        raise Invalid(f"{where} holds text that is not valid", code="invalid_text")
+
+
+def _is_clean(value: Any) -> bool:
+    if type(value) is str:
+        return _REFUSED.search(value) is None
+    texts: list[str] = []  # searched once, joined: one regex call per payload
+    pending: list[tuple[Any, int]] = [(value, 0)]
+    while pending:
+        item, depth = pending.pop()
+        kind = type(item)
+        if kind is str:
+            texts.append(item)
+        elif kind is dict:
+            if depth >= MAX_DEPTH:
+                return False
+            for key, child in item.items():
+                if type(key) is str:
+                    texts.append(key)
+                if type(child) is str:
+                    texts.append(child)
+                elif type(child) is dict or type(child) is list:
+                    pending.append((child, depth + 1))
+        elif kind is list:
+            if depth >= MAX_DEPTH:
+                return False
+            for child in item:
+                if type(child) is str:
+                    texts.append(child)
+                elif type(child) is dict or type(child) is list:
+                    pending.append((child, depth + 1))
+    return _REFUSED.search("".join(texts)) is None
+
+
+def _explain(value: Any, where: str) -> None:
+    """Raise the error for a value _is_clean refused, naming where the problem is."""
     pending: list[tuple[Any, str, int]] = [(value, where, 0)]
     while pending:
         item, path, depth = pending.pop()
