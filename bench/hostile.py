@@ -43,7 +43,7 @@ class HostileConfig:
     @classmethod
     def for_run(cls, quick: bool) -> HostileConfig:
         if quick:
-            return cls(visitors=20, interval=2.0, seconds=10.0, agents=4)
+            return cls(visitors=10, interval=1.0, seconds=5.0, agents=2)
         return cls(visitors=60, interval=2.0, seconds=40.0, agents=10)
 
 
