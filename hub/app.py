@@ -12,6 +12,7 @@ import socketio
 from aiohttp import web
 
 from config.settings import Settings
+from connectors.email.channel import EmailChannel
 from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
@@ -42,7 +43,7 @@ SQLITE_FILE = "hub.sqlite3"  # the name hub.storage.create_store gives the embed
 
 def default_channel_types() -> list[ChannelType]:
     """Every kind of channel account this hub can run."""
-    return []
+    return [EmailChannel()]
 
 
 def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:

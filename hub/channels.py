@@ -141,6 +141,13 @@ class Connector(ABC):
     async def notify(self, conversation: ConversationRef, notification: Notification) -> None:
         """Show the customer a notification, if the channel can. Default: it cannot."""
 
+    def outbound_platform_id(self, conversation: Conversation, message_id: str) -> str | None:
+        """The platform's id for an outbound message, where the hub chooses it before sending
+        (an email's Message-ID): stored with the message, so the customer's answer, which
+        names it, finds the conversation, and a resend carries the same one. Default: the
+        platform assigns its ids itself."""
+        return None
+
     def outbound_meta(
         self, conversation: Conversation, options: Mapping[str, Any]
     ) -> dict[str, Any]:

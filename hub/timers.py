@@ -27,9 +27,6 @@ class Timers:
         if handle is not None:
             handle.cancel()
 
-    def pending(self, key: Hashable) -> bool:
-        return key in self._handles
-
     def _fire(self, key: Hashable, callback: Callable[[], Awaitable[None]]) -> None:
         self._handles.pop(key, None)
         task = asyncio.get_running_loop().create_task(self._run(key, callback))

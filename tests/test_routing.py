@@ -1,4 +1,4 @@
-"""Every routing rule of shared/CONTRACT.md, over real Socket.IO connections."""
+"""Every routing rule of docs/protocol.md, over real Socket.IO connections."""
 
 from __future__ import annotations
 

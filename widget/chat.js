@@ -1,6 +1,11 @@
+// @ts-check
 // Visitor chat page (runs inside the widget iframe).
-import { io } from "/static/vendor/socket.io.esm.min.js";
-import { t, applyI18n, switchLang, addStrings } from "/static/i18n.js";
+import { t, applyI18n, switchLang, addStrings } from "./i18n.js";
+import { $, el, request, connect, NEWEST, PAGE } from "./shared.js";
+import { attachmentNodes, renderBody, textNode } from "./render.js";
+import { storage } from "./storage.js";
+
+/** @import { Attachment, Conversation, Message } from "./types.js" */
 
 addStrings({
   en: {
@@ -14,6 +19,7 @@ addStrings({
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
     leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
+    olderLoading: "Loading earlier messages…",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -25,96 +31,92 @@ addStrings({
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
     leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
+    olderLoading: "正在加载更早的消息…",
   },
 });
+
+/**
+ * @typedef {{
+ *   color: string, max_length: number, send_key: string, company_name?: string, welcome_message?: string,
+ *   notice?: string, address?: string, phone?: string, email?: string, working_hours_enabled?: boolean,
+ *   offline_message?: string, prechat_enabled?: boolean, prechat_fields?: ("name" | "phone" | "email")[],
+ * }} WidgetConfig
+ * @typedef {{text: string, el: HTMLElement, clientId: string, attachments?: Attachment[]}} Outgoing
+ * @typedef {"sending" | "sent" | "queued" | "failed" | "notDelivered"} BubbleState
+ */
 
 const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
+const visitorToken = () => storage.get(tokenKey) || "";
 let MAX = 2000;
 let sendKey = "enter";
-const $ = (id) => document.getElementById(id);
-const el = (tag, props = {}, ...children) => {
-  const node = Object.assign(document.createElement(tag), props);
-  node.append(...children);
-  return node;
-};
 const log = $("log");
-const statusEl = document.querySelector("[data-testid=conversation-status]");
-const input = $("input");
+const statusEl = /** @type {HTMLElement} */ (document.querySelector("[data-testid=conversation-status]"));
+const input = /** @type {HTMLTextAreaElement} */ ($("input"));
+const fileInput = /** @type {HTMLInputElement} */ ($("file"));
+const composerForm = /** @type {HTMLFormElement} */ ($("composer"));
+/** Scrolled this close to the top (px), the next older page loads. */
+const NEAR_TOP = 150;
 
+/** @type {Conversation | null} */
 let conversation = null;
+/** @type {string | null} */
 let contactId = null;
-const lastSeq = new Map(); // conversation id → highest seq on screen (seq restarts per conversation)
-const noteSeq = (conv, seq) => lastSeq.set(conv, Math.max(lastSeq.get(conv) || 0, seq || 0));
+/** @type {Map<string, number>} conversation id → highest seq on screen (seq restarts per conversation) */
+const lastSeq = new Map();
+const noteSeq = (/** @type {string} */ conv, /** @type {number} */ seq) => lastSeq.set(conv, Math.max(lastSeq.get(conv) || 0, seq || 0));
 let blocked = false;
 let booted = false; // the first session decided what to show; later sessions are reconnects
 const seen = new Set(); // message ids and client ids already on screen
 
 applyI18n();
 const welcomeText = el("span", { className: "text", textContent: t("welcome") });
-log.prepend(el("div", { className: "msg welcome" }, welcomeText));
-log.firstChild.dataset.senderType = "system";
+log.prepend(el("div", { className: "msg welcome", dataset: { senderType: "system" } }, welcomeText));
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 $("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
 
 const scrollDown = () => { log.scrollTop = log.scrollHeight; };
 
-function sizeText(bytes) {
-  if (!(bytes > 0)) return "";
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
-function renderAttachments(node, attachments = []) {
-  for (const a of attachments) {
-    if (typeof a.url !== "string" || !a.url.startsWith("/") || a.url.startsWith("//")) continue;
-    if (a.type === "image") {
-      const img = el("img", { className: "thumb", src: a.url, alt: a.name || "", loading: "lazy" });
-      img.dataset.testid = "message-image";
-      node.appendChild(el("a", { href: a.url, target: "_blank", rel: "noopener" }, img));
-    } else {
-      const link = el("a", { className: "file", href: a.url, download: a.name || "" },
-        el("span", { className: "file-name", textContent: `📄 ${a.name || ""}` }));
-      link.dataset.testid = "message-file";
-      const size = sizeText(a.size);
-      if (size) link.append(el("span", { className: "file-size", textContent: size }));
-      node.appendChild(link);
-    }
-  }
-}
-
-function addBubble({ id, conv, seq, clientId, senderType, name, text, state, attachments }) {
-  const node = el("div", { className: "msg" });
-  node.dataset.testid = "message";
-  node.dataset.senderType = senderType;
+/**
+ * A bubble: a stored message, or one of ours still on its way (`clientId`, text only).
+ * @param {{message?: Message, clientId?: string, text?: string, state?: BubbleState}} what
+ * @param {boolean} [scroll] whether to follow it to the bottom (not for older pages)
+ */
+function addBubble({ message, clientId, text = "", state }, scroll = true) {
+  const senderType = message ? message.sender.type : "contact";
+  const node = el("div", { className: "msg", testid: "message", dataset: { senderType } });
   if (clientId) node.dataset.clientId = clientId;
-  if (seq) Object.assign(node.dataset, { conv, seq });
-  if (name && senderType === "agent") node.appendChild(el("span", { className: "name", textContent: name }));
-  node.appendChild(el("span", { className: "text", textContent: text })); // never innerHTML: people type this
-  renderAttachments(node, attachments);
+  if (message) {
+    Object.assign(node.dataset, { conv: message.conversation_id, seq: String(message.seq) });
+    if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
+    node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
+  } else {
+    node.append(textNode(text)); // never innerHTML: people type this
+  }
   if (state) setState(node, state);
   log.appendChild(node);
-  if (seq) place(node);
-  scrollDown();
-  if (id) seen.add(id);
+  if (message) place(node);
+  if (scroll) scrollDown();
+  if (message) seen.add(message.id);
   return node;
 }
 
 // Bubbles stay in seq order: after a reconnect a live message can overtake the answer to the
-// sync, and a message typed offline is stored after the ones the agent sent meanwhile.
-function place(node) {
+// sync, a message typed offline is stored after the ones the agent sent meanwhile, and older
+// pages arrive after newer ones.
+function place(/** @type {HTMLElement} */ node) {
   const seq = Number(node.dataset.seq);
-  const bubbles = [...log.querySelectorAll("[data-seq]")].filter((b) => b !== node && b.dataset.conv === node.dataset.conv);
+  const bubbles = /** @type {HTMLElement[]} */ ([...log.querySelectorAll("[data-seq]")])
+    .filter((b) => b !== node && b.dataset.conv === node.dataset.conv);
   const later = bubbles.find((b) => Number(b.dataset.seq) > seq);
   if (later) { log.insertBefore(node, later); return; }
   const last = bubbles.at(-1);
   if (last && last.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) last.after(node);
 }
 
-function setState(node, state) {
+function setState(/** @type {HTMLElement} */ node, /** @type {BubbleState} */ state) {
   let s = node.querySelector(".state");
   if (!s) { s = el("span", { className: "state" }); node.appendChild(s); }
   node.dataset.state = state;
@@ -132,19 +134,24 @@ addEventListener("message", (e) => {
   if (e.source !== parent || !e.data || e.data.type !== "hub:open") return;
   visible = !!e.data.open;
   if (visible && unread) { unread = 0; postUnread(); }
+  if (visible) fillOlder();
 });
 
-function showMessage(m, live = true) {
+/**
+ * @param {Message} m
+ * @param {{live?: boolean, scroll?: boolean}} [how] live: counts as unread while hidden
+ */
+function showMessage(m, { live = true, scroll = true } = {}) {
   if (seen.has(m.id) || m.type === "note") return;
   noteSeq(m.conversation_id, m.seq);
   if (m.client_id && seen.has(m.client_id)) { seen.add(m.id); return; }
   if (m.client_id) seen.add(m.client_id);
   if (m.sender.type === "agent") $("typing").textContent = "";
-  addBubble({ id: m.id, conv: m.conversation_id, seq: m.seq, senderType: m.sender.type, name: m.sender.name, text: m.text || "", attachments: m.attachments });
+  addBubble({ message: m }, scroll);
   if (live && !visible && (m.sender.type === "agent" || m.sender.type === "bot")) { unread++; postUnread(); }
 }
 
-function setStatus(c) {
+function setStatus(/** @type {Conversation | null} */ c) {
   if (!c) { statusEl.textContent = t("welcome"); return; }
   statusEl.dataset.status = c.status;
   if (c.status === "assigned") document.querySelector("form.leave")?.remove();
@@ -163,34 +170,35 @@ function setStatus(c) {
 function showBlocked() {
   blocked = true;
   for (const form of document.querySelectorAll(".rating, .leave")) form.remove();
-  for (const id of ["input", "emojiBtn", "attachBtn"]) $(id).disabled = true;
-  document.querySelector("[data-testid=composer-send]").disabled = true;
+  for (const id of ["input", "emojiBtn", "attachBtn"]) /** @type {HTMLButtonElement} */ ($(id)).disabled = true;
+  /** @type {HTMLButtonElement} */ (document.querySelector("[data-testid=composer-send]")).disabled = true;
   $("emoji").hidden = true;
-  $("composer").classList.add("disabled");
+  composerForm.classList.add("disabled");
   for (const item of outbox.splice(0)) setState(item.el, "notDelivered");
   if (document.querySelector("[data-testid=blocked-notice]")) return;
-  const notice = el("div", { className: "blocked", role: "alert", textContent: t("blocked") });
-  notice.dataset.testid = "blocked-notice";
-  $("composer").before(notice);
+  const notice = el("div", { className: "blocked", role: "alert", textContent: t("blocked"), testid: "blocked-notice" });
+  composerForm.before(notice);
 }
 
-const socket = io("/visitor", {
-  auth: (cb) => cb({ tenant, visitor_token: localStorage.getItem(tokenKey) || undefined,
+const socket = connect("/visitor", {
+  auth: (cb) => cb({ tenant, visitor_token: visitorToken() || undefined,
     page: { url: params.get("url"), title: params.get("title"), referrer: params.get("ref") } }),
-  transports: ["websocket"],
 });
 
 // What decides the first screen: the tenant's settings, whether we are open, the session.
-const configReady = fetch(`/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`)
-  .then((r) => r.json()).then(applyConfig).catch(() => ({}));
-const availabilityReady = fetch(`/api/v1/widget/availability?tenant=${encodeURIComponent(tenant)}`)
-  .then((r) => (r.ok ? r.json() : { open: true })).catch(() => ({ open: true }));
+const tenantQuery = `tenant=${encodeURIComponent(tenant)}`;
+/** @type {Promise<Partial<WidgetConfig>>} */
+const configReady = request(`/api/v1/widget/config?${tenantQuery}`).then(applyConfig).catch(() => ({}));
+/** @type {Promise<{open?: boolean, agents_online?: number}>} */
+const availabilityReady = request(`/api/v1/widget/availability?${tenantQuery}`).catch(() => ({ open: true }));
 
-let sessionStarted;
+/** @type {() => void} */
+let sessionStarted = () => {};
+/** @type {Promise<void>} */
 const sessionReady = new Promise((resolve) => { sessionStarted = resolve; });
 
-socket.on("session", async (s) => {
-  localStorage.setItem(tokenKey, s.visitor_token);
+socket.on("session", async (/** @type {{visitor_token: string, contact_id: string, conversation: Conversation | null}} */ s) => {
+  storage.set(tokenKey, s.visitor_token);
   sessionStarted();
   contactId = s.contact_id;
   const previous = conversation;
@@ -199,34 +207,78 @@ socket.on("session", async (s) => {
   if (!booted) {
     booted = true;
     setStatus(conversation);
-    if (conversation) await sync(false);
+    if (conversation) await loadNewest(conversation.id);
     else await chooseStart();
     return;
   }
   // Reconnected: catch up. A conversation that ended while we were away is caught up too.
   if (previous && (!conversation || conversation.id !== previous.id)) {
-    await sync(true, previous.id);
+    await catchUp(previous.id);
     if (!conversation && previous.status !== "closed") setStatus({ ...previous, status: "closed" });
   }
-  if (conversation) await sync(true);
+  if (conversation) await (lastSeq.has(conversation.id) ? catchUp(conversation.id) : loadNewest(conversation.id));
 });
 
-async function sync(live, conversationId = conversation?.id) {
-  if (!conversationId) return;
-  const after = lastSeq.get(conversationId) || 0;
-  const ack = await socket.timeout(10000).emitWithAck("sync", { conversation_id: conversationId, after_seq: after }).catch(() => null);
-  if (ack && ack.ok) for (const m of ack.messages) showMessage(m, live);
+/** @returns {Promise<Message[] | null>} */
+async function syncPage(/** @type {Record<string, unknown>} */ query) {
+  const ack = await socket.timeout(10000).emitWithAck("sync", { after_seq: 0, limit: PAGE, ...query }).catch(() => null);
+  return ack && ack.ok ? ack.messages : null;
 }
 
-socket.on("message", (m) => showMessage(m));
-socket.on("conversation.status", (st) => {
-  conversation = { ...(conversation || {}), id: st.conversation_id, status: st.status, agent: st.agent,
-    queue_position: st.queue_position, reason: st.reason, leave_message: st.leave_message };
+/** Paging back through the conversation shown first: the seq to ask before, and whether done. */
+const older = { conversationId: "", before: NEWEST, complete: true, loading: false };
+
+/** The newest page of a conversation; older pages follow as the visitor scrolls up. */
+async function loadNewest(/** @type {string} */ conversationId) {
+  const messages = await syncPage({ conversation_id: conversationId, before_seq: NEWEST });
+  if (!messages) return;
+  for (const m of messages) showMessage(m, { live: false });
+  Object.assign(older, { conversationId, before: messages[0]?.seq ?? NEWEST, complete: !messages.length || messages[0].seq <= 1 });
+  scrollDown();
+  fillOlder();
+}
+
+/** While the top of the log is in view (and the frame shown), load the older pages. */
+async function fillOlder() {
+  if (older.complete || older.loading || !log.clientHeight || log.scrollTop >= NEAR_TOP) return;
+  older.loading = true;
+  const loading = el("div", { className: "older", testid: "log-older", dataset: { state: "loading" }, textContent: t("olderLoading") });
+  log.querySelector(".welcome")?.after(loading);
+  const messages = await syncPage({ conversation_id: older.conversationId, before_seq: older.before });
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  loading.remove();
+  if (messages) {
+    for (const m of messages) showMessage(m, { live: false, scroll: false });
+    // Private notes are not sent here, so a page can come back short: step by seq.
+    older.before = messages.length ? messages[0].seq : older.before - PAGE;
+    older.complete = older.before <= 1;
+  }
+  log.scrollTop = log.scrollHeight - fromBottom;
+  older.loading = false;
+  if (messages) fillOlder();
+}
+log.addEventListener("scroll", fillOlder, { passive: true });
+
+/** After a reconnect: what came while we were away, after the last message on screen. */
+async function catchUp(/** @type {string} */ conversationId) {
+  for (;;) {
+    const messages = await syncPage({ conversation_id: conversationId, after_seq: lastSeq.get(conversationId) || 0 });
+    if (!messages?.length) return;
+    for (const m of messages) showMessage(m);
+  }
+}
+
+socket.on("message", (/** @type {Message} */ m) => showMessage(m));
+socket.on("conversation.status", (/** @type {Conversation & {conversation_id: string}} */ st) => {
+  conversation = { ...(conversation || { channel: "webim", contact_id: contactId || "", created_at: "" }),
+    id: st.conversation_id, status: st.status, agent: st.agent, queue_position: st.queue_position, reason: st.reason,
+    leave_message: st.leave_message };
   setStatus(conversation);
   parent.postMessage({ type: "hub:conversation", open: st.status !== "closed" }, "*");
 });
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let typingTimer;
-socket.on("typing", ({ sender_type, on }) => {
+socket.on("typing", (/** @type {{sender_type: string, on: boolean}} */ { sender_type, on }) => {
   if (sender_type === "contact") return;
   $("typing").textContent = on ? t("typing") : "";
   clearTimeout(typingTimer);
@@ -235,11 +287,12 @@ socket.on("typing", ({ sender_type, on }) => {
 
 // Outgoing messages wait here, in order, until a connection takes them. A message whose answer
 // never came is sent again with the same client_id after a reconnect; the hub stores it once.
+/** @type {Outgoing[]} */
 const outbox = [];
 let flushing = false;
 let online = navigator.onLine !== false;
 
-function send(item) {
+function send(/** @type {Outgoing} */ item) {
   if (blocked) { setState(item.el, "notDelivered"); return; }
   setState(item.el, socket.connected && online ? "sending" : "queued");
   outbox.push(item);
@@ -253,6 +306,7 @@ async function flush() {
     while (outbox.length && socket.connected && online && !blocked) {
       const item = outbox[0];
       setState(item.el, "sending");
+      /** @type {{client_id: string, text: string, attachments?: Attachment[]}} */
       const body = { client_id: item.clientId, text: item.text };
       if (item.attachments) body.attachments = item.attachments;
       let ack;
@@ -274,19 +328,19 @@ async function flush() {
   }
 }
 
-function delivered(item, message) {
+function delivered(/** @type {Outgoing} */ item, /** @type {Message} */ message) {
   seen.add(message.id);
-  Object.assign(item.el.dataset, { conv: message.conversation_id, seq: message.seq });
+  Object.assign(item.el.dataset, { conv: message.conversation_id, seq: String(message.seq) });
   place(item.el);
   noteSeq(message.conversation_id, message.seq);
   if (!conversation || conversation.status === "closed") {
-    conversation = { id: message.conversation_id, status: "queued" };
+    conversation = { id: message.conversation_id, status: "queued", channel: "webim", contact_id: contactId || "", created_at: message.created_at };
     if (!statusEl.dataset.status || statusEl.dataset.status === "closed") setStatus(conversation);
   }
   setState(item.el, "sent");
 }
 
-function failed(item) {
+function failed(/** @type {Outgoing} */ item) {
   setState(item.el, "failed");
   item.el.onclick = () => { item.el.onclick = null; send(item); };
 }
@@ -308,7 +362,7 @@ function reconnect() {
 // Belt and braces: a missed "online" event, or a server that hung up, must not strand the visitor.
 setInterval(() => { if (navigator.onLine && !blocked) { online = true; reconnect(); } }, 10000);
 
-$("composer").addEventListener("submit", (e) => {
+composerForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text || blocked) return;
@@ -316,15 +370,16 @@ $("composer").addEventListener("submit", (e) => {
   updateCounter();
   const clientId = crypto.randomUUID();
   seen.add(clientId);
-  const bubble = addBubble({ clientId, senderType: "contact", text, state: "sending" });
+  const bubble = addBubble({ clientId, text, state: "sending" });
   stopTyping();
   send({ text, el: bubble, clientId });
 });
 input.addEventListener("keydown", (e) => {
   const wanted = sendKey === "ctrl_enter" ? e.ctrlKey || e.metaKey : !e.shiftKey && !e.ctrlKey;
-  if (e.key === "Enter" && wanted && !e.isComposing) { e.preventDefault(); $("composer").requestSubmit(); }
+  if (e.key === "Enter" && wanted && !e.isComposing) { e.preventDefault(); composerForm.requestSubmit(); }
 });
 let typingSent = false;
+/** @type {ReturnType<typeof setTimeout> | undefined} */
 let idleTimer;
 function stopTyping() {
   clearTimeout(idleTimer);
@@ -344,20 +399,17 @@ updateCounter();
 function offerRating() {
   if (!conversation || blocked || document.querySelector(".rating")) return;
   const convId = conversation.id;
-  const box = el("div", { className: "rating" });
-  box.dataset.testid = "rating";
+  const box = el("div", { className: "rating", testid: "rating" });
   const stars = el("div", { className: "stars" });
   let score = 0;
   for (let i = 1; i <= 5; i++) {
-    const b = el("button", { type: "button", textContent: "☆" });
-    b.dataset.testid = `rating-star-${i}`;
+    const b = el("button", { type: "button", textContent: "☆", testid: `rating-star-${i}` });
     b.setAttribute("aria-label", `${i} / 5`);
     b.onclick = () => { score = i; [...stars.children].forEach((s, j) => (s.textContent = j < i ? "★" : "☆")); };
     stars.appendChild(b);
   }
   const comment = el("textarea", { placeholder: t("comment") });
-  const submit = el("button", { type: "button", textContent: t("submit") });
-  submit.dataset.testid = "rating-submit";
+  const submit = el("button", { type: "button", textContent: t("submit"), testid: "rating-submit" });
   submit.onclick = async () => {
     if (!score) return;
     const ack = await socket.emitWithAck("rate", { conversation_id: convId, score, comment: comment.value });
@@ -369,36 +421,38 @@ function offerRating() {
 }
 
 // Files and images: uploaded first (size and type limits on the server), then sent as attachments.
-$("attachBtn").onclick = () => $("file").click();
-$("file").addEventListener("change", () => {
-  const file = $("file").files[0];
-  $("file").value = "";
+$("attachBtn").onclick = () => fileInput.click();
+fileInput.addEventListener("change", () => {
+  const file = fileInput.files?.[0];
+  fileInput.value = "";
   if (!file || blocked) return;
   const clientId = crypto.randomUUID();
   seen.add(clientId);
-  upload(file, addBubble({ clientId, senderType: "contact", text: file.name, state: "sending" }), clientId);
+  upload(file, addBubble({ clientId, text: file.name, state: "sending" }), clientId);
 });
 
+/** @param {File} file @param {HTMLElement} bubble @param {string} clientId */
 async function upload(file, bubble, clientId) {
   setState(bubble, "sending");
   await sessionReady; // uploads are authorised by the visitor token the session hands out
   const form = new FormData();
   form.append("file", file);
-  const res = await fetch("/api/v1/uploads", {
-    method: "POST", body: form, headers: { "X-Visitor-Token": localStorage.getItem(tokenKey) || "" },
+  /** @type {Attachment | null} */
+  const attachment = await request("/api/v1/uploads", {
+    method: "POST", body: form, headers: { "X-Visitor-Token": visitorToken() },
   }).catch(() => null);
-  if (!res || !res.ok) {
+  if (!attachment) {
     setState(bubble, "failed");
     bubble.onclick = () => { bubble.onclick = null; if (!blocked) upload(file, bubble, clientId); };
     return;
   }
-  const attachment = await res.json();
-  bubble.querySelector(".text").textContent = "";
-  renderAttachments(bubble, [attachment]);
+  const text = bubble.querySelector(".text");
+  if (text) text.textContent = "";
+  bubble.querySelector(".state")?.before(...attachmentNodes([attachment]));
   send({ text: "", el: bubble, clientId, attachments: [attachment] });
 }
 
-const EMOJI = "😀😂😊😍👍🙏👏🎉😢😮🤔❤️✅❓📦🚚".match(/\p{Extended_Pictographic}\uFE0F?/gu);
+const EMOJI = "😀😂😊😍👍🙏👏🎉😢😮🤔❤️✅❓📦🚚".match(/\p{Extended_Pictographic}\uFE0F?/gu) || [];
 for (const e of EMOJI) {
   const b = el("button", { type: "button", textContent: e });
   b.setAttribute("aria-label", e);
@@ -408,52 +462,43 @@ for (const e of EMOJI) {
 $("emojiBtn").onclick = () => { $("emoji").hidden = !$("emoji").hidden; };
 
 // The composer gives way to a form (pre-chat, or leave-a-message outside working hours).
-function showComposer(on) {
-  $("composer").hidden = !on;
+function showComposer(/** @type {boolean} */ on) {
+  composerForm.hidden = !on;
   $("counter").hidden = !on;
   if (!on) $("emoji").hidden = true;
 }
 
 // Leave a message (留言) when nobody can answer: nobody online, or outside working hours.
+/** @param {string} [title] */
 async function offerLeaveMessage(title) {
   if (blocked || document.querySelector(".leave")) return;
   if (!title) {
-    const res = await fetch(`/api/v1/widget/availability?tenant=${encodeURIComponent(tenant)}`).catch(() => null);
-    if (!res || !res.ok || (await res.json()).agents_online > 0) return;
+    const availability = await request(`/api/v1/widget/availability?${tenantQuery}`).catch(() => null);
+    if (!availability || availability.agents_online > 0) return;
     if (blocked || document.querySelector(".leave")) return;
   }
-  const box = el("form", { className: "leave" });
-  box.dataset.testid = "leave-message-form";
-  const heading = el("div", { className: "leave-title", textContent: title || t("leaveTitle") });
-  heading.dataset.testid = "leave-title";
-  box.appendChild(heading);
+  const box = el("form", { className: "leave", testid: "leave-message-form" });
+  box.appendChild(el("div", { className: "leave-title", textContent: title || t("leaveTitle"), testid: "leave-title" }));
+  /** @type {Record<string, HTMLInputElement | HTMLTextAreaElement>} */
   const fields = {};
   for (const [key, type] of [["name", "text"], ["phone", "tel"], ["email", "email"], ["text", "textarea"]]) {
-    const f = el(type === "textarea" ? "textarea" : "input", { placeholder: t(`leave_${key}`) });
-    if (type !== "textarea") f.type = type;
+    const f = type === "textarea" ? el("textarea", { placeholder: t(`leave_${key}`) }) : el("input", { type, placeholder: t(`leave_${key}`) });
     f.setAttribute("aria-label", t(`leave_${key}`));
     f.dataset.testid = `leave-${key}`;
     fields[key] = f;
     box.appendChild(f);
   }
-  const error = el("div", { className: "leave-error", role: "alert" });
-  error.dataset.testid = "leave-error";
-  const submit = el("button", { type: "submit", textContent: t("submit") });
-  submit.dataset.testid = "leave-submit";
+  const error = el("div", { className: "leave-error", role: "alert", testid: "leave-error" });
+  const submit = el("button", { type: "submit", textContent: t("submit"), testid: "leave-submit" });
   box.append(error, submit);
   box.onsubmit = async (e) => {
     e.preventDefault();
     const body = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.value]));
-    const r = await fetch("/api/v1/left-messages", {
-      method: "POST", body: JSON.stringify(body),
-      headers: { "Content-Type": "application/json", "X-Visitor-Token": localStorage.getItem(tokenKey) || "" },
-    }).catch(() => null);
-    if (r && r.ok) {
-      const thanks = el("div", { textContent: t("leaveThanks") });
-      thanks.dataset.testid = "leave-thanks";
-      box.replaceChildren(thanks);
-    } else {
-      const code = (await r?.json().catch(() => null))?.error?.code;
+    try {
+      await request("/api/v1/left-messages", { method: "POST", body, headers: { "X-Visitor-Token": visitorToken() } });
+      box.replaceChildren(el("div", { textContent: t("leaveThanks"), testid: "leave-thanks" }));
+    } catch (err) {
+      const code = /** @type {{code?: string}} */ (err).code;
       error.textContent = t(code === "blocked" ? "blocked" : code === "invalid_left_message" ? "leaveInvalid" : "failed");
     }
   };
@@ -462,25 +507,22 @@ async function offerLeaveMessage(title) {
 }
 
 // Pre-chat form (售前表单): the fields the tenant asks for, all required, saved on the contact.
-function offerPrechat(names) {
+function offerPrechat(/** @type {("name" | "phone" | "email")[]} */ names) {
   showComposer(false);
-  const box = el("form", { className: "leave prechat" });
-  box.dataset.testid = "prechat-form";
+  const box = el("form", { className: "leave prechat", testid: "prechat-form" });
   box.appendChild(el("div", { className: "leave-title", textContent: t("prechatTitle") }));
+  /** @type {Record<string, HTMLInputElement>} */
   const inputs = {};
   const types = { name: ["text", "name"], phone: ["tel", "tel"], email: ["email", "email"] };
   const label = { name: "prechatName", phone: "prechatPhone", email: "prechatEmail" };
   for (const name of names) {
     const [type, autocomplete] = types[name];
-    const f = el("input", { type, autocomplete, required: true, maxLength: name === "email" ? 200 : name === "phone" ? 40 : 100 });
-    f.dataset.testid = `prechat-${name}`;
+    const f = el("input", { type, autocomplete, required: true, maxLength: name === "email" ? 200 : name === "phone" ? 40 : 100, testid: `prechat-${name}` });
     inputs[name] = f;
     box.appendChild(el("label", {}, el("span", { textContent: t(label[name]) }), f));
   }
-  const error = el("div", { className: "leave-error", role: "alert" });
-  error.dataset.testid = "prechat-error";
-  const submit = el("button", { type: "submit", textContent: t("prechatStart") });
-  submit.dataset.testid = "prechat-submit";
+  const error = el("div", { className: "leave-error", role: "alert", testid: "prechat-error" });
+  const submit = el("button", { type: "submit", textContent: t("prechatStart"), testid: "prechat-submit" });
   box.append(error, submit);
   box.addEventListener("input", () => { error.textContent = ""; });
   box.onsubmit = async (e) => {
@@ -491,16 +533,18 @@ function offerPrechat(names) {
     const ack = await socket.timeout(10000).emitWithAck("profile", body).catch(() => null);
     submit.disabled = false;
     if (ack?.ok) {
-      localStorage.setItem(`hub:prechat:${tenant}:${contactId}`, "1");
+      storage.set(`hub:prechat:${tenant}:${contactId}`, "1");
       box.remove();
       showComposer(true);
       input.focus();
       return;
     }
+    /** @type {string} */
     const code = ack?.error?.code || "";
-    if (ack?.error?.code === "blocked") showBlocked();
-    error.textContent = t(code.startsWith("invalid_") && names.includes(code.slice(8)) ? `prechatBad_${code.slice(8)}` : "prechatFailed");
-    inputs[code.slice(8)]?.focus();
+    if (code === "blocked") showBlocked();
+    const field = code.startsWith("invalid_") ? code.slice(8) : "";
+    error.textContent = t(names.some((n) => n === field) ? `prechatBad_${field}` : "prechatFailed");
+    inputs[field]?.focus();
   };
   log.appendChild(box);
   box.querySelector("input")?.focus();
@@ -517,20 +561,19 @@ async function chooseStart() {
     return;
   }
   const fields = cfg.prechat_enabled ? (cfg.prechat_fields || []) : [];
-  if (fields.length && !localStorage.getItem(`hub:prechat:${tenant}:${contactId}`)) offerPrechat(fields);
+  if (fields.length && !storage.get(`hub:prechat:${tenant}:${contactId}`)) offerPrechat(fields);
 }
 
 // Appearance from the tenant's widget settings.
-function applyConfig(cfg) {
+function applyConfig(/** @type {WidgetConfig} */ cfg) {
   document.documentElement.style.setProperty("--brand", cfg.color);
-  if (cfg.company_name) document.querySelector(".head h1").textContent = cfg.company_name;
+  if (cfg.company_name) /** @type {HTMLElement} */ (document.querySelector(".head h1")).textContent = cfg.company_name;
   MAX = cfg.max_length; input.maxLength = MAX; sendKey = cfg.send_key;
   if (cfg.welcome_message) welcomeText.textContent = cfg.welcome_message;
   const details = [cfg.notice, cfg.address, cfg.phone, cfg.email].filter(Boolean).join(" · ");
   if (details) {
-    const notice = el("div", { className: "notice", textContent: details });
-    notice.dataset.testid = "widget-notice";
-    document.querySelector(".head").after(notice);
+    const notice = el("div", { className: "notice", textContent: details, testid: "widget-notice" });
+    /** @type {HTMLElement} */ (document.querySelector(".head")).after(notice);
   }
   updateCounter();
   return cfg;

@@ -1,4 +1,12 @@
+// @ts-check
 // Shared strings: Simplified Chinese and English, chosen from the browser language; a switch overrides.
+
+import { storage } from "./storage.js";
+
+/** @typedef {"en" | "zh"} Lang */
+/** @typedef {{en?: Record<string, string>, zh?: Record<string, string>}} StringTables */
+
+/** @type {{en: Record<string, string>, zh: Record<string, string>}} */
 const STRINGS = {
   en: {
     title: "Chat with us", placeholder: "Type a message…", send: "Send", welcome: "Hi! How can we help you today?",
@@ -24,34 +32,46 @@ const STRINGS = {
 
 const KEY = "hub:lang";
 
+/** @returns {Lang} */
 export function currentLang() {
-  const forced = new URLSearchParams(location.search).get("lang") || localStorage.getItem(KEY);
+  const forced = new URLSearchParams(location.search).get("lang") || storage.get(KEY);
   if (forced === "zh" || forced === "en") return forced;
   return (navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en";
 }
 
 /** Pages and modules add their own strings ({en: {...}, zh: {...}}) so each keeps its own. */
-export function addStrings(more) {
-  for (const [lang, table] of Object.entries(more)) Object.assign(STRINGS[lang] ??= {}, table);
+export function addStrings(/** @type {StringTables} */ more) {
+  Object.assign(STRINGS.en, more.en);
+  Object.assign(STRINGS.zh, more.zh);
 }
 
+/**
+ * The string `key` in the page's language (English when missing), with {name} filled in.
+ * @param {string} key
+ * @param {Record<string, string | number>} [vars]
+ */
 export function t(key, vars = {}) {
-  const table = STRINGS[currentLang()] || STRINGS.en;
+  const table = STRINGS[currentLang()];
   let text = table[key] ?? STRINGS.en[key] ?? key;
   for (const [name, value] of Object.entries(vars)) text = text.replace(`{${name}}`, String(value));
   return text;
 }
 
 export function switchLang() {
-  localStorage.setItem(KEY, currentLang() === "zh" ? "en" : "zh");
+  storage.set(KEY, currentLang() === "zh" ? "en" : "zh");
   location.reload();
 }
 
 /** Fill every [data-i18n] element's text, [data-i18n-placeholder] placeholder and
  * [data-i18n-aria] accessible name (icon buttons). */
-export function applyI18n(root = document) {
+export function applyI18n(/** @type {ParentNode} */ root = document) {
   document.documentElement.lang = currentLang() === "zh" ? "zh-CN" : "en";
-  for (const el of root.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
-  for (const el of root.querySelectorAll("[data-i18n-placeholder]")) el.placeholder = t(el.dataset.i18nPlaceholder);
-  for (const el of root.querySelectorAll("[data-i18n-aria]")) el.setAttribute("aria-label", t(el.dataset.i18nAria));
+  for (const node of root.querySelectorAll("[data-i18n]")) node.textContent = t(/** @type {HTMLElement} */ (node).dataset.i18n || "");
+  for (const node of root.querySelectorAll("input[data-i18n-placeholder], textarea[data-i18n-placeholder]")) {
+    const field = /** @type {HTMLInputElement | HTMLTextAreaElement} */ (node);
+    field.placeholder = t(field.dataset.i18nPlaceholder || "");
+  }
+  for (const node of root.querySelectorAll("[data-i18n-aria]")) {
+    node.setAttribute("aria-label", t(/** @type {HTMLElement} */ (node).dataset.i18nAria || ""));
+  }
 }

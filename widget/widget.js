@@ -1,12 +1,16 @@
+// @ts-check
 // Host-page loader: a launcher button; the chat iframe is created only when opened
-// (or at once when a conversation is already open). Kept tiny on purpose.
+// (or at once when a conversation is already open). Kept tiny on purpose. A classic script
+// (the embed snippet loads it without type=module), so the hub's root comes from its own URL.
 (() => {
-  const script = document.currentScript;
+  const script = /** @type {HTMLScriptElement} */ (document.currentScript);
   const tenant = script.dataset.tenant || "default";
-  const base = new URL(script.src).origin;
+  const root = new URL(".", script.src).href;
+  const origin = new URL(script.src).origin;
   const color = script.dataset.color || "#2563eb";
   let side = script.dataset.position === "left" ? "left" : "right";
   const openKey = "hub:open:" + tenant;
+  /** @type {HTMLIFrameElement | null} */
   let frame = null;
   let open = false;
 
@@ -22,15 +26,17 @@
   badge.dataset.testid = "hub-unread";
   badge.style.cssText = "position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;" +
     "border-radius:10px;background:#dc2626;color:#fff;font:600 12px/20px sans-serif;text-align:center;display:none";
+  /** @param {string} html @param {string} [text] */
   const paint = (html, text) => {
     launcher.innerHTML = html;
     if (text) launcher.textContent = text;
     launcher.append(badge);
   };
+  /** @param {number} n @param {string} [text] */
   const unread = (n, text) => {
-    badge.textContent = n > 99 ? "99+" : n;
+    badge.textContent = n > 99 ? "99+" : String(n);
     badge.style.display = n ? "" : "none";
-    launcher.setAttribute("aria-label", n ? text : label);
+    launcher.setAttribute("aria-label", n && text ? text : label);
   };
   paint(script.dataset.text ? "" : ICON_CHAT, script.dataset.text);
   launcher.style.cssText = `position:fixed;bottom:20px;${side}:20px;width:56px;height:56px;border-radius:50%;` +
@@ -41,7 +47,7 @@
     frame = document.createElement("iframe");
     frame.dataset.testid = "hub-frame";
     frame.title = label;
-    frame.src = `${base}/chat?tenant=${encodeURIComponent(tenant)}&open=${open ? 1 : 0}` +
+    frame.src = `${root}chat?tenant=${encodeURIComponent(tenant)}&open=${open ? 1 : 0}` +
       `&url=${encodeURIComponent(location.href)}&title=${encodeURIComponent(document.title)}` +
       `&ref=${encodeURIComponent(document.referrer)}`;
     document.body.appendChild(frame);
@@ -57,25 +63,26 @@
           "box-shadow:0 12px 40px rgba(0,0,0,.25);") + (open ? "" : "display:none;");
   }
 
-  function toggle(value) {
+  function toggle(/** @type {boolean} */ value) {
     open = value;
-    if (open && !frame) makeFrame();
+    // A frame made now learns it is open from its URL; one made earlier is told.
+    if (frame) frame.contentWindow?.postMessage({ type: "hub:open", open }, origin);
+    else if (open) makeFrame();
     layout();
     if (launcher.querySelector("svg")) paint(open ? ICON_CLOSE : ICON_CHAT);
     if (open) unread(0);
-    frame.contentWindow.postMessage({ type: "hub:open", open }, base);
     if (open && innerWidth < 600) launcher.style.display = "none";
   }
 
   launcher.onclick = () => toggle(!open);
   addEventListener("resize", layout);
   addEventListener("message", (e) => {
-    if (e.origin !== base || !e.data) return;
+    if (e.origin !== origin || !e.data) return;
     if (e.data.type === "hub:conversation") localStorage.setItem(openKey, e.data.open ? "1" : "");
     if (e.data.type === "hub:close") { toggle(false); launcher.style.display = ""; }
     if (e.data.type === "hub:unread" && !open) unread(e.data.count, e.data.label);
   });
-  fetch(`${base}/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`).then((r) => r.json()).then((c) => {
+  fetch(`${root}api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`).then((r) => r.json()).then((c) => {
     if (!script.dataset.color) launcher.style.background = c.color;
     if (!script.dataset.position && c.position === "left") {
       side = "left"; launcher.style.right = ""; launcher.style.left = "20px"; layout();

@@ -1,4 +1,4 @@
-"""The /visitor namespace: the widget's side of the socket protocol (shared/CONTRACT.md)."""
+"""The /visitor namespace: the widget's side of the socket protocol (docs/protocol.md)."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ atomic step on the shared state (in-process: no await inside a decision; Redis l
 Lua script), so two hubs sharing the state never assign a conversation twice or push an agent
 past its maximum.
 
-Rules (shared/CONTRACT.md, "Routing semantics"):
+Rules (docs/protocol.md, "Routing"):
 * Eligible agent: connected, ready, holding fewer than max_concurrent conversations, and
   having the conversation's skill when one is set (skill None: any agent).
 * offer(): the preferred agent (history agent first) if eligible; else by policy:

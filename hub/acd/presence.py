@@ -28,7 +28,7 @@ class AgentPresence:
         session = self._sessions.setdefault(key, AgentSession())
         first = not session.sids
         if first:
-            # A fresh connection starts not ready (shared/CONTRACT.md).
+            # A fresh connection starts not ready (docs/protocol.md).
             session.presence = Presence.NOT_READY.value
         session.sids.add(sid)
         return first

@@ -283,6 +283,8 @@ async def do_send_agent_message(
     if not conversation.is_open and not private:
         raise Conflict("the conversation is closed", code="conversation_closed")
     now = utcnow()
+    message_id = new_id()
+    platform_id = None
     if private:
         body = check_text(hub, text, allow_empty=bool(checked_attachments))
         delivery, meta = None, {}
@@ -301,8 +303,9 @@ async def do_send_agent_message(
             )
         meta = connector.outbound_meta(conversation, options or {})
         delivery = initial_delivery(connector, now)
+        platform_id = connector.outbound_platform_id(conversation, message_id)
     message = Message(
-        id=new_id(),
+        id=message_id,
         tenant=agent.tenant,
         conversation_id=conversation.id,
         sender=Sender(type=SenderType.AGENT.value, id=agent.id, name=agent.name),
@@ -310,6 +313,7 @@ async def do_send_agent_message(
         text=body,
         attachments=checked_attachments,
         client_id=checked_client_id,
+        platform_message_id=platform_id,
         created_at=now,
         meta=meta,
         delivery=delivery,

@@ -1,7 +1,7 @@
 """Plain data types shared by every layer.
 
 Records are dataclasses: storage backends persist them field by field, actions create and
-change them, views turn them into the public JSON of shared/CONTRACT.md with `public()`.
+change them, views turn them into the public JSON of docs/protocol.md with `public()`.
 Every record carries its tenant.
 """
 

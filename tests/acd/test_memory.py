@@ -1,4 +1,4 @@
-"""MemoryAcd, rule by rule (shared/CONTRACT.md "Routing semantics", hub/acd/base.py)."""
+"""MemoryAcd, rule by rule (docs/protocol.md "Routing", hub/acd/base.py)."""
 
 from __future__ import annotations
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = {"relay", "connections", "acd", "storage", "hostile"}
+SCENARIOS = {"relay", "connections", "acd", "storage", "email", "hostile"}
 # The issue asks for under two minutes; the margin absorbs a slow, shared machine.
 SUITE_TIMEOUT = 200
 
@@ -91,6 +91,17 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
 
     appends = results["storage"]["appends_per_s"]
     assert appends and all(_is_number(rate) and rate > 0 for rate in appends.values())
+
+    mail = results["email"]
+    for key in (
+        "inbound_mails_per_s",
+        "reader_alone_mails_per_s",
+        "inbound_ratio",
+        "outbound_replies_per_s",
+        "direct_sends_per_s",
+        "outbound_ratio",
+    ):
+        assert _is_number(mail[key]) and mail[key] > 0, (key, mail[key])
 
 
 @pytest.mark.slow

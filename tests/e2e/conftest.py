@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -21,6 +22,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "e2e-admin-password"
 SCREENSHOTS = REPO / "docs" / "screenshots"
+# Pictures to look at that the README does not show (git ignores tests/artifacts).
+ARTIFACTS = REPO / "tests" / "artifacts" / "screenshots"
 
 
 def _free_port() -> int:
@@ -105,6 +108,25 @@ def sign_in(page: Any, url: str, email: str, password: str, *, ready: bool = Fal
     if ready:
         toggle.click()
         page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for(timeout=30_000)
+
+
+def static_version(url: str) -> str:
+    """The version the hub's front-end URLs carry now (`/static/<version>/…`)."""
+    with urllib.request.urlopen(url + "/agent/", timeout=10) as res:
+        page = res.read().decode()
+    match = re.search(r'src="\.\./static/([0-9a-f]+)/agent/agent\.js"', page)
+    assert match, page
+    return match.group(1)
+
+
+def socket_io_url(url: str) -> str:
+    """The vendored socket.io-client module, for scripts a test runs in a page of the hub."""
+    return f"{url}/static/{static_version(url)}/vendor/socket.io.esm.min.js"
+
+
+def link_target(link: Any) -> str:
+    """Where a link goes (its resolved href), however the page wrote it."""
+    return link.evaluate("a => a.href")
 
 
 def rest(url: str, path: str, body: dict | None = None, token: str | None = None) -> Any:

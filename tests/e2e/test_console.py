@@ -12,7 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call_status, rest, sign_in
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SCREENSHOTS,
+    call_status,
+    link_target,
+    rest,
+    sign_in,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -107,8 +115,8 @@ def test_supervisor_monitor_is_live(hub_url: str, browser) -> None:
         f"[data-conversation-id='{waiting['id']}']"
     )
     item.wait_for()
-    assert item.get_by_test_id("monitor-conversation-link").get_attribute("href") == (
-        f"/agent/#conversation={waiting['id']}"
+    assert link_target(item.get_by_test_id("monitor-conversation-link")) == (
+        f"{hub_url}/agent/#conversation={waiting['id']}"
     )
     assert re.fullmatch(r"\d+:\d\d", item.get_by_test_id("monitor-queue-wait").text_content())
     supervisor.locator("[data-testid=monitor-queued]", has_text=re.compile(r"^1$")).wait_for()
@@ -464,7 +472,7 @@ def test_plain_agents_cannot_use_the_console(hub_url: str, browser) -> None:
     paul.goto(hub_url + "/agent/console#agents")
     denied = paul.get_by_test_id("console-denied")
     denied.wait_for()
-    assert denied.get_by_test_id("console-inbox-link").get_attribute("href") == "/agent/"
+    assert link_target(denied.get_by_test_id("console-inbox-link")) == f"{hub_url}/agent/"
     assert paul.locator("[data-testid^=console-nav-]").count() == 0
     assert paul.locator("#console").is_hidden()
 

@@ -12,7 +12,15 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, sign_in
+from tests.e2e.conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    SCREENSHOTS,
+    call,
+    link_target,
+    sign_in,
+    socket_io_url,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -298,7 +306,7 @@ def test_supervisor_reads_then_takes_over_by_deep_link(
     sign_in(first_tab, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     console = first_tab.get_by_test_id("nav-console")
     expect(console).to_be_visible()
-    expect(console).to_have_attribute("href", "/agent/console")
+    assert link_target(console) == f"{hub_url}/agent/console"
     expect(console).to_have_text("Console")
     first_tab.goto(f"{hub_url}/agent/#conversation=does-not-exist")
     expect(first_tab.get_by_test_id("pane-empty")).to_have_text(
@@ -347,8 +355,8 @@ def test_supervisor_reads_then_takes_over_by_deep_link(
         ctx.close()
 
 
-LEAVE_SCRIPT = """async ([text]) => {
-  const { io } = await import("/static/vendor/socket.io.esm.min.js");
+LEAVE_SCRIPT = """async ([ioUrl, text]) => {
+  const { io } = await import(ioUrl);
   const socket = io("/visitor", { auth: { tenant: "default" }, transports: ["websocket"] });
   const session = await new Promise((resolve) => socket.on("session", resolve));
   socket.close();
@@ -365,7 +373,7 @@ def test_left_messages_marked_handled(hub_url: str, browser, admin_token: str) -
     ctx = browser.new_context(locale="en-US")
     page = ctx.new_page()
     page.goto(hub_url + "/agent/")
-    left_id = page.evaluate(LEAVE_SCRIPT, ["Call me back about invoice 7"])
+    left_id = page.evaluate(LEAVE_SCRIPT, [socket_io_url(hub_url), "Call me back about invoice 7"])
     sign_in(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     left = page.locator(f"[data-testid=left-message][data-id='{left_id}']")
     expect(left).to_contain_text("Call me back about invoice 7", timeout=WAIT)
@@ -393,14 +401,15 @@ def test_chinese_on_a_phone(hub_url: str, browser, admin_token: str) -> None:
     page.goto(hub_url + "/agent/")
     # Nobody is ready: a visitor's conversation waits in the queue.
     page.evaluate(
-        """async () => {
-          const { io } = await import("/static/vendor/socket.io.esm.min.js");
+        """async (ioUrl) => {
+          const { io } = await import(ioUrl);
           const socket = io("/visitor", { auth: { tenant: "default" }, transports: ["websocket"] });
           await new Promise((resolve) => socket.on("session", resolve));
           const message = { client_id: "zh-1", text: "你好，在吗？" };
           const ack = await socket.emitWithAck("message", message);
           if (!ack.ok) throw new Error(ack.error.message);
-        }"""
+        }""",
+        socket_io_url(hub_url),
     )
     sign_in(page, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=False)
     expect(page.get_by_test_id("tab-mine")).to_contain_text("我的")

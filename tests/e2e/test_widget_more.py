@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, rest
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, link_target, rest
 from tests.realtime_clients import AgentClient
 
 pytestmark = pytest.mark.browser
@@ -360,7 +360,7 @@ def test_file_bubbles_show_name_and_size_and_images_a_thumbnail(hub_url, browser
     link = file_bubble.get_by_test_id("message-file")
     expect(link).to_contain_text("order-4711.txt")
     expect(link).to_contain_text("2.0 KB")
-    assert link.get_attribute("href").startswith("/uploads/")
+    assert link_target(link).startswith(f"{hub_url}/uploads/")
 
     frame.get_by_test_id("composer-file").set_input_files(
         {"name": "<b>photo.png", "mimeType": "image/png", "buffer": PNG}

@@ -1,57 +1,70 @@
+// @ts-check
 // Agent inbox: sign-in, presence, header stats, and the live socket that keeps the conversation
 // list, the chat pane and the contact panel current. The parts live in their own modules.
-import { io } from "/static/vendor/socket.io.esm.min.js";
-import { t, applyI18n, switchLang } from "/static/i18n.js";
-import { $, state, ui, api, entry, addMessage, isSupervisor, contactName, agentName, TOKEN } from "./core.js";
+import { t, applyI18n, switchLang } from "../i18n.js";
 import {
-  setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed,
-} from "./list.js";
-import { select, deselect, renderPane, refreshPane, appendMessage, markClosed } from "./pane.js";
+  $, api, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, TOKEN, ApiError,
+} from "../shared.js";
+import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage } from "./core.js";
+import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed } from "./list.js";
+import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage } from "./pane.js";
+import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
+import "./channels.js";
+
+/** @import { Agent, Contact, Conversation, Delivery, Message, Tag } from "../types.js" */
 
 Object.assign(ui, { list: renderList, pane: refreshPane, side: renderSide, select });
+
+const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
 
 applyI18n();
 document.title = t("inbox");
 $("loginLang").textContent = $("lang").textContent = t("lang");
 $("loginLang").onclick = $("lang").onclick = switchLang;
 
+// Signed out (by the button, or by the hub refusing the token): a fresh page shows the login.
+onSignedOut(() => location.reload());
+
 $("login").addEventListener("submit", async (e) => {
   e.preventDefault();
   try {
-    const res = await fetch("/api/v1/auth/login", {
-      method: "POST", headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ email: $("email").value, password: $("password").value }),
+    /** @type {{token: string, agent: Agent}} */
+    const body = await request("/api/v1/auth/login", {
+      method: "POST", body: { email: input("email").value, password: input("password").value },
     });
-    if (!res.ok) throw new Error();
-    const body = await res.json();
     state.token = body.token;
     state.me = body.agent;
     localStorage.setItem(TOKEN, body.token);
     localStorage.setItem(TOKEN + ":me", JSON.stringify(body.agent));
     start();
-  } catch {
-    $("loginError").textContent = t("loginFailed");
+  } catch (err) {
+    $("loginError").textContent = err instanceof ApiError && err.status === 401 ? t("loginFailed") : t("loginUnavailable");
   }
 });
 
-$("logout").onclick = () => { localStorage.removeItem(TOKEN); localStorage.removeItem(TOKEN + ":me"); location.reload(); };
+$("logout").onclick = () => signOut();
 
-function showLogin() { $("login").hidden = false; $("app").hidden = true; }
+function showLogin() {
+  $("login").hidden = false;
+  $("app").hidden = true;
+  if (takeExpiredNotice()) $("loginError").textContent = t("sessionEnded");
+}
 
-function setPresence(status) {
+function setPresence(/** @type {string} */ status) {
   const b = $("presence");
   b.dataset.status = status;
   b.textContent = status === "ready" ? t("ready") : t("notReady");
 }
 
-$("presence").onclick = async () => {
+const presenceButton = /** @type {HTMLButtonElement} */ ($("presence"));
+presenceButton.onclick = async () => {
   // Asked on a click (browsers require a gesture); the inbox works the same without it.
   if ("Notification" in window && Notification.permission === "default") Notification.requestPermission().catch(() => {});
-  const next = $("presence").dataset.status === "ready" ? "not_ready" : "ready";
-  const ack = await state.socket.emitWithAck("presence", { status: next });
-  if (ack.ok) setPresence(next);
+  const next = presenceButton.dataset.status === "ready" ? "not_ready" : "ready";
+  const ack = await state.socket?.emitWithAck("presence", { status: next });
+  if (ack?.ok) setPresence(next);
   refreshStats();
 };
 
@@ -64,6 +77,7 @@ async function refreshStats() {
   } catch { /* header stats are best effort */ }
 }
 
+/** @type {AudioContext | null} */
 let audio = null;
 function beep() {
   try {
@@ -78,6 +92,7 @@ function beep() {
   } catch { /* no audio */ }
 }
 
+/** @param {string} title @param {string} body @param {string} conversationId */
 function notify(title, body, conversationId) {
   beep();
   if (!document.hidden || !("Notification" in window) || Notification.permission !== "granted") return;
@@ -88,10 +103,10 @@ function notify(title, body, conversationId) {
 }
 
 /** The conversation in front of the agent right now (selected and the page visible). */
-const focusedOn = (id) => state.current === id && !document.hidden;
+const focusedOn = (/** @type {string} */ id) => state.current === id && !document.hidden;
 
 document.addEventListener("visibilitychange", () => {
-  const e = state.convs.get(state.current);
+  const e = state.current ? state.convs.get(state.current) : undefined;
   if (!document.hidden && e?.unread) { e.unread = 0; renderList(); }
 });
 
@@ -108,7 +123,8 @@ function openFromHash() {
 window.addEventListener("hashchange", openFromHash);
 
 // A busy queue changes many times a second: re-read it at most once a second per page.
-let queueBusy = false; let queueAgain = false;
+let queueBusy = false;
+let queueAgain = false;
 async function queueChanged() {
   if (queueBusy) { queueAgain = true; return; }
   queueBusy = true;
@@ -122,6 +138,7 @@ async function queueChanged() {
 }
 
 async function loadReference() {
+  /** @type {[Agent, {items: Agent[]}, {items: Tag[]}]} */
   const [me, agents, tags] = await Promise.all([
     api("/api/v1/auth/me").catch((err) => { if (err.status === 401) throw err; return state.me; }),
     api("/api/v1/agents").catch(() => ({ items: [] })),
@@ -138,7 +155,8 @@ async function loadReference() {
 function showRole() {
   $("navConsole").hidden = !isSupervisor();
   $("me").textContent = state.me?.name || "";
-  $("tabs").querySelector("[data-tab=all]").hidden = !isSupervisor();
+  const all = /** @type {HTMLElement | null} */ ($("tabs").querySelector("[data-tab=all]"));
+  if (all) all.hidden = !isSupervisor();
   if (state.tab === "all" && !isSupervisor()) showTab("mine");
 }
 
@@ -149,40 +167,43 @@ function start() {
   showRole();
   renderList();
   setPresence("not_ready");
-  $("presence").disabled = true;
-  const socket = io("/agent", { auth: { token: state.token }, transports: ["websocket"] });
+  presenceButton.disabled = true;
+  const socket = connect("/agent", { auth: { token: state.token } });
   state.socket = socket;
-  socket.on("connect_error", (err) => {
-    if (/auth|token|unauth/i.test(err.message)) { localStorage.removeItem(TOKEN); showLogin(); }
+  socket.on("connect_error", (err) => { if (isAuthRefusal(err)) signOut(true); });
+  socket.on("disconnect", () => {
+    presenceButton.disabled = true;
+    state.watching = null;
+    // What is not on screen may miss messages until we are back: read it afresh when opened.
+    for (const e of state.convs.values()) if (e.conversation.id !== state.current) e.loaded = false;
   });
-  socket.on("disconnect", () => { $("presence").disabled = true; state.watching = null; });
   socket.on("connect", async () => {
     setPresence("not_ready");
-    $("presence").disabled = false;
+    presenceButton.disabled = false;
     refreshStats();
     refreshLeftMessages();
     try {
       await loadReference();
       await loadAll();
-    } catch (err) {
-      if (err.status === 401) { localStorage.removeItem(TOKEN); showLogin(); return; }
+    } catch {
+      return; // a 401 signed out already; otherwise the next reconnect tries again
     }
     // After a reconnect, catch up on the open conversation (and watch it again).
-    if (state.current) select(state.current);
+    if (state.current) resume();
     else openFromHash();
   });
-  socket.on("presence", ({ status }) => setPresence(status));
-  socket.on("queue.updated", ({ queued }) => {
+  socket.on("presence", (/** @type {{status: string}} */ { status }) => setPresence(status));
+  socket.on("queue.updated", (/** @type {{queued: number}} */ { queued }) => {
     $("statQueued").textContent = t("queued_n", { n: queued });
     queueChanged();
   });
-  socket.on("agent.presence", ({ agent_id, status, agents_online }) => {
+  socket.on("agent.presence", (/** @type {{agent_id: string, status: string, agents_online: number}} */ { agent_id, status, agents_online }) => {
     $("statOnline").textContent = t("online_n", { n: agents_online });
     const a = state.agents.get(agent_id);
     if (a) a.presence = status;
     else loadReference().then(renderList).catch(() => {});
   });
-  socket.on("conversation.assigned", ({ conversation, contact, messages }) => {
+  socket.on("conversation.assigned", (/** @type {{conversation: Conversation, contact?: Contact, messages?: Message[]}} */ { conversation, contact, messages }) => {
     const e = entry(conversation);
     if (contact) state.contacts.set(contact.id, contact);
     for (const m of messages || []) addMessage(e, m);
@@ -194,29 +215,41 @@ function start() {
     if (state.current === conversation.id) { refreshPane(); renderSide(); }
     refreshStats();
   });
-  socket.on("message", (m) => {
+  socket.on("message", (/** @type {Message} */ m) => {
     const e = state.convs.get(m.conversation_id);
     if (!e || !addMessage(e, m)) return;
     if (state.current === m.conversation_id) appendMessage(m);
-    const mine = m.sender.type === "agent" && m.sender.id === state.me.id;
+    const mine = m.sender.type === "agent" && m.sender.id === state.me?.id;
     if (!mine && !focusedOn(m.conversation_id)) {
       e.unread += 1;
       notify(t("notifyTitle", { name: contactName(e.conversation) }), m.text || "", m.conversation_id);
     }
     renderList();
   });
-  socket.on("typing", ({ conversation_id, on }) => {
-    if (conversation_id === state.current && $("typing")) $("typing").textContent = on ? t("typing") : "";
+  socket.on("message.delivery", (/** @type {{conversation_id: string, message_id: string, delivery: Delivery}} */ { conversation_id, message_id, delivery }) => {
+    // Its own conversation, or an earlier one shown above the open conversation.
+    const holders = [state.convs.get(conversation_id), state.current ? state.convs.get(state.current) : undefined];
+    for (const e of holders) {
+      const m = e && findMessage(e, conversation_id, message_id);
+      if (!m) continue;
+      m.delivery = newer(m.delivery, delivery);
+      refreshMessage(m);
+      return;
+    }
   });
-  socket.on("conversation.updated", ({ conversation }) => {
+  socket.on("typing", (/** @type {{conversation_id: string, on: boolean}} */ { conversation_id, on }) => {
+    const typing = document.getElementById("typing");
+    if (conversation_id === state.current && typing) typing.textContent = on ? t("typing") : "";
+  });
+  socket.on("conversation.updated", (/** @type {{conversation: Conversation}} */ { conversation }) => {
     if (!relevant(conversation)) return;
     const e = entry(conversation);
     if (conversation.status === "closed") { e.unread = 0; pruneClosed(); }
     renderList();
     if (state.current === conversation.id) refreshPane();
   });
-  socket.on("conversation.closed", ({ conversation_id }) => markClosed(conversation_id));
-  socket.on("conversation.transferred", ({ conversation_id, to_agent_id }) => {
+  socket.on("conversation.closed", (/** @type {{conversation_id: string}} */ { conversation_id }) => markClosed(conversation_id));
+  socket.on("conversation.transferred", (/** @type {{conversation_id: string, to_agent_id: string | null}} */ { conversation_id, to_agent_id }) => {
     const e = state.convs.get(conversation_id);
     if (!e) return;
     e.conversation.agent_id = to_agent_id;
@@ -229,12 +262,13 @@ function start() {
     renderList();
     refreshStats();
   });
-  socket.on("contact.updated", ({ contact }) => {
+  socket.on("contact.updated", (/** @type {{contact: Contact}} */ { contact }) => {
     state.contacts.set(contact.id, contact);
     renderList();
-    if (state.convs.get(state.current)?.conversation.contact_id === contact.id) { renderSide(); refreshPane(); }
+    const current = state.current ? state.convs.get(state.current) : undefined;
+    if (current?.conversation.contact_id === contact.id) { renderSide(); refreshPane(); }
   });
-  socket.on("tags.updated", ({ items }) => { state.tags = items; renderSide(); });
+  socket.on("tags.updated", (/** @type {{items: Tag[]}} */ { items }) => { state.tags = items; renderSide(); });
   socket.on("left_message.updated", leftMessageUpdated);
   setInterval(() => { refreshStats(); refreshLeftMessages(); }, 15000);
   updateTitle();

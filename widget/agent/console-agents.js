@@ -1,18 +1,24 @@
+// @ts-check
 // Agents (坐席管理): list, create, edit, disable and enable again.
-import { addStrings } from "/static/i18n.js";
-import { api, checkbox, el, field, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, el } from "../shared.js";
+import { checkbox, field, sectionHeader, statusLine } from "./console-common.js";
+
+/** @import { Agent } from "../types.js" */
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 const ROLES = ["admin", "supervisor", "agent"];
 
-function parseSkills(text) {
+function parseSkills(/** @type {string} */ text) {
   return [...new Set(text.split(/[,，\s]+/).map((s) => s.trim()).filter(Boolean))];
 }
 
-export async function agentsSection(ctx) {
+async function render(/** @type {ConsoleContext} */ ctx) {
   const list = el("div", { className: "rows", testid: "agents-list" });
   const formBox = el("div");
   const add = el("button", { type: "button", className: "primary", textContent: t("c_ag_new"), testid: "agent-new" });
   const root = el("div", {}, sectionHeader(t("c_nav_agents"), add), formBox, list);
+  /** @type {Agent[]} */
   let agents = [];
 
   async function load() {
@@ -20,7 +26,7 @@ export async function agentsSection(ctx) {
     list.replaceChildren(...agents.map(row));
   }
 
-  function row(a) {
+  function row(/** @type {Agent} */ a) {
     const edit = el("button", { type: "button", textContent: t("c_edit"), testid: "agent-edit", ariaLabel: `${t("c_edit")} ${a.name}` });
     edit.onclick = () => openForm(a);
     const state = a.disabled ? t("c_ag_disabled") : t(`c_presence_${a.presence}`);
@@ -35,12 +41,13 @@ export async function agentsSection(ctx) {
       edit);
   }
 
-  function openForm(agent) {
+  function openForm(/** @type {Agent | null} */ agent) {
     const editing = !!agent;
-    const self = editing && agent.id === ctx.me.id;
+    const self = agent?.id === ctx.me.id;
     const name = el("input", { value: agent?.name || "", required: true, maxLength: 100, testid: "agent-name", autocomplete: "off" });
     const email = el("input", { type: "email", value: agent?.email || "", required: true, maxLength: 320, testid: "agent-email", autocomplete: "off" });
     const password = el("input", { type: "password", minLength: 8, required: !editing, testid: "agent-password", autocomplete: "new-password" });
+    /** @type {Record<string, HTMLInputElement>} */
     const roles = {};
     const roleRows = ROLES.map((r) => {
       const { box, row: line } = checkbox(t(`c_role_${r}`), agent ? agent.roles.includes(r) : r === "agent", `agent-role-${r}`);
@@ -69,6 +76,7 @@ export async function agentsSection(ctx) {
     form.onsubmit = async (e) => {
       e.preventDefault();
       status.clear();
+      /** @type {{name: string, email: string, roles: string[], skills: string[], max_concurrent?: number, password?: string, disabled?: boolean}} */
       const body = {
         name: name.value.trim(),
         email: email.value.trim(),
@@ -81,8 +89,8 @@ export async function agentsSection(ctx) {
       if (!body.roles.length) { status.error(new Error(t("c_ag_needRole"))); return; }
       save.disabled = true;
       try {
-        if (editing) await api(`/api/v1/agents/${encodeURIComponent(agent.id)}`, { method: "PATCH", body: JSON.stringify(body) });
-        else await api("/api/v1/agents", { method: "POST", body: JSON.stringify(body) });
+        if (editing) await api(`/api/v1/agents/${encodeURIComponent(agent.id)}`, { method: "PATCH", body });
+        else await api("/api/v1/agents", { method: "POST", body });
         formBox.replaceChildren(el("p", { className: "status-line", dataset: { kind: "ok" }, role: "status", testid: "agent-saved",
           textContent: t(editing ? "c_ag_updated" : "c_ag_created", { name: body.name }) }));
         await load();
@@ -100,6 +108,9 @@ export async function agentsSection(ctx) {
   await load();
   return root;
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "agents", role: "admin", label: "c_nav_agents", render };
 
 addStrings({
   en: {

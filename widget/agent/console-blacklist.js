@@ -1,8 +1,13 @@
+// @ts-check
 // Blacklist (黑名单): contacts blocked by agents, with until when and why; lifting a block.
-import { addStrings } from "/static/i18n.js";
-import { api, el, formatTime, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, el } from "../shared.js";
+import { formatTime, sectionHeader, statusLine } from "./console-common.js";
 
-export async function blacklistSection(ctx) {
+/** @import { Contact } from "../types.js" */
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
+
+async function render(/** @type {ConsoleContext} */ ctx) {
   const list = el("div", { className: "rows", testid: "blacklist-list" });
   const status = statusLine("blacklist-error");
   const root = el("div", {}, sectionHeader(t("c_nav_blacklist")), status.node, list);
@@ -13,7 +18,7 @@ export async function blacklistSection(ctx) {
     if (!items.length) list.append(el("p", { className: "muted", testid: "blacklist-empty", textContent: t("c_bl_none") }));
   }
 
-  function row(contact) {
+  function row(/** @type {Contact} */ contact) {
     // A block without an end is stored as the year 9999.
     const forever = (contact.blocked_until || "").startsWith("9999");
     const until = forever ? t("c_bl_forever") : t("c_bl_until", { time: formatTime(contact.blocked_until) });
@@ -42,12 +47,16 @@ export async function blacklistSection(ctx) {
   }
 
   // Blocks and lifts made in the inbox arrive as contact.updated.
-  let pending = null;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let pending;
   ctx.listen("contact.updated", () => { clearTimeout(pending); pending = setTimeout(() => load().catch(() => {}), 200); });
   ctx.cleanup.push(() => clearTimeout(pending));
   await load();
   return root;
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "blacklist", role: "supervisor", label: "c_nav_blacklist", render };
 
 addStrings({
   en: { c_bl_none: "Nobody is blocked", c_bl_forever: "Blocked until lifted", c_bl_until: "Blocked until {time}",

@@ -1,41 +1,28 @@
-// What every console section shares: DOM helpers, the REST client, form fields, strings.
-import { t, addStrings, currentLang } from "/static/i18n.js";
-import { el } from "/static/agent/dom.js";
+// @ts-check
+// What every console section shares: the section interface, form fields, status lines, strings.
+// A section is one module exporting `section` (ConsoleSection); console.js lists them.
+import { t, addStrings, currentLang } from "../i18n.js";
+import { el, ApiError } from "../shared.js";
 
-export { el, t, currentLang };
+/** @import { Agent } from "../types.js" */
+/** @import { Socket } from "../shared.js" */
 
-export const TOKEN = "hub:agent-token";
-
-export class ApiError extends Error {
-  constructor(status, code, message) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
-export async function api(path, options = {}) {
-  const res = await fetch(path, {
-    ...options,
-    headers: {
-      "Content-Type": "application/json",
-      Authorization: `Bearer ${localStorage.getItem(TOKEN)}`,
-      ...(options.headers || {}),
-    },
-  });
-  const body = await res.json().catch(() => ({}));
-  if (!res.ok) {
-    if (res.status === 401) {
-      // The token expired or the account was disabled: sign in again in the inbox.
-      localStorage.removeItem(TOKEN);
-      location.assign("/agent/");
-    }
-    throw new ApiError(res.status, body.error?.code || "http_error", body.error?.message || res.statusText);
-  }
-  return body;
-}
+/**
+ * @typedef {{
+ *   me: Agent, socket: Socket, cleanup: (() => void)[], current?: symbol,
+ *   listen: (event: string, handler: (...args: any[]) => void) => void,
+ *   every: (ms: number, fn: () => void) => void,
+ * }} ConsoleContext
+ *   `listen` and `every` last as long as the section is shown.
+ * @typedef {{
+ *   id: string, role: "admin" | "supervisor", label: string,
+ *   render: (ctx: ConsoleContext) => Promise<Node>,
+ * }} ConsoleSection
+ *   `id` is the URL hash and the nav test id; `role` who may open it; `label` a string key.
+ */
 
 /** A labelled form row; `control` is the input element. */
+/** @param {string} label @param {HTMLElement} control @param {string} [hint] */
 export function field(label, control, hint) {
   const id = control.id || `f-${Math.random().toString(36).slice(2, 9)}`;
   control.id = id;
@@ -44,35 +31,38 @@ export function field(label, control, hint) {
     hint ? el("small", { className: "hint", textContent: hint }) : null);
 }
 
+/** @param {string} label @param {unknown} checked @param {string} testid */
 export function checkbox(label, checked, testid) {
   const box = el("input", { type: "checkbox", checked: !!checked, testid });
   return { box, row: el("label", { className: "check" }, box, el("span", { textContent: label })) };
 }
 
 /** Error and success line under a form (role=status so screen readers hear it). */
-export function statusLine(testid) {
+export function statusLine(/** @type {string} */ testid) {
   const line = el("div", { className: "status-line", testid, role: "status" });
   return {
     node: line,
-    ok(text) { line.dataset.kind = "ok"; line.textContent = text; },
-    error(err) { line.dataset.kind = "error"; line.textContent = describeError(err); },
+    ok(/** @type {string} */ text) { line.dataset.kind = "ok"; line.textContent = text; },
+    error(/** @type {unknown} */ err) { line.dataset.kind = "error"; line.textContent = describeError(err); },
     clear() { line.dataset.kind = ""; line.textContent = ""; },
   };
 }
 
-export function describeError(err) {
+export function describeError(/** @type {unknown} */ err) {
   if (err instanceof ApiError) {
     // Validation messages name the field that is wrong: keep them, with a translated lead.
     if (err.status === 400) return `${t("c_checkFields")} ${err.message}`;
     const known = t(`c_err_${err.code}`);
     return known !== `c_err_${err.code}` ? known : err.message;
   }
-  return err?.message || t("c_failed");
+  return (err instanceof Error && err.message) || t("c_failed");
 }
 
 /** A destructive button asks again instead of opening a browser dialog. */
+/** @param {string} label @param {string} testid @param {() => Promise<unknown>} action */
 export function confirmButton(label, testid, action) {
   const button = el("button", { type: "button", className: "danger", textContent: label, testid });
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let armed = null;
   button.onclick = async () => {
     if (!armed) {
@@ -89,19 +79,20 @@ export function confirmButton(label, testid, action) {
   return button;
 }
 
+/** @param {string} title @param {...Node} extra */
 export function sectionHeader(title, ...extra) {
   return el("div", { className: "section-head" }, el("h1", { textContent: title }), ...extra);
 }
 
-export function formatDuration(seconds) {
+export function formatDuration(/** @type {number} */ seconds) {
   const s = Math.max(0, Math.floor(seconds));
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const pad = (n) => String(n).padStart(2, "0");
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, "0");
   return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
 }
 
-export function formatTime(iso) {
+export function formatTime(/** @type {string | null | undefined} */ iso) {
   if (!iso) return "";
   return new Date(iso).toLocaleString(currentLang() === "zh" ? "zh-CN" : "en-GB",
     { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });

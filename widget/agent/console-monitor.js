@@ -1,20 +1,37 @@
+// @ts-check
 // Supervisor monitor (班长监控): agents' presence and load, the waiting queues per skill, counters.
 // Live: every tenant event that can change what is shown triggers one coalesced refresh.
-import { addStrings } from "/static/i18n.js";
-import { api, el, formatDuration, sectionHeader, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, appUrl, el } from "../shared.js";
+import { formatDuration, sectionHeader } from "./console-common.js";
+
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
+
+/**
+ * @typedef {{id: string, channel: string, last_message_preview?: string | null}} HeldConversation
+ * @typedef {{
+ *   agent_id: string, name?: string, email?: string, presence: string, held: number, max_concurrent: number,
+ *   skills: string[], conversations?: HeldConversation[],
+ * }} AgentLoad
+ * @typedef {{
+ *   conversation_id: string, contact_id: string, contact_name?: string | null, channel: string, position: number,
+ *   waited_seconds: number, last_message_preview?: string | null,
+ * }} QueueItem
+ * @typedef {{skill: string | null, count: number, items: QueueItem[]}} Queue
+ */
 
 const PRESENCE = ["ready", "not_ready", "away", "offline"];
 
-function conversationLink(id, text) {
-  return el("a", { href: `/agent/#conversation=${encodeURIComponent(id)}`, textContent: text, testid: "monitor-conversation-link", dataset: { conversationId: id } });
+function conversationLink(/** @type {string} */ id, /** @type {string} */ text) {
+  return el("a", { href: appUrl(`/agent/#conversation=${encodeURIComponent(id)}`), textContent: text, testid: "monitor-conversation-link", dataset: { conversationId: id } });
 }
 
-function counter(label, testid) {
+function counter(/** @type {string} */ label, /** @type {string} */ testid) {
   const value = el("strong", { testid, textContent: "–" });
   return { value, node: el("div", { className: "counter" }, value, el("span", { textContent: label })) };
 }
 
-export async function monitorSection(ctx) {
+async function render(/** @type {ConsoleContext} */ ctx) {
   const queued = counter(t("c_mon_queued"), "monitor-queued");
   const online = counter(t("c_mon_online"), "monitor-online");
   const serving = counter(t("c_mon_serving"), "monitor-serving");
@@ -29,9 +46,10 @@ export async function monitorSection(ctx) {
 
   // Waiting times tick locally from the server's figure, so the console's clock does not matter.
   let fetchedAt = performance.now();
+  /** @type {{node: HTMLElement, base: number}[]} */
   const waits = [];
 
-  function renderAgents(agents) {
+  function renderAgents(/** @type {AgentLoad[]} */ agents) {
     agentsBox.replaceChildren(...agents.map((a) => {
       const presence = PRESENCE.includes(a.presence) ? a.presence : "offline";
       const ratio = a.max_concurrent ? Math.min(1, a.held / a.max_concurrent) : 1;
@@ -55,7 +73,7 @@ export async function monitorSection(ctx) {
     if (!agents.length) agentsBox.append(el("p", { className: "muted", textContent: t("c_mon_noAgents") }));
   }
 
-  function renderQueues(queues) {
+  function renderQueues(/** @type {Queue[]} */ queues) {
     waits.length = 0;
     queuesBox.replaceChildren(...queues.map((q) => {
       const name = q.skill === null ? t("c_mon_noSkill") : q.skill;
@@ -87,6 +105,7 @@ export async function monitorSection(ctx) {
   async function refresh() {
     const [state, queues] = await Promise.all([api("/api/v1/monitor?conversations=true"), api("/api/v1/monitor/queues")]);
     fetchedAt = performance.now();
+    /** @type {AgentLoad[]} */
     const agents = state.agents || [];
     queued.value.textContent = String(queues.queued);
     online.value.textContent = String(state.agents_online);
@@ -97,6 +116,7 @@ export async function monitorSection(ctx) {
   }
 
   // Bursts of events (a visitor wave) become one refresh; a refresh never overlaps another.
+  /** @type {ReturnType<typeof setTimeout> | null} */
   let pending = null;
   let running = false;
   function soon() {
@@ -112,10 +132,13 @@ export async function monitorSection(ctx) {
   // Profile edits (maximum, skills) emit nothing: a slow poll keeps those honest.
   ctx.every(15000, soon);
   ctx.every(1000, tick);
-  ctx.cleanup.push(() => clearTimeout(pending));
+  ctx.cleanup.push(() => { if (pending) clearTimeout(pending); });
   await refresh();
   return root;
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "monitor", role: "supervisor", label: "c_nav_monitor", render };
 
 addStrings({
   en: {

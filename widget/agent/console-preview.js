@@ -1,12 +1,14 @@
+// @ts-check
 // The console's live preview of the widget: a mock host page with the launcher and the chat
 // window, redrawn from the draft settings the console posts ({type: "hub:preview", config,
 // mode}). It opens no socket, so previewing never creates visitors or conversations.
-import { addStrings, t } from "/static/i18n.js";
+import { addStrings, t } from "../i18n.js";
+import { $ } from "../shared.js";
 
-const $ = (id) => document.getElementById(id);
 const ICON_CHAT = '<svg width="26" height="26" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linejoin="round" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>';
 const COLOR = /^#[0-9a-fA-F]{6}$/;
 
+/** @param {string} className @param {string} [text] */
 function div(className, text) {
   const node = document.createElement("div");
   node.className = className;
@@ -14,6 +16,7 @@ function div(className, text) {
   return node;
 }
 
+/** @param {string} title @param {string[]} fields @param {string} button */
 function form(title, fields, button) {
   const card = div("card");
   card.dataset.testid = "preview-form";
@@ -21,6 +24,8 @@ function form(title, fields, button) {
   return card;
 }
 
+/** The draft widget settings the console posts (any keys; only known ones are shown). */
+/** @param {Record<string, any>} config @param {string} mode */
 function render(config, mode) {
   const color = COLOR.test(config.color || "") ? config.color : "#2563eb";
   document.documentElement.style.setProperty("--brand", color);

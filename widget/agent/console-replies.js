@@ -1,9 +1,15 @@
+// @ts-check
 // Quick replies (快捷回复): the tenant's canned answers, offered in the inbox composer with "/".
 // The server stores the whole ordered list; every change here saves the list at once.
-import { addStrings } from "/static/i18n.js";
-import { api, confirmButton, el, field, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, el } from "../shared.js";
+import { confirmButton, field, sectionHeader, statusLine } from "./console-common.js";
 
-export async function quickRepliesSection() {
+/** @import { QuickReply } from "../types.js" */
+/** @import { ConsoleSection } from "./console-common.js" */
+
+async function render() {
+  /** @type {QuickReply[]} */
   let items = (await api("/api/v1/quick-replies")).items;
   const search = el("input", { type: "search", placeholder: t("c_qr_search"), testid: "qr-search", ariaLabel: t("c_qr_search") });
   const add = el("button", { type: "button", className: "primary", textContent: t("c_qr_add"), testid: "qr-add" });
@@ -12,10 +18,10 @@ export async function quickRepliesSection() {
   const status = statusLine("qr-error");
   const root = el("div", {}, sectionHeader(t("c_nav_quick_replies"), search, add), el("p", { className: "muted small", textContent: t("c_qr_hint") }), status.node, formBox, list);
 
-  async function saveAll(next) {
+  async function saveAll(/** @type {QuickReply[]} */ next) {
     status.clear();
     try {
-      items = (await api("/api/v1/quick-replies", { method: "PUT", body: JSON.stringify({ items: next }) })).items;
+      items = (await api("/api/v1/quick-replies", { method: "PUT", body: { items: next } })).items;
       render();
       return true;
     } catch (err) {
@@ -24,7 +30,7 @@ export async function quickRepliesSection() {
     }
   }
 
-  function move(index, by) {
+  function move(/** @type {number} */ index, /** @type {number} */ by) {
     const next = [...items];
     const [entry] = next.splice(index, 1);
     next.splice(index + by, 0, entry);
@@ -33,7 +39,7 @@ export async function quickRepliesSection() {
 
   function render() {
     const query = search.value.trim().toLowerCase();
-    const shown = items.map((q, i) => [q, i]).filter(([q]) => !query || `${q.title} ${q.text}`.toLowerCase().includes(query));
+    const shown = items.map((q, i) => /** @type {[QuickReply, number]} */ ([q, i])).filter(([q]) => !query || `${q.title} ${q.text}`.toLowerCase().includes(query));
     list.replaceChildren(...shown.map(([q, i]) => {
       const up = el("button", { type: "button", textContent: "↑", testid: "qr-up", ariaLabel: t("c_qr_up"), disabled: i === 0 });
       const down = el("button", { type: "button", textContent: "↓", testid: "qr-down", ariaLabel: t("c_qr_down"), disabled: i === items.length - 1 });
@@ -51,7 +57,7 @@ export async function quickRepliesSection() {
     if (!shown.length) list.append(el("li", { className: "muted", testid: "qr-empty", textContent: query ? t("c_qr_noMatch") : t("c_qr_none") }));
   }
 
-  function openForm(index) {
+  function openForm(/** @type {number | null} */ index) {
     const entry = index === null ? { title: "", text: "" } : items[index];
     const title = el("input", { value: entry.title, maxLength: 100, testid: "qr-title", placeholder: t("c_qr_titleHint") });
     const text = el("textarea", { value: entry.text, maxLength: 2000, required: true, testid: "qr-text", rows: 4 });
@@ -77,6 +83,9 @@ export async function quickRepliesSection() {
   render();
   return root;
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "quick-replies", role: "admin", label: "c_nav_quick_replies", render };
 
 addStrings({
   en: {

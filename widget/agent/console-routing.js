@@ -1,17 +1,22 @@
+// @ts-check
 // Routing settings (分配策略): policy, history agent first, default maximum, queue timeout, grace.
-import { addStrings } from "/static/i18n.js";
-import { api, checkbox, el, field, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, el } from "../shared.js";
+import { checkbox, field, sectionHeader, statusLine } from "./console-common.js";
 
-export async function routingSection() {
+/** @import { ConsoleSection } from "./console-common.js" */
+
+async function render() {
   const current = await api("/api/v1/settings/routing");
   const policy = el("select", { testid: "routing-policy" },
     el("option", { value: "idle_first", textContent: t("c_rt_idle") }),
     el("option", { value: "round_robin", textContent: t("c_rt_rr") }));
   policy.value = current.policy;
   const history = checkbox(t("c_rt_history"), current.history_agent_first, "routing-history");
+  /** @param {string} testid @param {number} value @param {number} min @param {number | "any"} step */
   const number = (testid, value, min, step) => el("input", { type: "number", min, step, value: String(value), required: true, testid });
   const max = number("routing-default-max", current.default_max_concurrent, 0, 1);
-  max.max = 1000;
+  max.max = "1000";
   const timeout = number("routing-queue-timeout", current.queue_timeout_seconds, 1, "any");
   const grace = number("routing-grace", current.disconnect_grace_seconds, 0, "any");
   const status = statusLine("routing-status");
@@ -30,13 +35,13 @@ export async function routingSection() {
     try {
       const saved = await api("/api/v1/settings/routing", {
         method: "PUT",
-        body: JSON.stringify({
+        body: {
           policy: policy.value,
           history_agent_first: history.box.checked,
           default_max_concurrent: Number(max.value),
           queue_timeout_seconds: Number(timeout.value),
           disconnect_grace_seconds: Number(grace.value),
-        }),
+        },
       });
       policy.value = saved.policy;
       history.box.checked = saved.history_agent_first;
@@ -52,6 +57,9 @@ export async function routingSection() {
   };
   return el("div", {}, sectionHeader(t("c_nav_routing")), form);
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "routing", role: "admin", label: "c_nav_routing", render };
 
 addStrings({
   en: {

@@ -1,10 +1,16 @@
+// @ts-check
 // Tags (标签): the tenant's tag catalogue with colours, offered when agents tag contacts.
-import { addStrings } from "/static/i18n.js";
-import { api, confirmButton, el, field, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t } from "../i18n.js";
+import { api, el } from "../shared.js";
+import { confirmButton, field, sectionHeader, statusLine } from "./console-common.js";
+
+/** @import { Tag } from "../types.js" */
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 const DEFAULT_COLOR = "#64748b";
 
-export async function tagsSection(ctx) {
+async function render(/** @type {ConsoleContext} */ ctx) {
+  /** @type {Tag[]} */
   let items = (await api("/api/v1/tags")).items;
   const list = el("div", { className: "rows", testid: "tags-list" });
   const status = statusLine("tag-error");
@@ -18,11 +24,11 @@ export async function tagsSection(ctx) {
   // tags.updated echo of an earlier save of ours can arrive after a later save's answer.
   let saving = 0;
   const ours = new Set();
-  async function saveAll(next) {
+  async function saveAll(/** @type {Tag[]} */ next) {
     status.clear();
     saving += 1;
     try {
-      items = (await api("/api/v1/tags", { method: "PUT", body: JSON.stringify({ items: next }) })).items;
+      items = (await api("/api/v1/tags", { method: "PUT", body: { items: next } })).items;
       ours.add(JSON.stringify(items));
       render();
       return true;
@@ -61,6 +67,9 @@ export async function tagsSection(ctx) {
   render();
   return root;
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "tags", role: "admin", label: "c_nav_tags", render };
 
 addStrings({
   en: { c_tg_name: "Tag name", c_tg_color: "Colour", c_tg_hint: "Agents pick these tags for contacts (e.g. VIP客户, 重点关注).", c_tg_none: "No tags yet",

@@ -1,13 +1,20 @@
+// @ts-check
 // Widget appearance (网页插件): every setting the server returns, a live preview fed by
 // postMessage as fields change, and the one-line embed code.
 //
 // Forward compatible: only keys present in GET /api/v1/widget/config are rendered and only
 // changed keys are sent, so keys a newer server knows (pre-chat form, working hours) appear when
 // the server has them and an older server is never sent a key it would refuse.
-import { addStrings, currentLang } from "/static/i18n.js";
-import { api, checkbox, el, field, sectionHeader, statusLine, t } from "/static/agent/console-common.js";
+import { addStrings, t, currentLang } from "../i18n.js";
+import { api, appUrl, el, request } from "../shared.js";
+import { checkbox, field, sectionHeader, statusLine } from "./console-common.js";
+
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
+
+/** @typedef {{node: HTMLElement, get: () => unknown}} Control */
 
 const PRECHAT_FIELDS = ["name", "phone", "email"];
+/** @type {[string, string[]][]} */
 const GROUPS = [
   ["c_wg_launcher", ["color", "position", "launcher_text"]],
   ["c_wg_window", ["company_name", "notice", "welcome_message", "address", "phone", "email"]],
@@ -17,12 +24,15 @@ const GROUPS = [
 ];
 const TEXTAREAS = new Set(["notice", "welcome_message", "offline_message"]);
 
-function label(key) {
+function label(/** @type {string} */ key) {
   const known = t(`c_wk_${key}`);
   return known === `c_wk_${key}` ? key : known;
 }
 
-/** One control per setting: {node, get()}; `onChange` fires on every edit. */
+/**
+ * One control per setting; `onChange` fires on every edit.
+ * @param {string} key @param {any} value @param {() => void} onChange @returns {Control}
+ */
 function control(key, value, onChange) {
   const id = `widget-field-${key}`;
   if (key === "color") {
@@ -53,7 +63,7 @@ function control(key, value, onChange) {
   }
   if (typeof value === "number") {
     const input = el("input", { type: "number", value: String(value), testid: id });
-    if (key === "max_length") { input.min = 1; input.max = 5000; }
+    if (key === "max_length") { input.min = "1"; input.max = "5000"; }
     input.oninput = onChange;
     return { node: field(label(key), input), get: () => (input.value === "" ? value : Number(input.value)) };
   }
@@ -68,6 +78,7 @@ function control(key, value, onChange) {
   return { node: field(label(key), area, t("c_wg_json")), get: () => { try { return JSON.parse(area.value); } catch { return value; } } };
 }
 
+/** @param {any} value @param {() => void} onChange @returns {Control} */
 function workingHours(value, onChange) {
   const v = value && typeof value === "object" ? value : {};
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
@@ -106,12 +117,13 @@ function workingHours(value, onChange) {
   };
 }
 
-export async function widgetSection(ctx) {
+async function render(/** @type {ConsoleContext} */ ctx) {
   const tenant = ctx.me.tenant || "default";
-  const res = await fetch(`/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`);
-  const config = await res.json();
+  /** @type {Record<string, unknown>} */
+  const config = await request(`/api/v1/widget/config?tenant=${encodeURIComponent(tenant)}`);
+  /** @type {Record<string, Control>} */
   const controls = {};
-  const preview = el("iframe", { src: "/static/agent/console-preview.html", title: t("c_wg_preview"), testid: "widget-preview", className: "preview-frame" });
+  const preview = el("iframe", { src: new URL("console-preview.html", import.meta.url).href, title: t("c_wg_preview"), testid: "widget-preview", className: "preview-frame" });
   const mode = el("select", { testid: "widget-preview-mode", ariaLabel: t("c_wg_previewMode") },
     el("option", { value: "online", textContent: t("c_wg_online") }), el("option", { value: "offline", textContent: t("c_wg_offline") }));
 
@@ -123,6 +135,7 @@ export async function widgetSection(ctx) {
   mode.onchange = push;
 
   const known = new Set(GROUPS.flatMap(([, keys]) => keys));
+  /** @type {[string, string[]][]} */
   const groups = [...GROUPS, ["c_wg_other", Object.keys(config).filter((k) => !known.has(k))]];
   const fieldsets = [];
   for (const [title, keys] of groups) {
@@ -148,7 +161,7 @@ export async function widgetSection(ctx) {
     if (!Object.keys(changed).length) { status.ok(t("c_noChanges")); return; }
     save.disabled = true;
     try {
-      await api("/api/v1/settings/widget", { method: "PUT", body: JSON.stringify(changed) });
+      await api("/api/v1/settings/widget", { method: "PUT", body: changed });
       baseline = JSON.stringify(now);
       status.ok(t("c_saved"));
     } catch (err) {
@@ -158,7 +171,7 @@ export async function widgetSection(ctx) {
     }
   };
 
-  const code = `<script src="${location.origin}/widget.js" data-tenant="${tenant}" async></script>`;
+  const code = `<script src="${appUrl("/widget.js")}" data-tenant="${tenant}" async></script>`;
   const embed = el("pre", { className: "embed", testid: "widget-embed", textContent: code });
   const copy = el("button", { type: "button", textContent: t("c_wg_copy"), testid: "widget-embed-copy" });
   copy.onclick = async () => {
@@ -166,7 +179,7 @@ export async function widgetSection(ctx) {
       await navigator.clipboard.writeText(code);
     } catch {
       // No clipboard permission (plain http on another host): select the text instead.
-      getSelection().selectAllChildren(embed);
+      getSelection()?.selectAllChildren(embed);
       document.execCommand("copy");
     }
     copy.textContent = t("c_wg_copied");
@@ -174,10 +187,13 @@ export async function widgetSection(ctx) {
   };
   const side = el("div", { className: "widget-side" },
     el("div", { className: "panel" }, el("h2", { textContent: t("c_wg_embed") }), el("p", { className: "muted small", textContent: t("c_wg_embedHint") }), embed, copy,
-      tenant === "default" ? el("p", { className: "small" }, el("a", { href: "/", target: "_blank", rel: "noopener", textContent: t("c_wg_demo"), testid: "widget-demo-link" })) : null),
+      tenant === "default" ? el("p", { className: "small" }, el("a", { href: appUrl("/"), target: "_blank", rel: "noopener", textContent: t("c_wg_demo"), testid: "widget-demo-link" })) : null),
     el("div", { className: "panel" }, el("div", { className: "inline between" }, el("h2", { textContent: t("c_wg_preview") }), mode), preview));
   return el("div", {}, sectionHeader(t("c_nav_widget")), el("div", { className: "widget-layout" }, form, side));
 }
+
+/** @type {ConsoleSection} */
+export const section = { id: "widget", role: "admin", label: "c_nav_widget", render };
 
 addStrings({
   en: {

@@ -1,79 +1,75 @@
-// Admin and supervisor console (/agent/console): a left nav of sections, each in its own module.
-// It reuses the inbox's sign-in; its live socket is a monitor socket, which never changes the
-// signed-in agent's presence or routing.
-import { io } from "/static/vendor/socket.io.esm.min.js";
-import { applyI18n, switchLang } from "/static/i18n.js";
-import { TOKEN, api, el, t } from "/static/agent/console-common.js";
-import { monitorSection } from "/static/agent/console-monitor.js";
-import { agentsSection } from "/static/agent/console-agents.js";
-import { routingSection } from "/static/agent/console-routing.js";
-import { widgetSection } from "/static/agent/console-widget.js";
-import { quickRepliesSection } from "/static/agent/console-replies.js";
-import { tagsSection } from "/static/agent/console-tags.js";
-import { blacklistSection } from "/static/agent/console-blacklist.js";
+// @ts-check
+// Admin and supervisor console (agent/console): a left nav of sections, each one module that
+// exports `section` (console-common.js says what it is); adding a section is adding its module
+// to SECTIONS. It reuses the inbox's sign-in; its live socket is a monitor socket, which never
+// changes the signed-in agent's presence or routing.
+import { applyI18n, switchLang, t } from "../i18n.js";
+import { $, el, api, agentToken, connect, isAuthRefusal, signOut, TOKEN } from "../shared.js";
+import { section as monitor } from "./console-monitor.js";
+import { section as agents } from "./console-agents.js";
+import { section as routing } from "./console-routing.js";
+import { section as widget } from "./console-widget.js";
+import { section as quickReplies } from "./console-replies.js";
+import { section as tags } from "./console-tags.js";
+import { section as blacklist } from "./console-blacklist.js";
 
-const $ = (id) => document.getElementById(id);
+/** @import { Agent } from "../types.js" */
+/** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
-// Section id (URL hash, nav test id) → who may open it and how it renders.
-const SECTIONS = [
-  { id: "monitor", role: "supervisor", label: "c_nav_monitor", render: monitorSection },
-  { id: "agents", role: "admin", label: "c_nav_agents", render: agentsSection },
-  { id: "routing", role: "admin", label: "c_nav_routing", render: routingSection },
-  { id: "widget", role: "admin", label: "c_nav_widget", render: widgetSection },
-  { id: "quick-replies", role: "admin", label: "c_nav_quick_replies", render: quickRepliesSection },
-  { id: "tags", role: "admin", label: "c_nav_tags", render: tagsSection },
-  { id: "blacklist", role: "supervisor", label: "c_nav_blacklist", render: blacklistSection },
-];
+/** In nav order. @type {ConsoleSection[]} */
+const SECTIONS = [monitor, agents, routing, widget, quickReplies, tags, blacklist];
 
 applyI18n();
 document.title = t("c_console");
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 
-function allowed(me, role) {
+function allowed(/** @type {Agent} */ me, /** @type {ConsoleSection["role"]} */ role) {
   const roles = me.roles || [];
   if (role === "admin") return roles.includes("admin");
   return roles.includes("admin") || roles.includes("supervisor");
 }
 
+/** The signed-in agent with fresh roles (the stored copy may predate a role change). */
 async function signedIn() {
-  if (!localStorage.getItem(TOKEN)) return null;
+  if (!agentToken()) return null;
   try {
-    // Fresh roles from the server: the stored copy may predate a role change.
+    /** @type {Agent} */
     const me = await api("/api/v1/auth/me");
     localStorage.setItem(`${TOKEN}:me`, JSON.stringify(me));
     return me;
   } catch {
-    return null;
+    return null; // a 401 has signed out and is on its way to the login
   }
 }
 
 function connectMonitor() {
-  const socket = io("/agent", { auth: { token: localStorage.getItem(TOKEN), monitor: true }, transports: ["websocket"] });
+  const socket = connect("/agent", { auth: { token: agentToken(), monitor: true } });
   const live = $("live");
-  const show = (on) => { live.dataset.state = on ? "on" : "off"; live.textContent = on ? t("c_live") : t("c_offline"); };
+  const show = (/** @type {boolean} */ on) => { live.dataset.state = on ? "on" : "off"; live.textContent = on ? t("c_live") : t("c_offline"); };
   show(false);
   socket.on("connect", () => show(true));
   socket.on("disconnect", () => show(false));
   socket.on("connect_error", (err) => {
     show(false);
-    if (/token|unauth/i.test(err.message) || /token_/.test(JSON.stringify(err.data || ""))) location.assign("/agent/");
+    if (isAuthRefusal(err)) signOut(true);
   });
   return socket;
 }
 
 async function main() {
+  if (!agentToken()) { signOut(); return; }
   const me = await signedIn();
-  if (!me) { location.replace("/agent/"); return; }
+  if (!me) return;
   const visible = SECTIONS.filter((s) => allowed(me, s.role));
   if (!visible.length) { $("denied").hidden = false; return; }
   $("console").hidden = false;
   $("me").textContent = `${me.name} · ${me.roles.map((r) => t(`c_role_${r}`)).join(", ")}`;
+  /** @type {ConsoleContext} */
   const ctx = {
     me,
     socket: connectMonitor(),
     cleanup: [],
-    /** A socket handler that lives as long as the current section. */
     listen(event, handler) { ctx.socket.on(event, handler); ctx.cleanup.push(() => ctx.socket.off(event, handler)); },
     every(ms, fn) { const id = setInterval(fn, ms); ctx.cleanup.push(() => clearInterval(id)); },
   };
@@ -86,23 +82,25 @@ async function main() {
 
   async function show() {
     const wanted = location.hash.slice(1);
-    const section = visible.find((s) => s.id === wanted) || visible[0];
-    for (const link of nav.children) {
-      if (link.dataset.section === section.id) link.setAttribute("aria-current", "page");
+    const shown = visible.find((s) => s.id === wanted) || visible[0];
+    for (const link of /** @type {HTMLCollectionOf<HTMLElement>} */ (nav.children)) {
+      if (link.dataset.section === shown.id) link.setAttribute("aria-current", "page");
       else link.removeAttribute("aria-current");
     }
     // Sections register socket handlers and timers; drop the previous section's.
     for (const undo of ctx.cleanup.splice(0)) undo();
     const root = $("section");
-    root.dataset.section = section.id;
+    root.dataset.section = shown.id;
     root.replaceChildren(el("p", { className: "muted", textContent: t("c_loading") }));
-    const mine = Symbol(section.id);
+    const mine = Symbol(shown.id);
     ctx.current = mine;
     try {
-      const node = await section.render(ctx);
+      const node = await shown.render(ctx);
       if (ctx.current === mine) root.replaceChildren(node);
     } catch (err) {
-      if (ctx.current === mine) root.replaceChildren(el("p", { className: "status-line", dataset: { kind: "error" }, textContent: err.message }));
+      if (ctx.current === mine) {
+        root.replaceChildren(el("p", { className: "status-line", dataset: { kind: "error" }, textContent: err instanceof Error ? err.message : String(err) }));
+      }
     }
   }
   addEventListener("hashchange", show);

@@ -1,26 +1,32 @@
+// @ts-check
 // The contact panel: name, tags (coloured from the tenant's catalogue), visitor details,
 // blacklist state with "lift", and the editable name / phone / email / notes.
-import { t } from "/static/i18n.js";
-import { $, el, state, ui, api, contactName, longTime } from "./core.js";
+import { t } from "../i18n.js";
+import { $, el, api } from "../shared.js";
+import { state, ui, contactName, longTime } from "./core.js";
+import { channelLabel } from "./channels.js";
 
-function tagColor(name) {
+/** @import { Contact, Conversation } from "../types.js" */
+
+function tagColor(/** @type {string} */ name) {
   return state.tags.find((x) => x.name === name)?.color || "#64748b";
 }
 
 /** Readable text on a catalogue colour: dark text on light colours, white on dark ones. */
-function textOn(hex) {
+function textOn(/** @type {string} */ hex) {
   const n = parseInt(hex.slice(1), 16);
   const [r, g, b] = [(n >> 16) & 255, (n >> 8) & 255, n & 255];
   return 0.299 * r + 0.587 * g + 0.114 * b > 160 ? "#111827" : "#ffffff";
 }
 
-async function saveTags(contactId, tags) {
-  const contact = await api(`/api/v1/contacts/${encodeURIComponent(contactId)}`, { method: "PATCH", body: JSON.stringify({ tags }) });
+async function saveTags(/** @type {string} */ contactId, /** @type {string[]} */ tags) {
+  /** @type {Contact} */
+  const contact = await api(`/api/v1/contacts/${encodeURIComponent(contactId)}`, { method: "PATCH", body: { tags } });
   state.contacts.set(contact.id, contact);
   renderSide();
 }
 
-function tagsBlock(contact) {
+function tagsBlock(/** @type {Contact} */ contact) {
   const tags = contact.tags || [];
   const chips = el("div", { className: "chips", testid: "contact-tags" }, ...tags.map((name) => {
     const color = tagColor(name);
@@ -56,13 +62,14 @@ function tagsBlock(contact) {
   return el("section", {}, el("h4", { textContent: t("tags") }), chips, form, suggestions);
 }
 
-function blockBlock(contact) {
+function blockBlock(/** @type {Contact} */ contact) {
   const until = contact.blocked_until ? new Date(contact.blocked_until) : null;
   if (!until || until <= new Date()) return null;
   const forever = until.getUTCFullYear() >= 9999;
   const reason = contact.attributes?.blocked_reason;
   const lift = el("button", { type: "button", textContent: t("unblock"), testid: "contact-unblock" });
   lift.onclick = async () => {
+    /** @type {Contact} */
     const updated = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}/block`, { method: "DELETE" });
     state.contacts.set(updated.id, updated);
     renderSide();
@@ -73,6 +80,7 @@ function blockBlock(contact) {
     reason ? el("span", { textContent: t("blockedReason", { reason }) }) : null, lift);
 }
 
+/** @param {string | undefined} url @param {string} [label] @returns {HTMLElement | string} */
 function safeLink(url, label) {
   // Visitor-supplied URLs: only web addresses become links (no javascript: and the like).
   if (/^https?:\/\//i.test(url || "")) {
@@ -81,11 +89,12 @@ function safeLink(url, label) {
   return label || url || "";
 }
 
-function details(c, contact) {
+function details(/** @type {Conversation} */ c, /** @type {Contact} */ contact) {
   const at = contact.attributes || {};
   const page = at.page_url ? safeLink(at.page_url, at.page_title || at.page_url) : at.page_title;
+  /** @type {[string, unknown][]} */
   const rows = [
-    ["f_channel", t(`ch_${c.channel}`)],
+    ["f_channel", channelLabel(c.channel)],
     ["f_visits", contact.visit_count],
     ["f_first_seen", longTime(contact.created_at)],
     ["f_last_seen", longTime(contact.last_seen_at)],
@@ -96,15 +105,16 @@ function details(c, contact) {
   const dl = el("dl", { testid: "contact-details" });
   for (const [key, value] of rows) {
     if (value === undefined || value === null || value === "") continue;
-    dl.append(el("dt", { textContent: t(key) }), el("dd", { dataset: { field: key.slice(2) } }, typeof value === "object" ? value : String(value)));
+    dl.append(el("dt", { textContent: t(key) }), el("dd", { dataset: { field: key.slice(2) } }, value instanceof Node ? value : String(value)));
   }
   return el("section", {}, el("h4", { textContent: t("details") }), dl);
 }
 
-function editForm(contact) {
+function editForm(/** @type {Contact} */ contact) {
   const form = el("form", { className: "contact-edit" });
+  /** @type {Record<string, HTMLInputElement | HTMLTextAreaElement>} */
   const inputs = {};
-  for (const key of ["name", "phone", "email", "notes"]) {
+  for (const key of /** @type {const} */ (["name", "phone", "email", "notes"])) {
     const f = el(key === "notes" ? "textarea" : "input", {
       value: contact[key] || "", testid: `contact-${key}`, dataset: { original: contact[key] || "" },
       placeholder: t(key === "notes" ? "contactNotes" : `leave_${key}`),
@@ -117,7 +127,8 @@ function editForm(contact) {
   form.onsubmit = async (e) => {
     e.preventDefault();
     const body = Object.fromEntries(Object.entries(inputs).map(([k, f]) => [k, f.value]));
-    const updated = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}`, { method: "PATCH", body: JSON.stringify(body) });
+    /** @type {Contact} */
+    const updated = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}`, { method: "PATCH", body });
     state.contacts.set(updated.id, updated);
     renderSide();
     ui.list();
@@ -128,16 +139,17 @@ function editForm(contact) {
 
 export function renderSide() {
   const side = $("side");
-  const e = state.convs.get(state.current);
+  const e = state.current ? state.convs.get(state.current) : undefined;
   const contact = e && state.contacts.get(e.conversation.contact_id);
   if (!e || !contact) { side.replaceChildren(); return; }
   // A live update redraws the panel: what the agent was typing (and has not saved) stays.
   const sameContact = side.dataset.contactId === contact.id;
   const drafts = sameContact
-    ? [...side.querySelectorAll(".contact-edit [data-original], .tag-add input")]
-      .filter((f) => f.value !== (f.dataset.original ?? "")).map((f) => [f.dataset.testid, f.value])
+    ? [.../** @type {NodeListOf<HTMLInputElement | HTMLTextAreaElement>} */ (side.querySelectorAll(".contact-edit [data-original], .tag-add input"))]
+      .filter((f) => f.value !== (f.dataset.original ?? "")).map((f) => [f.dataset.testid || "", f.value])
     : [];
-  const focusedId = side.contains(document.activeElement) ? document.activeElement.dataset.testid : null;
+  const active = document.activeElement;
+  const focusedId = active instanceof HTMLElement && side.contains(active) ? active.dataset.testid : null;
   side.dataset.contactId = contact.id;
   const hide = el("button", { type: "button", className: "narrow-only side-close", testid: "contact-panel-close", textContent: "×" });
   hide.setAttribute("aria-label", t("back"));
@@ -147,7 +159,7 @@ export function renderSide() {
     blockBlock(contact) || "", tagsBlock(contact), details(e.conversation, contact), editForm(contact));
   for (const [id, value] of drafts) {
     const f = side.querySelector(`[data-testid="${id}"]`);
-    if (f) f.value = value;
+    if (f instanceof HTMLInputElement || f instanceof HTMLTextAreaElement) f.value = value;
   }
-  if (sameContact && focusedId) side.querySelector(`[data-testid="${focusedId}"]`)?.focus();
+  if (sameContact && focusedId) /** @type {HTMLElement | null} */ (side.querySelector(`[data-testid="${focusedId}"]`))?.focus();
 }

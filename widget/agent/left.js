@@ -1,7 +1,15 @@
+// @ts-check
 // Left messages (留言): what visitors left when nobody could answer; agents mark them handled.
-import { t } from "/static/i18n.js";
-import { $, el, api, shortTime } from "./core.js";
+import { t } from "../i18n.js";
+import { $, el, api } from "../shared.js";
+import { shortTime } from "./core.js";
 
+/**
+ * @typedef {{id: string, name?: string, phone?: string, email?: string, text: string,
+ *   handled: boolean, created_at: string}} LeftMessage
+ */
+
+/** @type {LeftMessage[]} */
 let items = [];
 
 export async function refreshLeftMessages() {
@@ -9,7 +17,7 @@ export async function refreshLeftMessages() {
   renderLeft();
 }
 
-export function leftMessageUpdated({ id, handled }) {
+export function leftMessageUpdated(/** @type {{id: string, handled: boolean}} */ { id, handled }) {
   const found = items.find((m) => m.id === id);
   if (!found) { refreshLeftMessages(); return; }
   found.handled = handled;
@@ -29,7 +37,7 @@ function renderLeft() {
       toggle.disabled = true;
       try {
         const body = await api(`/api/v1/left-messages/${encodeURIComponent(m.id)}`, {
-          method: "PATCH", body: JSON.stringify({ handled: !m.handled }),
+          method: "PATCH", body: { handled: !m.handled },
         });
         leftMessageUpdated(body);
       } finally { toggle.disabled = false; }

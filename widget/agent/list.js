@@ -1,14 +1,19 @@
+// @ts-check
 // The conversation list: tabs (mine, queued, all, closed), items with channel badge, preview,
 // time, unread count and status; the tab title counts unread messages.
-import { t } from "/static/i18n.js";
-import {
-  $, el, state, ui, api, entry, isSupervisor, contactName, agentName, shortTime, channelBadge, ensureContact,
-} from "./core.js";
+import { t } from "../i18n.js";
+import { $, el, api } from "../shared.js";
+import { previewText } from "../render.js";
+import { state, ui, entry, isSupervisor, contactName, agentName, shortTime, ensureContact } from "./core.js";
+import { channelBadge } from "./channels.js";
+
+/** @import { Conversation } from "../types.js" */
+/** @import { Entry } from "./core.js" */
 
 const TABS = ["mine", "queued", "all", "closed"];
 const OPEN = "bot,queued,assigned";
 
-export function inTab(tab, c) {
+export function inTab(/** @type {string} */ tab, /** @type {Conversation} */ c) {
   const mine = c.agent_id === state.me?.id;
   switch (tab) {
     case "mine": return c.status === "assigned" && mine;
@@ -20,7 +25,7 @@ export function inTab(tab, c) {
 }
 
 /** Whether this page should keep a conversation it hears about at all. */
-export function relevant(c) {
+export function relevant(/** @type {Conversation} */ c) {
   return TABS.some((tab) => inTab(tab, c)) || state.convs.has(c.id);
 }
 
@@ -34,9 +39,9 @@ export function pruneClosed() {
   for (const e of closed.slice(0, closed.length - MAX_CLOSED)) state.convs.delete(e.conversation.id);
 }
 
-const activity = (c) => c.last_message_at || c.assigned_at || c.created_at || "";
+const activity = (/** @type {Conversation} */ c) => c.last_message_at || c.assigned_at || c.created_at || "";
 
-function visible(tab) {
+function visible(/** @type {string} */ tab) {
   return [...state.convs.values()]
     .filter((e) => inTab(tab, e.conversation))
     .sort((a, b) => (activity(b.conversation) > activity(a.conversation) ? 1 : -1));
@@ -57,20 +62,21 @@ export function setupTabs() {
   }));
 }
 
-export function showTab(tab) {
+export function showTab(/** @type {string} */ tab) {
   state.tab = tab;
   renderList();
 }
 
 export function renderList() {
   const list = $("convs");
-  for (const button of $("tabs").children) {
+  for (const button of /** @type {HTMLCollectionOf<HTMLElement>} */ ($("tabs").children)) {
     const tab = button.dataset.tab;
     const active = tab === state.tab;
     button.classList.toggle("active", active);
     button.setAttribute("aria-selected", String(active));
     // Closed conversations are history, not work: they get no counter.
-    button.querySelector(".count").textContent = tab === "closed" ? "" : String(visible(tab).length || "");
+    const count = button.querySelector(".count");
+    if (count) count.textContent = tab === "closed" ? "" : String(visible(/** @type {string} */ (tab)).length || "");
   }
   const items = visible(state.tab);
   list.replaceChildren(...items.map(item));
@@ -78,11 +84,11 @@ export function renderList() {
   updateTitle();
 }
 
-function item(e) {
+function item(/** @type {Entry} */ e) {
   const c = e.conversation;
   if (!state.contacts.has(c.contact_id)) ensureContact(c.contact_id);
   const last = [...e.messages].reverse().find((m) => m.type !== "note");
-  const text = last ? (last.text || last.attachments?.map((a) => a.name).join(", ") || "") : c.last_message_preview || "";
+  const text = last ? previewText(last, c.channel) : c.last_message_preview || "";
   const unread = e.unread
     ? el("span", { className: "unread", testid: "unread-count", textContent: String(e.unread), title: t("unreadLabel", { n: e.unread }) })
     : null;
@@ -120,10 +126,11 @@ export function updateTitle() {
 
 /** Loads every tab once (so counters are right), keeping what live events already told us. */
 export async function loadAll() {
-  const me = encodeURIComponent(state.me.id);
+  const me = encodeURIComponent(state.me?.id || "");
   const queries = [`status=assigned&agent_id=${me}`, "status=queued&limit=200",
     isSupervisor() ? "status=closed&limit=100" : `status=closed&agent_id=${me}&limit=100`];
   if (isSupervisor()) queries.push(`status=${OPEN}&limit=300`);
+  /** @type {{items: Conversation[]}[]} */
   const answers = await Promise.all(queries.map((q) => api(`/api/v1/conversations?${q}`)));
   for (const { items } of answers) for (const c of items) entry(c);
   renderList();
@@ -131,6 +138,7 @@ export async function loadAll() {
 
 /** The queue changed: new waiting conversations appear, the ones that left are re-read. */
 export async function refreshQueued() {
+  /** @type {{items: Conversation[]}} */
   const { items } = await api("/api/v1/conversations?status=queued&limit=200");
   const fresh = new Set(items.map((c) => c.id));
   for (const c of items) entry(c);
@@ -143,5 +151,5 @@ export async function refreshQueued() {
     try { entry(await api(`/api/v1/conversations/${e.conversation.id}`)); } catch { /* gone: keep what we had */ }
   }));
   renderList();
-  if (stale.some((e) => e.conversation.id === state.current)) ui.pane();
+  if (stale.some((x) => x.conversation.id === state.current)) ui.pane();
 }

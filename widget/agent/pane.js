@@ -1,54 +1,51 @@
-// The chat pane: the contact's earlier conversations above the current one, the composer
-// (files, quick replies with "/", private notes), transfer, close with a service summary,
-// blacklist, and for supervisors a read-only view with "Take over".
-import { t } from "/static/i18n.js";
+// @ts-check
+// The chat pane: the conversation's newest page, older pages and then the contact's earlier
+// conversations as the agent scrolls up; the composer (files, quick replies with "/", private
+// notes), delivery state with retry, transfer, close with a service summary, blacklist, and
+// for supervisors a read-only view with "Take over".
+import { t } from "../i18n.js";
+import { $, el, api } from "../shared.js";
+import { kindOf, renderBody } from "../render.js";
 import {
-  $, el, state, ui, api, call, entry, addMessage, isSupervisor, contactName, agentName, longTime,
-  channelBadge, ensureContact, dialog,
+  state, ui, call, socket, entry, addMessage, isSupervisor, contactName, agentName, longTime,
+  ensureContact, dialog, loadNewest, loadOlder, hasOlder, catchUp,
 } from "./core.js";
+import { channelBadge } from "./channels.js";
+import { deliveryLine } from "./delivery.js";
+
+/** @import { Conversation, Message, QuickReply, Agent, Contact } from "../types.js" */
+/** @import { Entry } from "./core.js" */
 
 const CLIP_ICON = '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/></svg>';
 const BLOCK_DURATIONS = [60, 1440, 10080, 43200, null];
-const PAGE = 500;
+/** Scrolled this close to the top (px), the next older page loads. */
+const NEAR_TOP = 150;
 
 /** How the pane shows a conversation: the holder writes, others (supervisors) watch. */
-export function mode(c) {
+export function mode(/** @type {Conversation} */ c) {
   if (c.status === "closed") return "closed";
   return c.agent_id === state.me?.id ? "edit" : "read";
 }
 
-async function allMessages(conversationId) {
-  const out = [];
-  for (let after = 0; ;) {
-    const { items } = await api(`/api/v1/conversations/${conversationId}/messages?after_seq=${after}&limit=${PAGE}`);
-    out.push(...items);
-    if (items.length < PAGE) return out;
-    after = items[items.length - 1].seq;
-  }
-}
-
-/** Earlier conversations of the same contact (any channel), oldest first, with messages. */
-async function loadHistory(e) {
-  const c = e.conversation;
-  const { items } = await api(`/api/v1/conversations?contact_id=${encodeURIComponent(c.contact_id)}&limit=20`);
-  const earlier = items.filter((x) => x.id !== c.id && x.created_at < c.created_at).reverse();
-  return Promise.all(earlier.map(async (conversation) => ({ conversation, messages: await allMessages(conversation.id) })));
-}
-
-function follow(id) {
+function follow(/** @type {string | null} */ id) {
   // Supervisors receive the live messages of what they look at; only one at a time.
   if (state.watching && state.watching !== id) {
-    state.socket.emit("conversation.unwatch", { conversation_id: state.watching });
+    socket().emit("conversation.unwatch", { conversation_id: state.watching });
     state.watching = null;
   }
-  const c = state.convs.get(id)?.conversation;
-  if (c && isSupervisor() && mode(c) === "read" && state.watching !== id) {
+  const c = id ? state.convs.get(id)?.conversation : null;
+  if (id && c && isSupervisor() && mode(c) === "read" && state.watching !== id) {
     state.watching = id;
-    state.socket.emit("conversation.watch", { conversation_id: id });
+    socket().emit("conversation.watch", { conversation_id: id });
   }
 }
 
-export async function select(id) {
+/** The open conversation's log, while `id` is still the one open. */
+function logOf(/** @type {string} */ id) {
+  return state.current === id ? document.getElementById("log") : null;
+}
+
+export async function select(/** @type {string} */ id) {
   let e = state.convs.get(id);
   if (!e) {
     try {
@@ -58,30 +55,36 @@ export async function select(id) {
       return;
     }
   }
+  const found = e;
   state.current = id;
-  e.unread = 0;
+  found.unread = 0;
   document.body.classList.add("has-current");
   if (location.hash !== `#conversation=${id}`) history.replaceState(null, "", `#conversation=${id}`);
   follow(id);
   ui.list();
   renderPane();
   ui.side();
-  const [messages] = await Promise.all([
-    allMessages(id).catch(() => []),
-    ensureContact(e.conversation.contact_id),
-    e.history ? null : loadHistory(e).then((h) => { e.history = h; }).catch(() => { e.history = []; }),
+  await Promise.all([
+    found.loaded ? null : loadNewest(found).catch(() => {}),
+    ensureContact(found.conversation.contact_id),
   ]);
-  for (const m of messages) addMessage(e, m);
-  e.loaded = true;
   if (state.current !== id) return;
   // Same controls as before the load: only the log changes, so a reply being typed keeps
   // its focus and caret.
-  if ($("log") && renderedMode === paneKey(e)) {
-    $("log").replaceChildren(...logNodes(e));
-    scrollLog();
-  } else renderPane();
+  if (document.getElementById("log") && renderedMode === paneKey(found)) redrawLog(found, "bottom");
+  else renderPane();
   ui.side();
   ui.list();
+}
+
+/** After a reconnect: the open conversation catches up and is watched again. */
+export async function resume() {
+  const e = state.current ? state.convs.get(state.current) : null;
+  if (!e) return;
+  follow(e.conversation.id);
+  if (!e.loaded) { await select(e.conversation.id); return; }
+  await catchUp(e).catch(() => {});
+  if (logOf(e.conversation.id)) redrawLog(e, "keep");
 }
 
 export function deselect() {
@@ -94,17 +97,29 @@ export function deselect() {
   ui.list();
 }
 
-export function bubble(m, testid = "message") {
+/** Retry a failed outbound message; the hub then pushes its delivery as it goes. */
+async function retry(/** @type {Message} */ m) {
+  await call("message.retry", { conversation_id: m.conversation_id, message_id: m.id });
+  // Unless the hub already told us how the new attempt went, it is under way.
+  if (m.delivery?.status === "failed") m.delivery = { status: "pending", updated_at: m.delivery.updated_at };
+  refreshMessage(m);
+}
+
+/**
+ * @param {Message} m
+ * @param {Conversation} c the conversation the message belongs to
+ * @param {string} [testid]
+ */
+export function bubble(m, c, testid = "message") {
+  const kind = kindOf(m);
   const node = el("div", {
-    className: "msg" + (m.type === "note" ? " note" : ""),
+    className: `msg kind-${kind}${kind === "note" ? " note" : ""}`,
     testid,
-    dataset: { senderType: m.sender.type, seq: String(m.seq) },
-  }, el("span", { className: "text", textContent: m.text || "" }));
-  for (const a of m.attachments || []) {
-    if (typeof a.url !== "string" || !a.url.startsWith("/") || a.url.startsWith("//")) continue;
-    node.append(a.type === "image"
-      ? el("img", { className: "thumb", src: a.url, alt: a.name || "" })
-      : el("a", { className: "file", href: a.url, download: a.name || "", textContent: `📄 ${a.name}` }));
+    dataset: { senderType: m.sender.type, seq: String(m.seq), messageId: m.id, conversationId: c.id },
+  }, ...renderBody(m, { channel: c.channel, viewer: "agent" }));
+  if (m.delivery && m.sender.type !== "contact") {
+    const mayRetry = c.id === state.current && mode(c) === "edit";
+    node.append(deliveryLine(m, mayRetry ? retry : null));
   }
   // Shown by CSS (::after) so a bubble's text stays exactly what was sent.
   const who = m.sender.type === "agent" && m.sender.id !== state.me?.id ? `${m.sender.name} · ` : "";
@@ -113,12 +128,24 @@ export function bubble(m, testid = "message") {
   return node;
 }
 
-function closedLine(c) {
+/** Redraw one message where it is shown (its delivery changed). */
+export function refreshMessage(/** @type {Message} */ m) {
+  const e = state.current ? state.convs.get(state.current) : null;
+  const log = document.getElementById("log");
+  if (!e || !log) return;
+  const shown = log.querySelector(`[data-message-id="${CSS.escape(m.id)}"]`);
+  const c = m.conversation_id === e.conversation.id ? e.conversation
+    : e.history?.find((s) => s.conversation.id === m.conversation_id)?.conversation;
+  if (shown instanceof HTMLElement && c) shown.replaceWith(bubble(m, c, shown.dataset.testid));
+}
+
+function closedLine(/** @type {Conversation} */ c) {
   if (c.close_reason === "queue_timeout") return t("closedQueue");
   if (c.close_reason === "blocked") return t("closedBlocked");
   return c.agent_id ? t("closedBy", { name: agentName(c.agent_id) }) : "";
 }
 
+/** @param {Conversation} c @param {string} testid @param {string} text */
 function separator(c, testid, text) {
   const lines = [text];
   if (c.status === "closed") lines.push(closedLine(c));
@@ -128,69 +155,121 @@ function separator(c, testid, text) {
   return node;
 }
 
-function historyNodes(e) {
-  if (e.history === null) return [el("div", { className: "separator muted", textContent: t("loadingHistory") })];
-  const nodes = [];
-  for (const h of e.history) {
-    nodes.push(separator(h.conversation, "history-separator", `${t("historyOf", { date: longTime(h.conversation.created_at) })}`));
-    if (h.conversation.channel !== e.conversation.channel) nodes.at(-1).prepend(channelBadge(h.conversation.channel));
-    nodes.push(...h.messages.map((m) => bubble(m, "history-message")));
+/** @type {Set<string>} conversations whose older page is on its way */
+const loadingOlder = new Set();
+
+/** The first line of the log: loading, more above, or the very beginning. */
+function olderLine(/** @type {Entry} */ e) {
+  const status = loadingOlder.has(e.conversation.id) ? "loading" : hasOlder(e) ? "more" : "start";
+  const text = { loading: t("loadingOlder"), more: t("moreAbove"), start: t("historyStart") }[status];
+  return el("div", { className: `older older-${status}`, testid: "log-older", dataset: { state: status }, textContent: text });
+}
+
+/** @param {Entry} e @returns {Node[]} */
+function logNodes(e) {
+  /** @type {Node[]} */
+  const nodes = [olderLine(e)];
+  for (const s of e.history || []) {
+    if (!s.messages.length && !s.complete) continue;
+    const head = separator(s.conversation, "history-separator", t("historyOf", { date: longTime(s.conversation.created_at) }));
+    if (s.conversation.channel !== e.conversation.channel) head.prepend(channelBadge(s.conversation.channel));
+    nodes.push(head, ...s.messages.map((m) => bubble(m, s.conversation, "history-message")));
   }
-  if (nodes.length) nodes.push(separator({ ...e.conversation, status: "open", summary: "" }, "current-separator",
-    t("currentSince", { date: longTime(e.conversation.created_at) })));
+  if (nodes.length > 1) {
+    nodes.push(separator({ ...e.conversation, status: "assigned", summary: "" }, "current-separator",
+      t("currentSince", { date: longTime(e.conversation.created_at) })));
+  }
+  nodes.push(...e.messages.map((m) => bubble(m, e.conversation)));
   return nodes;
 }
 
-function logNodes(e) {
-  return [...historyNodes(e), ...e.messages.map((m) => bubble(m))];
+/**
+ * Draw the log again: at the bottom (a conversation just opened) or where the reader was,
+ * counted from the bottom, so messages added above do not move what they are reading.
+ * @param {Entry} e
+ * @param {"bottom" | "keep"} where
+ */
+function redrawLog(e, where) {
+  const log = logOf(e.conversation.id);
+  if (!log) return;
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  log.replaceChildren(...logNodes(e));
+  log.scrollTop = where === "bottom" ? log.scrollHeight : log.scrollHeight - fromBottom;
+  fillOlder(e);
 }
 
-export function appendMessage(m) {
-  const log = $("log");
-  if (!log) return;
+/** While the top of the log is in view and there is more, load the older pages. */
+async function fillOlder(/** @type {Entry} */ e) {
+  const id = e.conversation.id;
+  const log = logOf(id);
+  if (!log || !e.loaded || loadingOlder.has(id) || !hasOlder(e) || log.scrollTop >= NEAR_TOP) return;
+  loadingOlder.add(id);
+  log.querySelector("[data-testid=log-older]")?.replaceWith(olderLine(e));
+  let failed = false;
+  try {
+    await loadOlder(e);
+  } catch {
+    failed = true; // shown as "more above"; the next scroll tries again
+  } finally {
+    loadingOlder.delete(id);
+  }
+  if (failed) logOf(id)?.querySelector("[data-testid=log-older]")?.replaceWith(olderLine(e));
+  else redrawLog(e, "keep");
+}
+
+export function appendMessage(/** @type {Message} */ m) {
+  const log = document.getElementById("log");
+  const e = state.convs.get(m.conversation_id);
+  if (!log || !e) return;
   const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
-  log.append(bubble(m));
+  log.append(bubble(m, e.conversation));
   if (stick) scrollLog();
 }
 
-function scrollLog() { const log = $("log"); if (log) log.scrollTop = log.scrollHeight; }
+function scrollLog() {
+  const log = document.getElementById("log");
+  if (log) log.scrollTop = log.scrollHeight;
+}
 
+/** @param {string} text @param {string} testid @param {() => void} onclick */
 function button(text, testid, onclick, className = "") {
   const b = el("button", { type: "button", textContent: text, testid, className });
   b.onclick = onclick;
   return b;
 }
 
+/** @type {string | null} */
 let renderedMode = null;
+/** @type {string | null} */
 let renderedId = null;
 
 /** What decides the pane's controls: the agent's rights and whether the contact is blocked. */
-function paneKey(e) {
+function paneKey(/** @type {Entry} */ e) {
   const contact = state.contacts.get(e.conversation.contact_id);
   const blocked = Boolean(contact?.blocked_until && new Date(contact.blocked_until) > new Date());
-  return `${mode(e.conversation)}:${blocked}`;
+  return `${e.conversation.id}:${mode(e.conversation)}:${blocked}`;
 }
 
 /** Redraw the pane if what the agent may do with the conversation changed (keeps drafts). */
 export function refreshPane() {
-  const e = state.convs.get(state.current);
+  const e = state.current ? state.convs.get(state.current) : null;
   if (!e || paneKey(e) !== renderedMode) renderPane();
   else {
-    const chip = $("paneStatus");
+    const chip = document.getElementById("paneStatus");
     if (chip) chip.textContent = t(`st_${e.conversation.status}`);
   }
 }
 
 export function renderPane(notice = "") {
   const pane = $("pane");
-  const e = state.convs.get(state.current);
+  const e = state.current ? state.convs.get(state.current) : null;
   if (!e) {
     renderedMode = null;
     pane.replaceChildren(el("div", { className: "empty", testid: "pane-empty", textContent: notice || t("noSelection") }));
     return;
   }
   const c = e.conversation;
-  const typing = renderedId === c.id && document.activeElement === $("composerInput");
+  const typing = renderedId === c.id && document.activeElement === document.getElementById("composerInput");
   renderedId = c.id;
   renderedMode = paneKey(e);
   const paneMode = mode(c);
@@ -209,8 +288,10 @@ export function renderPane(notice = "") {
     el("span", { className: "title" }, el("span", { textContent: contactName(c) }), channelBadge(c.channel),
       el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) })),
     side, el("span", { className: "actions" }, ...actions));
-  const log = el("div", { className: "log", id: "log", testid: "chat-log" }, ...logNodes(e));
+  const log = el("div", { className: "log", id: "log", testid: "chat-log" });
   log.setAttribute("aria-live", "polite");
+  log.addEventListener("scroll", () => fillOlder(e), { passive: true });
+  /** @type {HTMLElement[]} */
   const parts = [bar];
   if (paneMode === "read") {
     const banner = el("div", { className: "banner", testid: "conversation-readonly" },
@@ -225,10 +306,12 @@ export function renderPane(notice = "") {
   parts.push(log);
   if (paneMode === "edit") parts.push(el("div", { className: "typing", id: "typing" }), ...composer(e));
   pane.replaceChildren(...parts);
-  if (typing) $("composerInput")?.focus();
-  scrollLog();
+  if (typing) document.getElementById("composerInput")?.focus();
+  // Until the newest page is in, the log shows what live events brought (or nothing).
+  redrawLog(e, "bottom");
 }
 
+/** @param {Entry} e @returns {HTMLElement[]} */
 function composer(e) {
   const c = e.conversation;
   // Each conversation keeps its own unsent reply while the agent switches between them.
@@ -237,20 +320,19 @@ function composer(e) {
   input.setAttribute("aria-label", t("placeholder"));
   const send = el("button", { type: "submit", textContent: t("send"), testid: "composer-send" });
   const file = el("input", { type: "file", hidden: true, testid: "composer-file" });
-  const attach = el("button", { type: "button", className: "tool", title: "File" });
-  attach.setAttribute("aria-label", "File");
+  const attach = el("button", { type: "button", className: "tool", title: t("attachFile") });
+  attach.setAttribute("aria-label", t("attachFile"));
   attach.innerHTML = CLIP_ICON; // constant markup, no user data
   attach.onclick = () => file.click();
   file.onchange = async () => {
-    const chosen = file.files[0];
+    const chosen = file.files?.[0];
     file.value = "";
     if (!chosen) return;
     const data = new FormData();
     data.append("file", chosen);
-    const res = await fetch("/api/v1/uploads", { method: "POST", body: data, headers: { Authorization: `Bearer ${state.token}` } });
-    if (!res.ok) return;
-    const attachment = await res.json();
-    const ack = await state.socket.emitWithAck("message",
+    const attachment = await api("/api/v1/uploads", { method: "POST", body: data }).catch(() => null);
+    if (!attachment) return;
+    const ack = await socket().emitWithAck("message",
       { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment] });
     if (ack.ok && addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
@@ -260,12 +342,14 @@ function composer(e) {
   const noteLabel = el("label", { className: "note-toggle", title: t("noteHint") }, noteBox, t("note"));
   const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
   noteBox.onchange = () => form.classList.toggle("private", noteBox.checked);
-  let typing = false; let idle;
+  let typing = false;
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  let idle;
   input.addEventListener("input", () => {
     if (noteBox.checked) return; // notes are private: the customer never sees us typing them
-    if (!typing) { typing = true; state.socket.emit("typing", { conversation_id: c.id, on: true }); }
+    if (!typing) { typing = true; socket().emit("typing", { conversation_id: c.id, on: true }); }
     clearTimeout(idle);
-    idle = setTimeout(() => { typing = false; state.socket.emit("typing", { conversation_id: c.id, on: false }); }, 3000);
+    idle = setTimeout(() => { typing = false; socket().emit("typing", { conversation_id: c.id, on: false }); }, 3000);
   });
   input.addEventListener("keydown", (ev) => {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
@@ -276,7 +360,7 @@ function composer(e) {
     if (!text) return;
     input.value = e.draft = "";
     quick.hidden = true;
-    const ack = await state.socket.emitWithAck("message",
+    const ack = await socket().emitWithAck("message",
       { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: noteBox.checked });
     if (!ack.ok) { input.value = e.draft = text; return; }
     if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
@@ -284,11 +368,12 @@ function composer(e) {
   return [quick, form];
 }
 
+/** @type {QuickReply[] | null} */
 let quickReplies = null;
-async function showQuickReplies(input, box) {
+async function showQuickReplies(/** @type {HTMLTextAreaElement} */ input, /** @type {HTMLElement} */ box) {
   const value = input.value;
   if (!value.startsWith("/")) { box.hidden = true; return; }
-  if (!quickReplies) quickReplies = (await api("/api/v1/quick-replies").catch(() => ({ items: [] }))).items;
+  if (!quickReplies) quickReplies = /** @type {QuickReply[]} */ ((await api("/api/v1/quick-replies").catch(() => ({ items: [] }))).items);
   const query = value.slice(1).toLowerCase();
   const matches = quickReplies.filter((q) => `${q.title} ${q.text}`.toLowerCase().includes(query)).slice(0, 8);
   box.replaceChildren(...matches.map((q) => {
@@ -300,12 +385,13 @@ async function showQuickReplies(input, box) {
   box.hidden = matches.length === 0;
 }
 
-async function close(e, summary) {
+async function close(/** @type {Entry} */ e, /** @type {string} */ summary) {
   await call("conversation.close", { conversation_id: e.conversation.id, summary });
   markClosed(e.conversation.id, summary);
 }
 
 /** The conversation ended (here or elsewhere): it moves to "closed" and the pane goes read-only. */
+/** @param {string} id @param {string} [summary] */
 export function markClosed(id, summary) {
   const e = state.convs.get(id);
   if (!e) return;
@@ -315,13 +401,14 @@ export function markClosed(id, summary) {
   ui.list();
 }
 
-function openSummary(e) {
+function openSummary(/** @type {Entry} */ e) {
   const text = el("textarea", { placeholder: t("summaryPlaceholder"), testid: "summary-text", maxLength: 2000, rows: 4 });
   text.setAttribute("aria-label", t("summaryTitle"));
   dialog("summary-dialog", t("summaryTitle"), [text], t("closeWithSummary"), () => close(e, text.value.trim()), "summary-submit");
 }
 
-async function openTransfer(e) {
+async function openTransfer(/** @type {Entry} */ e) {
+  /** @type {{items: Agent[]}} */
   const { items } = await api("/api/v1/agents");
   const select = el("select", { testid: "transfer-agent" }, ...items.filter((a) => a.id !== state.me?.id)
     .map((a) => el("option", { value: a.id, textContent: `${a.name} <${a.email}>` })));
@@ -335,16 +422,17 @@ async function openTransfer(e) {
   }, "transfer-submit");
 }
 
-function openBlock(e) {
+function openBlock(/** @type {Entry} */ e) {
   const duration = el("select", { testid: "block-duration" }, ...BLOCK_DURATIONS.map((m) =>
     el("option", { value: m === null ? "" : String(m), textContent: t(m === null ? "d_forever" : `d_${m}`) })));
   duration.value = "1440";
   duration.setAttribute("aria-label", t("blockTitle"));
   const reason = el("input", { placeholder: t("blockReason"), testid: "block-reason", maxLength: 500 });
   dialog("block-dialog", t("blockTitle"), [duration, reason], t("blockSubmit"), async () => {
+    /** @type {Contact} */
     const contact = await api(`/api/v1/contacts/${encodeURIComponent(e.conversation.contact_id)}/block`, {
       method: "POST",
-      body: JSON.stringify({ minutes: duration.value ? Number(duration.value) : null, reason: reason.value.trim() }),
+      body: { minutes: duration.value ? Number(duration.value) : null, reason: reason.value.trim() },
     });
     state.contacts.set(contact.id, contact);
     ui.side();
@@ -352,19 +440,21 @@ function openBlock(e) {
   }, "block-submit");
 }
 
-async function takeOver(e, banner) {
+async function takeOver(/** @type {Entry} */ e, /** @type {HTMLElement} */ banner) {
   try {
+    /** @type {{conversation: Conversation}} */
     const { conversation } = await call("conversation.take_over", { conversation_id: e.conversation.id });
     entry(conversation);
     if (state.watching === conversation.id) {
       // Now held: its messages come to us as the holder.
-      state.socket.emit("conversation.unwatch", { conversation_id: conversation.id });
+      socket().emit("conversation.unwatch", { conversation_id: conversation.id });
       state.watching = null;
     }
     state.tab = "mine";
     ui.list();
     if (state.current === conversation.id) renderPane();
   } catch (err) {
-    banner.append(el("span", { className: "error", role: "alert", textContent: t("takeOverFailed", { error: err.message }) }));
+    banner.append(el("span", { className: "error", role: "alert",
+      textContent: t("takeOverFailed", { error: err instanceof Error ? err.message : String(err) }) }));
   }
 }

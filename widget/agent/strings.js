@@ -1,5 +1,6 @@
+// @ts-check
 // The inbox's own strings (Simplified Chinese and English), added to the shared table.
-import { addStrings } from "/static/i18n.js";
+import { addStrings } from "../i18n.js";
 
 addStrings({
   en: {
@@ -10,7 +11,9 @@ addStrings({
     servedBy: "with {name}", nobody: "unassigned",
     historyOf: "Conversation of {date}", closedBy: "closed by {name}", closedQueue: "closed: nobody answered in time",
     closedBlocked: "closed: visitor blacklisted", summaryLabel: "Summary: {text}", currentSince: "Current conversation, {date}",
-    loadingHistory: "Loading earlier conversations…",
+    loadingOlder: "Loading earlier messages…", moreAbove: "Scroll up for earlier messages",
+    historyStart: "No earlier messages", sessionEnded: "You were signed out. Please sign in again.",
+    loginUnavailable: "The hub cannot be reached, please try again.", attachFile: "Send a file",
     summaryClose: "Summary & close", summaryTitle: "Service summary", summaryPlaceholder: "What was asked, what was done (服务小结)",
     closeWithSummary: "Close conversation", cancel: "Cancel",
     block: "Blacklist", blockTitle: "Blacklist this visitor", blockReason: "Reason (seen by agents)", blockSubmit: "Blacklist",
@@ -28,7 +31,7 @@ addStrings({
     dev_pc: "PC", dev_mobile: "Mobile",
     handled: "Handled", markHandled: "Mark handled", markUnhandled: "Reopen",
     back: "Back", contactPanel: "Contact", notifyTitle: "New message from {name}", notifyNew: "New conversation: {name}",
-    transferred: "Transferred", attachment: "[attachment]", convNotFound: "That conversation was not found.",
+    transferred: "Transferred", convNotFound: "That conversation was not found.",
   },
   zh: {
     tabMine: "我的", tabQueued: "排队", tabAll: "全部", tabClosed: "已结束", tabsLabel: "会话列表",
@@ -37,7 +40,9 @@ addStrings({
     ch_webim: "网页", ch_wechat: "微信", ch_weibo: "微博", ch_email: "邮件", ch_sms: "短信", ch_voice: "电话",
     servedBy: "坐席 {name}", nobody: "未分配",
     historyOf: "{date} 的会话", closedBy: "由 {name} 结束", closedQueue: "排队超时结束", closedBlocked: "访客被拉黑，会话结束",
-    summaryLabel: "服务小结：{text}", currentSince: "当前会话，{date}", loadingHistory: "正在加载历史会话…",
+    summaryLabel: "服务小结：{text}", currentSince: "当前会话，{date}",
+    loadingOlder: "正在加载更早的消息…", moreAbove: "向上滚动查看更早的消息", historyStart: "没有更早的消息了",
+    sessionEnded: "您已退出登录，请重新登录。", loginUnavailable: "无法连接服务器，请重试。", attachFile: "发送文件",
     summaryClose: "小结并结束", summaryTitle: "服务小结", summaryPlaceholder: "客户咨询了什么、如何处理",
     closeWithSummary: "结束会话", cancel: "取消",
     block: "拉黑", blockTitle: "拉黑访客", blockReason: "拉黑原因（仅坐席可见）", blockSubmit: "确认拉黑",
@@ -55,6 +60,6 @@ addStrings({
     dev_pc: "电脑", dev_mobile: "手机",
     handled: "已处理", markHandled: "标为已处理", markUnhandled: "标为未处理",
     back: "返回", contactPanel: "客户", notifyTitle: "{name} 发来新消息", notifyNew: "新会话：{name}",
-    transferred: "已转接", attachment: "[附件]", convNotFound: "未找到该会话。",
+    transferred: "已转接", convNotFound: "未找到该会话。",
   },
 });
