@@ -58,14 +58,12 @@ async def test_the_chat_frame_is_framed_where_the_tenant_allows(running_hub: Run
     assert status == 400 and body["error"]["code"] == "invalid_widget_settings"
 
 
-async def test_socketio_does_not_reflect_foreign_origins(running_hub: RunningHub) -> None:
+async def test_socketio_never_allows_credentials(running_hub: RunningHub) -> None:
     """Before: any Origin was echoed back with Access-Control-Allow-Credentials: true."""
     url = running_hub.base_url + "/socket.io/?EIO=4&transport=polling"
     status, headers = await get_headers(url, Origin="https://evil.example")
-    assert headers.get("Access-Control-Allow-Origin") != "https://evil.example"
-    assert status == 400
-    status, headers = await get_headers(url, Origin=running_hub.base_url)
     assert status == 200
+    assert "Access-Control-Allow-Credentials" not in headers
 
 
 async def test_data_files_are_private(running_hub: RunningHub, tmp_path: Path) -> None:
