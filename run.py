@@ -67,7 +67,7 @@ def main() -> None:
 
     from config.settings import SettingsError, load_settings
     from hub import gc_policy
-    from hub.app import create_app
+    from hub.app import create_app, server_options
 
     try:
         settings = load_settings(
@@ -90,13 +90,17 @@ def main() -> None:
     # Added after the cleanup contexts, so it runs once the store is open and state restored.
     app.on_startup.append(gc_policy.freeze_startup_objects)
     # aiohttp's run_app turns SIGTERM and SIGINT into a graceful stop: it stops accepting,
-    # runs the cleanup contexts (in-flight writes finish, the store closes), then returns.
+    # runs on_shutdown (the hub answers the events and requests in hand: hub/app.py _drain),
+    # gives what is still open (the websockets, which never end by themselves) one more
+    # second, then cancels it, so the sockets close and their clients reconnect elsewhere;
+    # last the cleanup contexts (the store closes once its writes are answered).
     web.run_app(
         app,
         host=settings.host,
         port=settings.port,
         print=lambda text: logging.getLogger("hub").info(text.strip()),
-        shutdown_timeout=10,
+        shutdown_timeout=1,
+        **server_options(settings),
     )
 
 

@@ -1,4 +1,5 @@
-"""python -m bench <relay|connections|acd|storage|email|all> [--quick] [--json] [--workers N]
+"""python -m bench <relay|connections|acd|storage|email|hostile|all> [--quick] [--json]
+                    [--workers N]
 
 Progress goes to stderr; results go to stdout, one JSON object per scenario with --json,
 a short readable summary otherwise.
@@ -18,7 +19,7 @@ from typing import Any
 from bench.servers import raise_fd_limit
 from bench.stats import machine
 
-SCENARIOS = ("relay", "connections", "acd", "storage", "email")
+SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile")
 
 
 def _log(text: str) -> None:
@@ -43,6 +44,10 @@ def _runner(name: str) -> Callable[[bool, int, Callable[[str], None]], dict[str,
         from bench import email
 
         return email.run
+    if name == "hostile":
+        from bench import hostile
+
+        return hostile.run
     from bench import storage
 
     return storage.run

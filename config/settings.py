@@ -11,7 +11,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from hub.errors import Invalid
+from hub.security import check_password
 
 
 class SettingsError(Exception):
@@ -42,6 +45,20 @@ class Settings(BaseModel):
     # the header is ignored, since anyone can send it and fake the visitor's IP.
     trusted_proxies: tuple[str, ...] = ()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Visitor limits (docs/protocol.md, "Limits"): generous for people, tight for scripts.
+    # "address" is the visitor's IP, as trusted_proxies lets the hub see it.
+    visitor_messages_per_minute: int = Field(60, ge=1)
+    address_messages_per_minute: int = Field(600, ge=1)
+    address_connections: int = Field(200, ge=1)
+    address_new_contacts_per_hour: int = Field(300, ge=1)
+    # Uploads: files one visitor or agent may upload a minute, and the free disk space below
+    # which the hub refuses new uploads (so that the database never runs out of room).
+    uploads_per_minute: int = Field(20, ge=1)
+    upload_min_free_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    # Idle keep-alive connections, and requests whose headers never finish, are closed after
+    # this long (aiohttp's default, 75 s, let a slow client hold a connection that long).
+    http_keepalive_seconds: float = Field(15.0, gt=0, le=600)
+
     # Channel connections (IMAP, event socket) that fail are retried after a back-off that
     # doubles from the first value up to the second.
     channel_retry_min_seconds: float = Field(1.0, gt=0)
@@ -54,6 +71,15 @@ class Settings(BaseModel):
     outbox_max_attempts: int = Field(12, ge=1)
     outbox_lease_seconds: float = Field(120.0, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
+
+    @model_validator(mode="after")
+    def _admin_password_policy(self) -> Settings:
+        if self.admin_password is not None:
+            try:
+                check_password(self.admin_password, email=self.admin_email)
+            except Invalid as exc:
+                raise ValueError(f"admin_password: {exc.message}") from exc
+        return self
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import socketio
 from aiohttp import web
@@ -15,7 +17,8 @@ from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
 from hub.api import add_api_routes
-from hub.api.common import error_middleware
+from hub.api.common import drain_middleware, error_middleware
+from hub.api.headers import add_header_signal
 from hub.channel_runtime import ChannelRuntime
 from hub.channels import ChannelType
 from hub.context import HUB, Hub
@@ -33,6 +36,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WIDGET_DIR = REPO_ROOT / "widget"
 READY = web.AppKey("ready", dict)
 SIO = web.AppKey("sio", socketio.AsyncServer)
+# How long a stop waits for events and requests in hand to be answered.
+DRAIN_SECONDS = 10.0
+SQLITE_FILE = "hub.sqlite3"  # the name hub.storage.create_store gives the embedded database
 
 
 def default_channel_types() -> list[ChannelType]:
@@ -40,10 +46,21 @@ def default_channel_types() -> list[ChannelType]:
     return [EmailChannel()]
 
 
+def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:
+    """The data directory holds the database, its WAL, the token secret and the uploads:
+    only the hub's user may enter it, and the database files are created readable by it
+    alone (SQLite gives the WAL and shared-memory files the database file's mode)."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    data_dir.chmod(0o700)
+    database = data_dir / SQLITE_FILE
+    if sqlite and not database.exists():
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def build_hub(
     settings: Settings, sio: socketio.AsyncServer, channel_types: Sequence[ChannelType]
 ) -> Hub:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    make_data_dir_private(settings.data_dir, sqlite=not settings.mongo_url)
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
     hub = Hub(
         settings=settings,
@@ -115,10 +132,27 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
         await connector.stop()
 
 
+async def _drain(app: web.Application) -> None:
+    """The first step of a graceful stop, once the listener is closed (aiohttp's
+    on_shutdown): every socket event and REST request being handled is answered, new ones
+    are refused. aiohttp then cancels what is left, the websockets: each one closes without
+    an Engine.IO close packet (hub/realtime/engine.py), which clients take as a lost
+    connection and reconnect, to another node."""
+    await app[HUB].drain.stop(DRAIN_SECONDS)
+    await app[SIO].shutdown()
+
+
 async def healthz(request: web.Request) -> web.Response:
     if not request.app[READY].get("ready"):
         return web.json_response({"status": "starting"}, status=503)
     return web.json_response({"status": "ok"})
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """aiohttp's connection handling, for run.py and the tests alike: idle keep-alive
+    connections and requests whose headers never finish are closed after
+    http_keepalive_seconds (aiohttp's 75 s let a slow client hold each connection that long)."""
+    return {"keepalive_timeout": settings.http_keepalive_seconds}
 
 
 def create_app(
@@ -127,10 +161,14 @@ def create_app(
     sio = create_sio(settings)
     kinds = default_channel_types() if channel_types is None else channel_types
     hub = build_hub(settings, sio, kinds)
-    app = web.Application(middlewares=[error_middleware], client_max_size=settings.max_body_bytes)
+    app = web.Application(
+        middlewares=[error_middleware, drain_middleware], client_max_size=settings.max_body_bytes
+    )
     app[HUB] = hub
     app[SIO] = sio
     app[READY] = {"ready": False}
+    add_header_signal(app)
+    app.on_shutdown.append(_drain)
     sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)

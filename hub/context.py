@@ -16,7 +16,7 @@ from hub.bus import EventBus
 from hub.channels import ChannelType, Connectors
 from hub.security import Tokens
 from hub.storage.base import Store
-from hub.throttle import Throttle
+from hub.throttle import Drain, LoginGuard, Turns, VisitorLimits
 from hub.timers import Timers
 
 
@@ -32,8 +32,17 @@ class Hub:
     background: Background = field(default_factory=Background)
     timers: Timers = field(default_factory=Timers)
     presence: AgentPresence = field(default_factory=AgentPresence)
-    # Failed sign-ins per email: guessing passwords gets 429 after a few tries.
-    login_failures: Throttle = field(default_factory=lambda: Throttle(limit=5, window=300))
+    # Failed sign-ins per address, account and both (hub/throttle.py).
+    login_guard: LoginGuard = field(default_factory=LoginGuard)
+    # What one visitor and one address may do (settings visitor_* and address_*).
+    visitor_limits: VisitorLimits = field(init=False)
+    # The events and requests in hand, and whether the hub is stopping (hub/app.py _drain).
+    drain: Drain = field(default_factory=Drain)
+    # One at a time per key: slowed sign-ins to one account, ratings of one conversation.
+    turns: Turns = field(default_factory=Turns)
+
+    def __post_init__(self) -> None:
+        self.visitor_limits = VisitorLimits(self.settings)
 
 
 HUB = web.AppKey("hub", Hub)

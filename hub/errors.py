@@ -66,5 +66,15 @@ class TooLarge(HubError):
 
 
 class RateLimited(HubError):
+    """Too many requests: `retry_after` says in how many seconds the next one is accepted
+    (in the error body, and as the Retry-After header over HTTP)."""
+
     status = 429
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int = 60, code: str | None = None):
+        super().__init__(message, code=code)
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        return super().body() | {"retry_after": self.retry_after}

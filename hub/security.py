@@ -4,17 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import os
 import secrets
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from hub.errors import Unauthorized
+from hub.errors import Invalid, Unauthorized
 
 _hasher = PasswordHasher()
+
+MIN_PASSWORD_LENGTH = 8
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    text = resources.files("hub").joinpath("data/common-passwords.txt").read_text("utf-8")
+    return frozenset(
+        line.strip().lower() for line in text.splitlines() if line.strip() and line[0] != "#"
+    )
+
+
+def check_password(password: str, *, email: str) -> None:
+    """The policy for every account password (the first administrator's, new agents', changed
+    ones): long enough, not a well-known one, not the account's own name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password needs at least {MIN_PASSWORD_LENGTH} characters", code="weak_password"
+        )
+    lowered = password.lower()
+    local_part = email.strip().lower().partition("@")[0]
+    if (
+        lowered in common_passwords()
+        or len(set(password)) == 1
+        or lowered
+        in (
+            local_part,
+            email.strip().lower(),
+        )
+    ):
+        raise Invalid(
+            "the password is too easy to guess (a common password or the email itself)",
+            code="weak_password",
+        )
 
 
 async def hash_password(password: str) -> str:
@@ -88,9 +124,12 @@ def load_or_create_secret(data_dir: Path) -> str:
     if path.exists():
         return path.read_text().strip()
     secret = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(secret)
-    tmp.chmod(0o600)
+    tmp.unlink(missing_ok=True)
+    # Created private: never readable by others, not even between creation and a chmod.
+    descriptor = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as out:
+        out.write(secret)
     tmp.replace(path)
     return secret

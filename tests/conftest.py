@@ -14,7 +14,7 @@ import pytest
 from aiohttp import web
 
 from config.settings import Settings
-from hub.app import create_app
+from hub.app import create_app, server_options
 from hub.channels import ChannelType
 from hub.context import HUB, Hub
 from tests.realtime_clients import AgentClient, Api, EventClient, Visitor
@@ -108,7 +108,11 @@ async def start_hub(
         sqlite_synchronous="NORMAL",
         **overrides,
     )
-    runner = web.AppRunner(create_app(settings, channel_types=channel_types), handle_signals=False)
+    runner = web.AppRunner(
+        create_app(settings, channel_types=channel_types),
+        handle_signals=False,
+        **server_options(settings),
+    )
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", settings.port)
     await site.start()

@@ -77,7 +77,7 @@ async def test_invalid_json_and_auth_errors(running_hub: RunningHub) -> None:
 
 
 async def test_duplicate_email_is_a_conflict(running_hub: RunningHub) -> None:
-    body = {"name": "A", "email": "dup@example.com", "password": "password1"}
+    body = {"name": "A", "email": "dup@example.com", "password": "dup-password-1"}
     api = running_hub.api
     assert (await api.request("POST", "/api/v1/agents", token=running_hub.admin_token, json=body))[
         0
@@ -100,7 +100,7 @@ async def test_admin_only_calls(running_hub: RunningHub) -> None:
         "POST",
         "/api/v1/agents",
         token=token,
-        json={"name": "B", "email": "b@example.com", "password": "password1"},
+        json={"name": "B", "email": "b@example.com", "password": "b-password-1"},
     )
     assert status == 403 and body["error"]["code"] == "admin_only"
     status, settings = await api.request("GET", "/api/v1/settings/routing", token=token)

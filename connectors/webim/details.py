@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import ipaddress
 import logging
 import re
 from pathlib import Path
@@ -12,9 +11,9 @@ from typing import Any
 from ua_parser import parse
 
 from config.settings import Settings
+from hub.addresses import environ_address
 
 log = logging.getLogger(__name__)
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 MAX_FIELD = 2000
 
@@ -23,40 +22,9 @@ def _text(value: object) -> str:
     return value[:MAX_FIELD] if isinstance(value, str) else ""
 
 
-@functools.cache
-def _networks(trusted: tuple[str, ...]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(entry, strict=False) for entry in trusted)
-
-
-def _is_trusted(address: str, networks: tuple[IPNetwork, ...]) -> bool:
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    return any(ip in network for network in networks)
-
-
 def client_ip(environ: dict[str, Any], trusted_proxies: tuple[str, ...] = ()) -> str:
-    """The visitor's address. X-Forwarded-For is believed only when the peer is one of our
-    trusted proxies, and read from the right: each trusted hop appends the address it saw, so
-    the first untrusted one from the right is the visitor; anything to its left is whatever
-    the client chose to send."""
-    request = environ.get("aiohttp.request")
-    peer = str(request.remote) if request is not None and request.remote else ""
-    peer = peer or str(environ.get("REMOTE_ADDR", ""))
-    networks = _networks(trusted_proxies)
-    forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
-    if not networks or not forwarded or not _is_trusted(peer, networks):
-        return peer
-    hops = [hop.strip() for hop in forwarded.split(",")]
-    for hop in reversed(hops):
-        try:
-            ipaddress.ip_address(hop)
-        except ValueError:
-            return peer  # a garbled header: keep the address we know is real
-        if not _is_trusted(hop, networks):
-            return hop
-    return hops[0]  # every hop is one of ours: the visitor is inside the trusted network
+    """The visitor's address (hub/addresses.py: X-Forwarded-For only from trusted proxies)."""
+    return environ_address(environ, trusted_proxies)
 
 
 _IN_APP = re.compile(r"(MicroMessenger|DingTalk|Weibo|AlipayClient)[/ _]?(?:__weibo__)?(\d+)")

@@ -27,6 +27,7 @@ from hub.context import Hub
 from hub.domain import Channel, Conversation, ConversationStatus, Identity
 from hub.errors import HubError, Invalid, NotFound, Unauthorized
 from hub.events import ContactUpdated
+from hub.realtime.guard import dispatch
 from hub.realtime.rooms import VISITOR_NS, visitor_room
 from hub.realtime.server import acked, payload
 
@@ -112,6 +113,11 @@ class VisitorNamespace(socketio.AsyncNamespace):
         )
         if conversation is not None:
             await self._send_status(sid, conversation)
+
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Reserved names, invalid text, the visitor limits and the shutdown drain first
+        # (hub/realtime/guard.py).
+        return await dispatch(self.hub, self, event, args, super().trigger_event, visitor=True)
 
     async def _send_status(self, sid: str, conversation: Conversation) -> None:
         """Where the resumed conversation stands, for the tab that just connected."""

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 
 from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
-from hub.errors import Invalid, RateLimited, Unauthorized
+from hub.errors import Invalid, Unauthorized
 from hub.events import AgentDisabled
-from hub.security import dummy_hash, hash_password, verify_password
+from hub.security import check_password, dummy_hash, hash_password, verify_password
 
 ROLES = {r.value for r in Role}
 
@@ -32,13 +33,15 @@ async def do_create_agent(
     skills: Sequence[str],
     max_concurrent: int,
 ) -> Agent:
+    checked_roles = check_roles(roles)
+    check_password(password, email=email)
     agent = Agent(
         id=new_id(),
         tenant=tenant,
         name=name,
         email=email.strip().lower(),
         password_hash=await hash_password(password),
-        roles=check_roles(roles),
+        roles=checked_roles,
         skills=sorted(set(skills)),
         max_concurrent=max_concurrent,
     )
@@ -52,6 +55,8 @@ async def do_create_agent(
 async def do_update_agent(
     hub: Hub, agent: Agent, changes: dict[str, object], *, password: str | None = None
 ) -> Agent:
+    if password is not None:
+        check_password(password, email=str(changes.get("email", agent.email)))
     fields = list(changes)
     for name, value in changes.items():
         if name == "roles":
@@ -82,19 +87,30 @@ async def do_update_agent(
     return agent
 
 
-async def login(hub: Hub, email: object, password: object) -> tuple[str, Agent]:
+async def login(hub: Hub, email: object, password: object, *, address: str) -> tuple[str, Agent]:
     if not isinstance(email, str) or not isinstance(password, str):
         raise Invalid("email and password are required", code="invalid_credentials_format")
     email = email.strip().lower()
-    if hub.login_failures.exceeded(email):
-        raise RateLimited("too many failed sign-ins; try again in a few minutes")
+    guard = hub.login_guard
+    guard.refuse(address, email)
+    if guard.slowed(address, email):
+        # Guessed at from many places: one try at a time, each slowed, for addresses this
+        # account never signed in from (its owner's known ones are not held up).
+        async with hub.turns.hold(("login", email)):
+            await asyncio.sleep(guard.slow_seconds)
+            return await _check_credentials(hub, email, password, address)
+    return await _check_credentials(hub, email, password, address)
+
+
+async def _check_credentials(
+    hub: Hub, email: str, password: str, address: str
+) -> tuple[str, Agent]:
     agent = await hub.store.get_agent_by_email(email)
     usable = agent if agent is not None and not agent.disabled else None
     # Unknown emails are checked against a dummy hash so the answer takes as long either way.
     matches = await verify_password(usable.password_hash if usable else dummy_hash(), password)
     if usable is None or not matches:
-        hub.login_failures.record(email)
+        hub.login_guard.failed(address, email)
         raise Unauthorized("wrong email or password", code="bad_credentials")
-    hub.login_failures.clear(email)
-    agent = usable
-    return hub.tokens.agent_token(agent.tenant, agent.id), agent
+    hub.login_guard.succeeded(address, email)
+    return hub.tokens.agent_token(usable.tenant, usable.id), usable

@@ -199,13 +199,18 @@ async def do_rate(
         raise Invalid(f"comment must be text of at most {MAX_SUMMARY} characters")
     if not isinstance(conversation_id, str):
         raise Invalid("conversation_id must be a string", code="invalid_conversation_id")
-    conversation = await hub.store.get_conversation(tenant, conversation_id)
-    if conversation is None or conversation.contact_id != contact_id:
-        raise NotFound("no such conversation", code="conversation_not_found")
-    if conversation.is_open:
-        raise Conflict("a conversation can be rated once it is closed", code="not_closed")
-    conversation.rating = Rating(score=score, comment=comment)
-    await hub.store.update_conversation(conversation, ["rating"])
+    # Two tabs rating at once must not both pass the check below.
+    async with hub.turns.hold(("rating", tenant, conversation_id)):
+        conversation = await hub.store.get_conversation(tenant, conversation_id)
+        if conversation is None or conversation.contact_id != contact_id:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        if conversation.is_open:
+            raise Conflict("a conversation can be rated once it is closed", code="not_closed")
+        if conversation.rating is not None:
+            # Each rating notifies every staff member: once per conversation.
+            raise Conflict("this conversation is rated already", code="already_rated")
+        conversation.rating = Rating(score=score, comment=comment)
+        await hub.store.update_conversation(conversation, ["rating"])
     await hub.bus.publish(ConversationUpdated(conversation))
     return conversation
 

@@ -5,6 +5,7 @@ check_* validates everything that can fail on user input and changes nothing; do
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -29,10 +30,13 @@ from hub.domain import (
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
 from hub.events import ConversationOpened, MessageCreated
+from hub.uploads import display_name
 
 MAX_CLIENT_ID = 100
 MAX_SYNC_PAGE = 500
 MAX_ATTACHMENTS = 10
+# Where hub/uploads.py keeps files: /uploads/<tenant folder>/<random hex>.<extension>.
+UPLOAD_URL = re.compile(r"/uploads/[A-Za-z0-9_-]{1,200}/[0-9a-f]{32}\.[a-z0-9]{2,5}")
 ATTACHMENT_KINDS = {"image", "file"}
 # The longest text any channel may store in one message. People do not type this much; a
 # long email does arrive, and is kept whole in its attachment (the raw mail) beside this.
@@ -69,8 +73,11 @@ def check_client_id(client_id: object) -> str | None:
 
 
 def check_attachments(raw: object) -> list[dict[str, Any]]:
-    """Attachments a customer or agent sends must point at files uploaded to this hub
-    (a path on this origin), so nobody can make a bubble load an arbitrary remote URL."""
+    """Attachments a customer or agent sends must point at files uploaded to this hub, so
+    nobody can make a bubble load a remote URL. Only the exact form hub/api/uploads.py hands
+    out is accepted: a looser "same-origin path" check let `/\\host/x` through, which
+    browsers read as `//host/x`. Names lose the characters that would reorder them on screen
+    (extension spoofing)."""
     if raw is None:
         return []
     if not isinstance(raw, list) or len(raw) > MAX_ATTACHMENTS:
@@ -85,9 +92,7 @@ def check_attachments(raw: object) -> list[dict[str, Any]]:
         size, mime = item.get("size", 0), item.get("mime", "")
         if (
             not isinstance(url, str)
-            or not url.startswith("/")
-            or url.startswith("//")
-            or len(url) > 500
+            or not UPLOAD_URL.fullmatch(url)
             or not isinstance(name, str)
             or len(name) > 255
             or kind not in ATTACHMENT_KINDS
@@ -101,7 +106,9 @@ def check_attachments(raw: object) -> list[dict[str, Any]]:
                 "an attachment needs url (a path on this hub), name, type image|file, size, mime",
                 code="invalid_attachments",
             )
-        checked.append({"url": url, "name": name, "type": kind, "size": size, "mime": mime})
+        checked.append(
+            {"url": url, "name": display_name(name, ""), "type": kind, "size": size, "mime": mime}
+        )
     return checked
 
 

@@ -42,11 +42,10 @@ async def agent_disconnected(hub: Hub, agent: Agent, sid: str) -> None:
 
 
 async def do_set_presence(hub: Hub, agent: Agent, status: object) -> str:
-    if status not in SETTABLE:
+    if not isinstance(status, str) or status not in SETTABLE:
         raise Invalid(
             f"status must be one of {', '.join(sorted(SETTABLE))}", code="invalid_presence"
         )
-    assert isinstance(status, str)
     key = (agent.tenant, agent.id)
     hub.presence.set_presence(key, status)
     change = await hub.acd.set_presence(

@@ -107,7 +107,12 @@ WIDGET_DEFAULTS: dict[str, Any] = {
         "holidays": [],
     },
     "offline_message": "",
+    # Sites that may embed the chat frame (its Content-Security-Policy frame-ancestors), as
+    # origins like https://shop.example.com; empty: any site.
+    "allowed_origins": [],
 }
+MAX_ALLOWED_ORIGINS = 50
+ORIGIN = re.compile(r"^https?://(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:[0-9]{1,5})?$")
 PRECHAT_FIELDS = ("name", "phone", "email")
 MAX_HOLIDAYS = 366
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
@@ -247,6 +252,12 @@ async def put_widget_config(hub: Hub, tenant: str, raw: object) -> dict[str, Any
             value = check_prechat_fields(value)
         elif key == "working_hours":
             value = check_working_hours(value)
+        elif key == "allowed_origins" and not (
+            isinstance(value, list)
+            and len(value) <= MAX_ALLOWED_ORIGINS
+            and all(isinstance(o, str) and ORIGIN.match(o) for o in value)
+        ):
+            raise _bad("allowed_origins is a list of origins such as https://shop.example.com")
         elif isinstance(default, bool) and not isinstance(value, bool):
             raise _bad(f"{key} is true or false")
         elif isinstance(default, str) and not (isinstance(value, str) and len(value) <= 500):

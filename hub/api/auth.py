@@ -6,7 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.actions.agents import login
-from hub.api.common import current_agent, hub_of, parse_body
+from hub.api.common import current_agent, hub_of, parse_body, request_address
 
 routes = web.RouteTableDef()
 
@@ -20,7 +20,9 @@ class LoginBody(BaseModel):
 @routes.post("/api/v1/auth/login")
 async def login_view(request: web.Request) -> web.Response:
     body = await parse_body(request, LoginBody)
-    token, agent = await login(hub_of(request), body.email, body.password)
+    token, agent = await login(
+        hub_of(request), body.email, body.password, address=request_address(request)
+    )
     return web.json_response({"token": token, "agent": agent.public() | {"tenant": agent.tenant}})
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,9 +9,11 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from hub.addresses import client_address
+from hub.boundary import check_query, decode_json
 from hub.context import HUB, Hub
 from hub.domain import Agent
-from hub.errors import Forbidden, HubError, Invalid, TooLarge, Unauthorized
+from hub.errors import Forbidden, HubError, Invalid, RateLimited, TooLarge, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +27,20 @@ def error_response(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
 
 
+def hub_error_response(exc: HubError) -> web.Response:
+    response = web.json_response({"error": exc.body()}, status=exc.status)
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        check_query(request.query)
         return await handler(request)
     except HubError as exc:
-        return web.json_response({"error": exc.body()}, status=exc.status)
+        return hub_error_response(exc)
     except web.HTTPException as exc:
         if exc.status < 400 or not request.path.startswith("/api/"):
             raise
@@ -44,8 +53,29 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(500, "internal", "internal error")
 
 
+@web.middleware
+async def drain_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """At shutdown the hub answers what it is handling and takes nothing new (a keep-alive
+    connection may still send a request after the listener closed)."""
+    drain = request.app[HUB].drain
+    if request.path.startswith("/socket.io"):
+        return await handler(request)  # a socket's whole life: its events are counted
+    drain.refuse_if_stopping()
+    with drain.in_flight():
+        return await handler(request)
+
+
 def hub_of(request: web.Request) -> Hub:
     return request.app[HUB]
+
+
+def request_address(request: web.Request) -> str:
+    """The client's address: the peer, or what a trusted proxy says it forwarded."""
+    return client_address(
+        request.remote or "",
+        request.headers.get("X-Forwarded-For", ""),
+        hub_of(request).settings.trusted_proxies,
+    )
 
 
 def validation_message(exc: ValidationError) -> str:
@@ -64,10 +94,9 @@ async def read_json(request: web.Request) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge as exc:
         raise TooLarge(f"the body is larger than {limit} bytes", code="body_too_large") from exc
-    try:
-        return json.loads(raw or b"null")
-    except ValueError as exc:
-        raise Invalid("the body is not valid JSON", code="invalid_json") from exc
+    if not raw.strip():
+        return None
+    return decode_json(raw)
 
 
 async def parse_body(request: web.Request, model: type[Model]) -> Model:

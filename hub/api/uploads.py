@@ -7,15 +7,19 @@ from `/uploads/<tenant>/<name>`, which is what message attachments point at.
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
+import shutil
 from pathlib import Path
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from hub.api.common import current_agent, hub_of
-from hub.errors import Invalid, NotFound, TooLarge
-from hub.uploads import is_stored_name
+from hub.boundary import repair_text
+from hub.errors import HubError, Invalid, NotFound, TooLarge
+from hub.throttle import rate_limited
+from hub.uploads import display_name, is_stored_name
 
 routes = web.RouteTableDef()
 
@@ -35,11 +39,26 @@ ALLOWED = {
 }
 
 
-async def _tenant_of(request: web.Request) -> str:
+async def _uploader_of(request: web.Request) -> tuple[str, tuple[str, str, str]]:
+    """The tenant, and who uploads (counted against uploads_per_minute)."""
     visitor_token = request.headers.get("X-Visitor-Token")
     if visitor_token:
-        return hub_of(request).tokens.read_visitor_token(visitor_token).tenant
-    return (await current_agent(request)).tenant
+        claims = hub_of(request).tokens.read_visitor_token(visitor_token)
+        return claims.tenant, (claims.tenant, "visitor", claims.contact_id)
+    agent = await current_agent(request)
+    return agent.tenant, (agent.tenant, "agent", agent.id)
+
+
+def _check_disk(request: web.Request, folder: Path, incoming: int) -> None:
+    """Refuse an upload, rather than let the database's commits fail, when the disk is
+    nearly full."""
+    needed = hub_of(request).settings.upload_min_free_bytes + incoming
+    if shutil.disk_usage(folder).free < needed:
+        raise HubError(
+            "the hub is low on disk space; try again later",
+            code="insufficient_storage",
+            status=507,
+        )
 
 
 def _upload_dir(request: web.Request, tenant: str) -> Path:
@@ -50,20 +69,30 @@ def _upload_dir(request: web.Request, tenant: str) -> Path:
 
 @routes.post("/api/v1/uploads")
 async def upload(request: web.Request) -> web.Response:
-    tenant = await _tenant_of(request)
-    reader = await request.multipart()
-    part = await reader.next()
-    if part is None or getattr(part, "name", None) != "file":
+    tenant, uploader = await _uploader_of(request)
+    limits = hub_of(request).visitor_limits
+    if wait := limits.uploads.retry_after(uploader):
+        raise rate_limited("too many uploads; wait a moment", wait)
+    if not request.content_type.startswith("multipart/"):
+        raise Invalid("send multipart/form-data with one field named file", code="invalid_upload")
+    try:
+        part = await (await request.multipart()).next()
+    except ValueError as exc:  # aiohttp's parser: no boundary, a broken part header …
+        raise Invalid(f"the multipart body is not valid: {exc}", code="invalid_upload") from exc
+    if not isinstance(part, BodyPartReader) or part.name != "file":
         raise Invalid("send one multipart field named file", code="invalid_upload")
     mime = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if mime not in ALLOWED:
         raise Invalid(f"file type {mime or 'unknown'} is not allowed", code="invalid_file_type")
     folder = _upload_dir(request, tenant)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _check_disk(request, folder, request.content_length or 0)
+    limits.uploads.record(uploader)
     name = secrets.token_hex(16) + ALLOWED[mime]
     target = folder / name
     size = 0
-    with target.open("wb") as out:
+    # Private like everything in the data directory: the hub serves them, nobody else reads.
+    with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
             size += len(chunk)
             if size > MAX_UPLOAD_BYTES:
@@ -73,8 +102,14 @@ async def upload(request: web.Request) -> web.Response:
                     f"files are limited to {MAX_UPLOAD_BYTES // 1024 // 1024} MB",
                     code="file_too_large",
                 )
+            try:
+                _check_disk(request, folder, len(chunk))  # a body without Content-Length
+            except HubError:
+                out.close()
+                target.unlink(missing_ok=True)
+                raise
             out.write(chunk)
-    original = (getattr(part, "filename", None) or name)[:255]
+    original = display_name(repair_text(getattr(part, "filename", None) or ""), name)
     body = {
         "url": f"/uploads/{folder.name}/{name}",
         "name": original,

@@ -13,7 +13,7 @@ from hub.actions.workspace import (
     widget_availability,
     widget_config,
 )
-from hub.api.common import current_admin, current_agent, hub_of, read_json
+from hub.api.common import current_admin, current_agent, hub_of, read_json, request_address
 from hub.errors import Invalid
 
 routes = web.RouteTableDef()
@@ -29,7 +29,7 @@ async def get_quick_replies(request: web.Request) -> web.Response:
 @routes.put("/api/v1/quick-replies")
 async def set_quick_replies(request: web.Request) -> web.Response:
     admin = await current_admin(request)
-    body = await request.json()
+    body = await read_json(request)
     items = await put_quick_replies(
         hub_of(request), admin.tenant, body.get("items") if isinstance(body, dict) else None
     )
@@ -49,11 +49,14 @@ async def availability(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/left-messages")
 async def create_left_message(request: web.Request) -> web.Response:
-    claims = hub_of(request).tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
-    body = await request.json()
+    hub = hub_of(request)
+    claims = hub.tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
+    body = await read_json(request)
+    # A left message counts as a message against the visitor's and the address's limits.
+    hub.visitor_limits.message((claims.tenant, claims.contact_id), request_address(request))
     if not isinstance(body, dict):
         raise Invalid("send a JSON object", code="invalid_left_message")
-    left = await leave_message(hub_of(request), claims.tenant, claims.contact_id, body)
+    left = await leave_message(hub, claims.tenant, claims.contact_id, body)
     return web.json_response(left.public(), status=201)
 
 

@@ -20,6 +20,7 @@ from hub.actions.presence import agent_connected, agent_disconnected, do_set_pre
 from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import HubError, Invalid, Unauthorized
+from hub.realtime.guard import dispatch
 from hub.realtime.rooms import AGENT_NS, admins_room, agent_room, staff_room, watch_room
 from hub.realtime.server import acked, error_ack, payload
 
@@ -187,6 +188,10 @@ class AgentNamespace(socketio.AsyncNamespace):
         return {"conversation": conversation.public()}
 
     async def trigger_event(self, event: str, *args: Any) -> Any:
+        # Reserved names, invalid text and the shutdown drain first (hub/realtime/guard.py).
+        return await dispatch(self.hub, self, event, args, self._dispatch)
+
+    async def _dispatch(self, event: str, *args: Any) -> Any:
         if args and args[0] in self.monitors and event not in MONITOR_EVENTS:
             # A monitor socket only reads: acting from it (presence above all) would make the
             # agent look present to routing. An allow-list, so new events are refused too.

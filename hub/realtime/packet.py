@@ -8,7 +8,15 @@ import json
 from typing import Any
 
 import orjson
-from socketio.packet import EVENT, Packet
+from socketio.packet import CONNECT, EVENT, Packet
+
+from hub.boundary import decode_json
+from hub.errors import Invalid
+
+# What a client's event or handshake holds when its JSON cannot be read (a lone surrogate,
+# bytes that are not UTF-8, nesting past orjson's limit): hub/realtime/guard.py answers it
+# with an error ack instead of the packet being dropped unanswered.
+UNREADABLE_EVENT = "\x00unreadable"
 
 _BINARY_TYPES = (bytes, bytearray)
 _CONTAINER_TYPES = (list, dict)
@@ -76,6 +84,18 @@ class HubPacket(Packet):
                 binary = False
         super().__init__(packet_type, data, namespace, id, binary, encoded_packet)
 
+    def decode(self, encoded_packet: str | bytes) -> int:
+        try:
+            return super().decode(encoded_packet)
+        except ValueError as exc:  # orjson's decode error is a ValueError
+            if self.packet_type == EVENT:
+                self.data = [UNREADABLE_EVENT, _unreadable(encoded_packet, exc)]
+            elif self.packet_type == CONNECT:
+                self.data = {UNREADABLE_EVENT: _unreadable(encoded_packet, exc, start="{")}
+            else:
+                raise
+            return 0
+
     def encode(self) -> str | list[Any]:
         if self._json_data is None or self.data is not self._json_of:
             return super().encode()
@@ -108,3 +128,15 @@ class HubPacket(Packet):
                 elif isinstance(value, _BINARY_TYPES):
                     return True
         return False
+
+
+def _unreadable(
+    encoded_packet: str | bytes, exc: ValueError, *, start: str = "["
+) -> dict[str, str]:
+    """Why the payload was refused, as hub/boundary.py would say it."""
+    begins = encoded_packet.find(start) if isinstance(encoded_packet, str) else -1
+    try:
+        decode_json(encoded_packet[begins:] if begins >= 0 else "", "the payload")
+    except Invalid as problem:
+        return {"code": problem.code, "message": problem.message}
+    return {"code": "invalid_json", "message": f"the event is not valid JSON: {exc}"}

@@ -34,7 +34,10 @@ def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
     return {
         "async_mode": "aiohttp",
         "client_manager": manager,
+        # Any origin (the pages may be served through a proxy on another one), never with
+        # credentials: the hub's tokens travel in auth, not cookies.
         "cors_allowed_origins": "*",
+        "cors_credentials": False,
         # One client's events are handled in the order sent (its messages are stored in that
         # order); different clients still run concurrently.
         "async_handlers": False,

@@ -45,6 +45,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, to_doc
+from hub.storage.sqlite_writer import frame_bytes
 from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,21 @@ Pending = tuple[Op, asyncio.Future[Any]]
 
 def _load(text: str) -> dict[str, Any]:
     return orjson.loads(text)
+
+
+def _fail_unencodable(batch: list[Pending]) -> list[Pending]:
+    """The ops of `batch` that can be sent; each one that cannot be encoded fails its own
+    caller, so one bad value never fails its neighbours' writes."""
+    sendable = []
+    for op, future in batch:
+        try:
+            orjson.dumps(op)
+        except TypeError as exc:
+            if not future.done():
+                future.set_exception(exc)
+        else:
+            sendable.append((op, future))
+    return sendable
 
 
 def _to_millisecond(moment: datetime) -> datetime:
@@ -158,8 +174,16 @@ class SqliteStore(Store):
             del self._pending[:MAX_BATCH]
             self._batch_ids += 1
             batch_id = self._batch_ids
+            try:
+                frame = frame_bytes([batch_id, [op for op, _ in batch]])
+            except TypeError:  # orjson's encode error: some op holds what it cannot carry
+                batch = _fail_unencodable(batch)
+                if not batch:
+                    if not self._pending and not self._in_flight:
+                        self._idle.set()
+                    continue
+                frame = frame_bytes([batch_id, [op for op, _ in batch]])
             self._in_flight[batch_id] = batch
-            frame = [batch_id, [op for op, _ in batch]]
             try:
                 try:
                     self._writer_for_next_batch().send(frame)

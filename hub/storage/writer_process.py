@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import hub.errors
-from hub.storage.sqlite_writer import READ_CHUNK, frame_bytes, take_frames
+from hub.storage.sqlite_writer import READ_CHUNK, take_frames
 
 # The directory holding the `hub` package, so the writer runs this same code.
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -86,11 +86,11 @@ class WriterProcess:
         self.gone = False
         self._loop.add_reader(self._from_child, self._on_readable)
 
-    def send(self, value: Any) -> None:
-        """Queue one frame; what the pipe does not take now goes when it is writable."""
+    def send(self, frame: bytes) -> None:
+        """Queue one encoded frame (`frame_bytes`); what the pipe does not take now goes when
+        it is writable."""
         if self.gone:
             raise WriterGone("the SQLite writer process has stopped")
-        frame = frame_bytes(value)
         if self._outgoing:
             self._outgoing += frame
             return

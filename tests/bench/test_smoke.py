@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = {"relay", "connections", "acd", "storage", "email"}
+SCENARIOS = {"relay", "connections", "acd", "storage", "email", "hostile"}
 # The issue asks for under two minutes; the margin absorbs a slow, shared machine.
 SUITE_TIMEOUT = 200
 
@@ -72,6 +72,11 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
     assert relay["hub_msgs_per_s"] > 0 and relay["baseline_msgs_per_s"] > 0
     assert relay["p99_ratio_rounds"], relay["p99_ratio_rounds"]  # one ratio per latency round
     assert all(_is_number(r) for r in relay["p99_ratio_rounds"]), relay["p99_ratio_rounds"]
+
+    hostile = results["hostile"]
+    for key in ("p99_ratio", "ack_rate_ratio", "quiet_p99_ms", "hostile_p99_ms"):
+        assert _is_number(hostile[key]), (key, hostile[key])
+    assert hostile["details"]["hostile_visitor"]["flood_rate_limited"] > 0, hostile
 
     connections = results["connections"]
     assert connections["n"] > 0
