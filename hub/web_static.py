@@ -81,6 +81,15 @@ def read_front_end(widget_dir: pathlib.Path) -> tuple[str, dict[str, Asset]]:
     return digest.hexdigest()[:VERSION_DIGITS], files
 
 
+STATIC_ROUTE = "front-end-files"
+
+
+def page_name(route: str) -> str:
+    """A route name for an entry page, which holds wherever the hub is mounted (behind a
+    prefix the paths change; the security headers tell the pages apart by these names)."""
+    return "page:" + (route.strip("/").replace("/", ".") or "demo")
+
+
 def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> str:
     """Serve the front end read from `widget_dir`; returns the version its URLs carry."""
     version, files = read_front_end(widget_dir.resolve())
@@ -115,10 +124,10 @@ def add_static_routes(app: web.Application, widget_dir: pathlib.Path) -> str:
         raise web.HTTPFound("agent/")
 
     for route, name in ENTRY_PAGES.items():
-        app.router.add_get(route, revalidated(entry(route, files[name])))
+        app.router.add_get(route, revalidated(entry(route, files[name])), name=page_name(route))
     app.router.add_get(f"/{LOADER}", revalidated(files[LOADER]))
     app.router.add_get("/agent", agent_redirect)
-    app.router.add_get(f"/{STATIC_PREFIX}/{{version}}/{{path:.+}}", static)
+    app.router.add_get(f"/{STATIC_PREFIX}/{{version}}/{{path:.+}}", static, name=STATIC_ROUTE)
     return version
 
 

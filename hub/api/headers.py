@@ -19,6 +19,7 @@ from aiohttp import web
 
 from hub.actions.workspace import widget_config
 from hub.context import HUB
+from hub.web_static import STATIC_ROUTE, page_name
 
 SERVER_NAME = "omnihub"
 _POLICY = (
@@ -26,9 +27,11 @@ _POLICY = (
     "media-src 'self' data: blob:; connect-src 'self'; frame-src 'self'; object-src 'none'; "
     "base-uri 'none'; form-action 'self'"
 )
-DEMO_PAGE = "/"
-CHAT_FRAME = "/chat"
-OWN_FRAMES = "/static/"
+# Pages told apart by their routes' names, not their paths, so that a hub mounted under a
+# prefix (behind a reverse proxy) gets the same headers.
+DEMO_PAGE = page_name("/")
+CHAT_FRAME = page_name("/chat")
+OWN_FRAMES = STATIC_ROUTE
 
 
 async def chat_frame_ancestors(request: web.Request) -> str:
@@ -43,16 +46,16 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     headers["Server"] = SERVER_NAME
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "same-origin")
-    path = request.path
-    if path == CHAT_FRAME:
+    route = request.match_info.route.name if request.match_info is not None else None
+    if route == CHAT_FRAME:
         ancestors = await chat_frame_ancestors(request)
-    elif path.startswith(OWN_FRAMES) or path == DEMO_PAGE:
+    elif route in (OWN_FRAMES, DEMO_PAGE):
         ancestors = "'self'"
         headers["X-Frame-Options"] = "SAMEORIGIN"
     else:
         ancestors = "'none'"
         headers["X-Frame-Options"] = "DENY"
-    if path == DEMO_PAGE:
+    if route == DEMO_PAGE:
         headers["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
     else:
         headers["Content-Security-Policy"] = f"{_POLICY}; frame-ancestors {ancestors}"

@@ -103,7 +103,8 @@ def test_delivery_states_and_retry(hub_url: str, browser) -> None:
     first_id, first = reply("It left this morning")
     conversation_id = first.get_attribute("data-conversation-id") or ""
     state = first.get_by_test_id("message-delivery")
-    for status, label in [("pending", "Sending…"), ("sent", "Sent"), ("delivered", "Delivered")]:
+    # ("sent" on web chat shows no line: every web chat message is sent once emitted.)
+    for status, label in [("pending", "Sending…"), ("delivered", "Delivered")]:
         proxy.emit("message.delivery", delivery(conversation_id, first_id, status))
         expect(state).to_have_attribute("data-status", status, timeout=WAIT)
         expect(state).to_have_text(label)
@@ -136,7 +137,7 @@ def test_delivery_states_and_retry(hub_url: str, browser) -> None:
     expect(second.get_by_test_id("message-retry")).to_have_count(0)
     assert proxy.retries == [{"conversation_id": conversation_id, "message_id": second_id}] * 2
     proxy.emit("message.delivery", delivery(conversation_id, second_id, "sent"))
-    expect(second.get_by_test_id("message-delivery")).to_have_text("Sent", timeout=WAIT)
+    expect(second.get_by_test_id("message-delivery")).to_have_count(0, timeout=WAIT)
     # The proxy only added events: the real conversation went on meanwhile.
     frame.locator("[data-testid=message]", has_text="Tracking number 7741").wait_for(timeout=WAIT)
     agent_ctx.close()

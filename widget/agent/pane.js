@@ -117,7 +117,9 @@ export function bubble(m, c, testid = "message") {
     testid,
     dataset: { senderType: m.sender.type, seq: String(m.seq), messageId: m.id, conversationId: c.id },
   }, ...renderBody(m, { channel: c.channel, viewer: "agent" }));
-  if (m.delivery && m.sender.type !== "contact") {
+  // Web chat hands a message to the visitor's tabs at once: "sent" there says nothing new.
+  const worthShowing = m.delivery && !(c.channel === "webim" && m.delivery.status === "sent");
+  if (worthShowing && m.sender.type !== "contact") {
     const mayRetry = c.id === state.current && mode(c) === "edit";
     node.append(deliveryLine(m, mayRetry ? retry : null));
   }
