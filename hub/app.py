@@ -74,7 +74,7 @@ def build_hub(
         tokens=Tokens(secret, agent_ttl_seconds=settings.agent_token_ttl_seconds),
     )
     hub.channel_types = {kind.type: kind for kind in channel_types}
-    StaffFanout(sio, hub.presence).subscribe(hub.bus)
+    StaffFanout(sio).subscribe(hub.bus)
     CustomerNotifier(hub.connectors).subscribe(hub.bus)
     webim = WebImConnector(sio)
     webim.subscribe(hub.bus)

@@ -155,10 +155,24 @@ class AgentPresenceChanged(Event):
 
 
 @dataclass(frozen=True, slots=True)
-class AgentDisabled(Event):
-    """The agent may no longer work: its open sessions end, on every node."""
+class AgentUpdated(Event):
+    """An agent's profile or rights changed (roles, skills, maximum, name)."""
 
     agent: Agent
+
+    @property
+    def tenant(self) -> str:
+        return self.agent.tenant
+
+
+@dataclass(frozen=True, slots=True)
+class AgentSignedOut(Event):
+    """The agent's tokens were revoked (disabled, password changed): its open sessions end.
+    On this node its sockets are closed now; a socket on another node is refused at its next
+    event, which checks the token again."""
+
+    agent: Agent
+    reason: str  # "disabled" | "password_changed"
 
     @property
     def tenant(self) -> str:

@@ -77,6 +77,7 @@ async def verify_password(password_hash: str, password: str) -> bool:
 class AgentClaims:
     tenant: str
     agent_id: str
+    version: int = 0  # the agent's token_version when it was signed
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,19 +95,23 @@ class Tokens:
         self._visitors = URLSafeTimedSerializer(secret, salt="visitor")
         self._agent_ttl = agent_ttl_seconds
 
-    def agent_token(self, tenant: str, agent_id: str) -> str:
-        return self._agents.dumps([tenant, agent_id])
+    def agent_token(self, tenant: str, agent_id: str, version: int = 0) -> str:
+        return self._agents.dumps([tenant, agent_id, version])
 
     def read_agent_token(self, token: object) -> AgentClaims:
         if not isinstance(token, str) or not token:
             raise Unauthorized("a token is required", code="token_missing")
         try:
-            tenant, agent_id = self._agents.loads(token, max_age=self._agent_ttl)
+            # Tokens signed before versions existed carry two fields: version 0.
+            tenant, agent_id, *version = self._agents.loads(token, max_age=self._agent_ttl)
+            claims = AgentClaims(tenant, agent_id, *version)
         except SignatureExpired as exc:
             raise Unauthorized("the token has expired", code="token_expired") from exc
         except (BadSignature, ValueError, TypeError) as exc:
             raise Unauthorized("the token is not valid", code="token_invalid") from exc
-        return AgentClaims(tenant=tenant, agent_id=agent_id)
+        if not isinstance(claims.version, int):
+            raise Unauthorized("the token is not valid", code="token_invalid")
+        return claims
 
     def visitor_token(self, tenant: str, contact_id: str) -> str:
         return self._visitors.dumps([tenant, contact_id])

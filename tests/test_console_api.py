@@ -261,9 +261,9 @@ async def test_admins_list_disabled_agents_and_enable_them_again(running_hub: Ru
     again, _ = await running_hub.api.login(agent["email"], "agent-password")
     status, _ = await running_hub.api.request("GET", "/api/v1/auth/me", token=again)
     assert status == 200
-    assert token  # the old token of a re-enabled agent is valid again as well
+    # Disabling revoked the tokens issued before it: re-enabled, the agent signs in again.
     status, _ = await running_hub.api.request("GET", "/api/v1/auth/me", token=token)
-    assert status == 200
+    assert status == 401
 
 
 async def test_disabling_an_agent_signs_it_out_and_routes_its_conversations(
@@ -303,7 +303,8 @@ async def test_disabling_an_agent_signs_it_out_and_routes_its_conversations(
         json={"disabled": False},
     )
     assert status == 200
-    back = AgentClient(running_hub.base_url, worker.token, worker.agent)
+    fresh_token, _ = await running_hub.api.login(worker.agent["email"], "agent-password")
+    back = AgentClient(running_hub.base_url, fresh_token, worker.agent)
     running_hub.clients.append(back)
     await back.start(ready=True)
     assigned = await back.wait_for("conversation.assigned")

@@ -9,8 +9,8 @@ from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
 from hub.errors import Invalid, Unauthorized
-from hub.events import AgentDisabled
-from hub.security import check_password, dummy_hash, hash_password, verify_password
+from hub.events import AgentSignedOut, AgentUpdated
+from hub.security import AgentClaims, check_password, dummy_hash, hash_password, verify_password
 
 ROLES = {r.value for r in Role}
 
@@ -66,11 +66,20 @@ async def do_update_agent(
         if name == "email":
             value = str(value).strip().lower()
         setattr(agent, name, value)
+    was_disabled = agent.disabled
     if password is not None:
         agent.password_hash = await hash_password(password)
         fields.append("password_hash")
+    revoke = password is not None or (agent.disabled and "disabled" in changes)
+    if revoke:
+        # Every token signed before stops working, on every node (they carry the version).
+        agent.token_version += 1
+        fields.append("token_version")
     if fields:
         await hub.store.update_agent(agent, fields)
+    await hub.bus.publish(AgentUpdated(agent))
+    if revoke and not agent.disabled:
+        await hub.bus.publish(AgentSignedOut(agent, "password_changed"))
     if agent.disabled:
         for conversation_id in await hub.acd.remove_agent(agent.tenant, agent.id):
             conversation = await hub.store.get_conversation(agent.tenant, conversation_id)
@@ -78,12 +87,24 @@ async def do_update_agent(
                 await requeue(hub, conversation)
         # A disabled agent stops working now, not at its next sign-in: its open inbox tabs are
         # closed (a reconnect is refused, its token no longer being valid).
-        await hub.bus.publish(AgentDisabled(agent))
+        if not was_disabled or revoke:
+            await hub.bus.publish(AgentSignedOut(agent, "disabled"))
         return agent
     change = await hub.acd.upsert_agent(
         agent.tenant, agent.id, skills=agent.skills, max_concurrent=agent.max_concurrent
     )
     await apply_change(hub, agent.tenant, change)
+    return agent
+
+
+async def signed_in_agent(hub: Hub, claims: AgentClaims) -> Agent:
+    """The agent a valid token names, as stored now (its roles as they are now), unless the
+    token was revoked since it was signed (disabled, password changed)."""
+    agent = await hub.store.get_agent(claims.tenant, claims.agent_id)
+    if agent is None or agent.disabled:
+        raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+    if agent.token_version != claims.version:
+        raise Unauthorized("you were signed out: sign in again", code="token_revoked")
     return agent
 
 
@@ -113,4 +134,4 @@ async def _check_credentials(
         hub.login_guard.failed(address, email)
         raise Unauthorized("wrong email or password", code="bad_credentials")
     hub.login_guard.succeeded(address, email)
-    return hub.tokens.agent_token(usable.tenant, usable.id), usable
+    return hub.tokens.agent_token(usable.tenant, usable.id, usable.token_version), usable

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
+from hub.actions.agents import signed_in_agent
 from hub.addresses import client_address
 from hub.boundary import check_query, decode_json
 from hub.context import HUB, Hub
@@ -118,10 +119,7 @@ async def current_agent(request: web.Request) -> Agent:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("sign in first: Authorization: Bearer <token>", code="token_missing")
     hub = hub_of(request)
-    claims = hub.tokens.read_agent_token(token.strip())
-    agent = await hub.store.get_agent(claims.tenant, claims.agent_id)
-    if agent is None or agent.disabled:
-        raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+    agent = await signed_in_agent(hub, hub.tokens.read_agent_token(token.strip()))
     request[AGENT_KEY] = agent
     return agent
 

@@ -103,6 +103,9 @@ class Agent:
     max_concurrent: int = 5
     disabled: bool = False
     created_at: datetime = field(default_factory=utcnow)
+    # Carried by every token signed for the agent; raised when its password changes or it is
+    # disabled, so tokens signed before stop working at once (hub/actions/agents.py).
+    token_version: int = 0
 
     def is_admin(self) -> bool:
         return Role.ADMIN.value in self.roles

@@ -7,6 +7,7 @@ from typing import Any
 import socketio
 
 from hub.actions.access import Act, check_conversation
+from hub.actions.agents import signed_in_agent
 from hub.actions.conversations import do_close, do_take_over, do_transfer, relay_agent_typing
 from hub.actions.delivery import do_retry_delivery
 from hub.actions.messages import (
@@ -20,9 +21,11 @@ from hub.actions.presence import agent_connected, agent_disconnected, do_set_pre
 from hub.context import Hub
 from hub.domain import Agent
 from hub.errors import HubError, Invalid, Unauthorized
+from hub.events import AgentSignedOut, AgentUpdated
 from hub.realtime.guard import dispatch
 from hub.realtime.rooms import AGENT_NS, admins_room, agent_room, staff_room, watch_room
 from hub.realtime.server import acked, error_ack, payload
+from hub.security import AgentClaims
 
 # A reply's fields that only some channels have (checked by the conversation's connector).
 CHANNEL_OPTIONS = ("subject", "cc")
@@ -35,17 +38,36 @@ class AgentNamespace(socketio.AsyncNamespace):
         super().__init__(AGENT_NS)
         self.hub = hub
         self.agents: dict[str, Agent] = {}
+        # What each socket signed in with: checked again at every event, so a revoked token
+        # or changed roles take effect at once, on whichever node the socket is.
+        self.claims: dict[str, AgentClaims] = {}
         # Sockets opened with `monitor: true` (the supervisor console): they watch the
         # tenant but are not the agent being present, so they never touch presence or routing.
         self.monitors: set[str] = set()
+        hub.bus.subscribe(AgentUpdated, self._agent_updated)
+        hub.bus.subscribe(AgentSignedOut, self._agent_signed_out)
+
+    def _sids_of(self, agent: Agent) -> list[str]:
+        return [
+            sid
+            for sid, known in self.agents.items()
+            if known.id == agent.id and known.tenant == agent.tenant
+        ]
+
+    async def _agent_updated(self, event: AgentUpdated) -> None:
+        """Changed rights apply to this node's open sockets now (others at their next event)."""
+        for sid in self._sids_of(event.agent):
+            await self._refresh(sid)
+
+    async def _agent_signed_out(self, event: AgentSignedOut) -> None:
+        for sid in self._sids_of(event.agent):  # the inbox's tabs and the console's alike
+            await self.disconnect(sid)
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: object = None) -> None:
         token = auth.get("token") if isinstance(auth, dict) else None
         try:
             claims = self.hub.tokens.read_agent_token(token)
-            agent = await self.hub.store.get_agent(claims.tenant, claims.agent_id)
-            if agent is None or agent.disabled:
-                raise Unauthorized("the token's agent no longer exists", code="token_invalid")
+            agent = await signed_in_agent(self.hub, claims)
             monitor = isinstance(auth, dict) and auth.get("monitor") is True
             if monitor and not agent.is_supervisor():
                 raise HubError(
@@ -54,6 +76,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.agents[sid] = agent
+        self.claims[sid] = claims
         if monitor:
             # Tenant-wide events only (presence, queue, conversation updates); not the
             # agent's own room, so the console never receives the agent's assignments.
@@ -71,6 +94,7 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     async def on_disconnect(self, sid: str, *_: object) -> None:
         agent = self.agents.pop(sid, None)
+        self.claims.pop(sid, None)
         if sid in self.monitors:
             # Closing the console must not start the agent's disconnect grace.
             self.monitors.discard(sid)
@@ -191,7 +215,29 @@ class AgentNamespace(socketio.AsyncNamespace):
         # Reserved names, invalid text and the shutdown drain first (hub/realtime/guard.py).
         return await dispatch(self.hub, self, event, args, self._dispatch)
 
+    async def _refresh(self, sid: str) -> HubError | None:
+        """The socket's agent as stored now; an error if its token no longer holds (the
+        socket is then closed once this event is answered)."""
+        claims = self.claims.get(sid)
+        if claims is None:
+            return None  # not signed in: the handler says so
+        try:
+            agent = await signed_in_agent(self.hub, claims)
+        except Unauthorized as exc:
+            self.hub.background.spawn(self.disconnect(sid), name=f"revoked-{sid}")
+            return exc
+        before = self.agents.get(sid)
+        self.agents[sid] = agent
+        if before is not None and before.is_admin() != agent.is_admin():
+            room = admins_room(agent.tenant)
+            await (self.enter_room(sid, room) if agent.is_admin() else self.leave_room(sid, room))
+        return None
+
     async def _dispatch(self, event: str, *args: Any) -> Any:
+        if args and event not in ("connect", "disconnect"):
+            refused = await self._refresh(args[0])
+            if refused is not None:
+                return error_ack(refused)
         if args and args[0] in self.monitors and event not in MONITOR_EVENTS:
             # A monitor socket only reads: acting from it (presence above all) would make the
             # agent look present to routing. An allow-list, so new events are refused too.

@@ -12,11 +12,9 @@ from typing import Any
 
 import socketio
 
-from hub.acd.presence import AgentPresence
 from hub.bus import EventBus
 from hub.domain import ConversationRef
 from hub.events import (
-    AgentDisabled,
     AgentPresenceChanged,
     ChannelAccountChanged,
     ChannelStatusChanged,
@@ -36,9 +34,8 @@ from hub.realtime.rooms import AGENT_NS, admins_room, agent_room, staff_room, wa
 
 
 class StaffFanout:
-    def __init__(self, sio: socketio.AsyncServer, presence: AgentPresence) -> None:
+    def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio
-        self.presence = presence
 
     def subscribe(self, bus: EventBus) -> None:
         bus.subscribe(MessageCreated, self.message_created)
@@ -50,7 +47,6 @@ class StaffFanout:
         bus.subscribe(QueueCountChanged, self.queue_count)
         bus.subscribe(Typing, self.typing)
         bus.subscribe(AgentPresenceChanged, self.presence_changed)
-        bus.subscribe(AgentDisabled, self.agent_disabled)
         bus.subscribe(ContactUpdated, self.contact_updated)
         bus.subscribe(TagsChanged, self.tags_changed)
         bus.subscribe(LeftMessageChanged, self.left_message_changed)
@@ -164,10 +160,6 @@ class StaffFanout:
             {"agent_id": agent.id, "status": event.status, "agents_online": event.agents_online},
             staff_room(agent.tenant),
         )
-
-    async def agent_disabled(self, event: AgentDisabled) -> None:
-        for sid in self.presence.sids((event.agent.tenant, event.agent.id)):
-            await self.sio.disconnect(sid, namespace=AGENT_NS)
 
     async def contact_updated(self, event: ContactUpdated) -> None:
         await self._emit(

@@ -56,8 +56,10 @@ def _cachestat_works(tmp_path: Path) -> bool:
 
 
 @pytest.fixture
-def scattered_dirty_file(tmp_path: Path) -> Iterator[int]:
-    """A written, synced file in which DIRTIED pages scattered through it are dirty again."""
+def scattered_dirty_file(tmp_path: Path) -> Iterator[tuple[int, int]]:
+    """A written, synced file in which DIRTIED pages scattered through it are dirty again,
+    with the kernel's count of its dirty pages: more than DIRTIED where the page cache keeps
+    the file in large folios, which are dirtied whole."""
     if not _cachestat_works(tmp_path):
         pytest.skip("needs Linux with sync_file_range and cachestat (6.5 or later)")
     fd = os.open(tmp_path / "database", os.O_RDWR | os.O_CREAT)
@@ -66,34 +68,39 @@ def scattered_dirty_file(tmp_path: Path) -> Iterator[int]:
     page = os.urandom(writeback.PAGE_BYTES)
     for number in random.Random(7).sample(range(FILE_PAGES), DIRTIED):
         os.pwrite(fd, page, number * writeback.PAGE_BYTES)
-    assert dirty_pages(fd) >= DIRTIED * 0.9  # the kernel keeps them for 30 s by default
-    yield fd
+    dirty = dirty_pages(fd)
+    assert dirty >= DIRTIED * 0.9  # the kernel keeps them for 30 s by default
+    yield fd, dirty
     os.close(fd)
 
 
-def test_write_back_leaves_no_dirty_page(scattered_dirty_file: int) -> None:
-    writeback.write_back(scattered_dirty_file, DIRTIED, until=time.monotonic())
-    assert dirty_pages(scattered_dirty_file) == 0
+def test_write_back_leaves_no_dirty_page(scattered_dirty_file: tuple[int, int]) -> None:
+    fd, _ = scattered_dirty_file
+    writeback.write_back(fd, DIRTIED, until=time.monotonic())
+    assert dirty_pages(fd) == 0
 
 
 def test_write_back_spreads_its_steps_until_the_deadline(
-    scattered_dirty_file: int, monkeypatch: pytest.MonkeyPatch
+    scattered_dirty_file: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The pages go out in steps between now and `until`: halfway there, some are still
-    dirty; at the end none is."""
-    started = time.monotonic()
-    until = started + 0.6
-    dirty_halfway: list[int] = []
-    real_sleep = time.sleep
+    """The pages go out in steps between now and `until`, a pause after each: halfway there,
+    some are still dirty; at the end none is. The clock is a fake one that only the pauses
+    move, so a stall of this machine cannot change what the test sees."""
+    fd, dirty_before = scattered_dirty_file
+    clock = [1000.0]
+    dirty_at_pauses: list[int] = []
 
-    def sleep_and_look(seconds: float) -> None:
-        if not dirty_halfway and time.monotonic() - started >= 0.3:
-            dirty_halfway.append(dirty_pages(scattered_dirty_file))
-        real_sleep(seconds)
+    def pause(seconds: float) -> None:
+        dirty_at_pauses.append(dirty_pages(fd))
+        clock[0] += seconds
 
-    monkeypatch.setattr(time, "sleep", sleep_and_look)
-    writeback.write_back(scattered_dirty_file, DIRTIED, until=until)
-    last_step = 0.6 / (DIRTIED // writeback.PAGES_PER_STEP)
-    assert time.monotonic() >= until - last_step
-    assert dirty_halfway and 0 < dirty_halfway[0] < DIRTIED
-    assert dirty_pages(scattered_dirty_file) == 0
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(time, "sleep", pause)
+    writeback.write_back(fd, DIRTIED, until=clock[0] + 0.6)
+    steps = DIRTIED // writeback.PAGES_PER_STEP
+    assert len(dirty_at_pauses) == steps
+    assert clock[0] == pytest.approx(1000.6)
+    halfway = dirty_at_pauses[steps // 2]
+    assert 0 < halfway < dirty_before
+    assert dirty_at_pauses == sorted(dirty_at_pauses, reverse=True)
+    assert dirty_pages(fd) == 0
