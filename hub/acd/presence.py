@@ -1,8 +1,11 @@
 """The presence seam: which sockets each agent has open, and the presence the agent chose.
 
 An agent counts as connected while at least one of its sockets is open; several tabs share
-one presence. This in-process state serves one node; several nodes need a shared one (the
-way hub/acd/base.py's AcdState has one), behind the same methods."""
+one presence. The chosen presence outlives the agent's last socket until the disconnect
+grace runs out, so a reload, a short drop or a visit to the console (whose socket continues
+the session) comes back as it was instead of "not ready". This in-process state serves one
+node; several nodes need a shared one (the way hub/acd/base.py's AcdState has one), behind
+the same methods."""
 
 from __future__ import annotations
 
@@ -16,7 +19,12 @@ AgentKey = tuple[str, str]  # (tenant, agent_id)
 @dataclass(slots=True)
 class AgentSession:
     sids: set[str] = field(default_factory=set)
-    presence: str = Presence.NOT_READY.value
+    # What the agent chose; kept through the grace after the last socket closes.
+    chosen: str = Presence.NOT_READY.value
+
+    @property
+    def presence(self) -> str:
+        return self.chosen if self.sids else Presence.OFFLINE.value
 
 
 class AgentPresence:
@@ -27,22 +35,31 @@ class AgentPresence:
         """Returns True when this is the agent's first open socket."""
         session = self._sessions.setdefault(key, AgentSession())
         first = not session.sids
-        if first:
-            # A fresh connection starts not ready (docs/protocol.md).
-            session.presence = Presence.NOT_READY.value
         session.sids.add(sid)
         return first
+
+    def continue_session(self, key: AgentKey, sid: str) -> bool | None:
+        """Adds a socket that only continues a session the agent already has (open, or in its
+        grace), such as the console's: None when there is none to continue, otherwise
+        whether it is the agent's first open socket."""
+        if key not in self._sessions:
+            return None
+        return self.add(key, sid)
 
     def remove(self, key: AgentKey, sid: str) -> bool:
         """Returns True when that was the agent's last open socket."""
         session = self._sessions.get(key)
-        if session is None:
+        if session is None or sid not in session.sids:
             return False
         session.sids.discard(sid)
-        if session.sids:
-            return False
-        session.presence = Presence.OFFLINE.value
-        return True
+        return not session.sids
+
+    def end_session(self, key: AgentKey) -> None:
+        """The grace ran out (or the agent was signed out): the next connection starts afresh,
+        not ready (docs/protocol.md)."""
+        session = self._sessions.get(key)
+        if session is not None and not session.sids:
+            del self._sessions[key]
 
     def sids(self, key: AgentKey) -> list[str]:
         """The agent's sockets open on this node."""
@@ -58,7 +75,7 @@ class AgentPresence:
         return session.presence if session else Presence.OFFLINE.value
 
     def set_presence(self, key: AgentKey, presence: str) -> None:
-        self._sessions.setdefault(key, AgentSession()).presence = presence
+        self._sessions.setdefault(key, AgentSession()).chosen = presence
 
     def online_count(self, tenant: str) -> int:
         return sum(1 for (t, _), s in self._sessions.items() if t == tenant and s.sids)

@@ -11,14 +11,22 @@ from hub.events import AgentPresenceChanged
 SETTABLE = {Presence.READY.value, Presence.NOT_READY.value, Presence.AWAY.value}
 
 
-async def agent_connected(hub: Hub, agent: Agent, sid: str) -> None:
+async def agent_connected(hub: Hub, agent: Agent, sid: str, *, console: bool = False) -> str:
+    """Counts the socket as the agent being there and returns the agent's presence. A first
+    socket within the grace resumes what the agent had chosen (a reload or a short drop is
+    not leaving); a console socket only continues a session the inbox started."""
     key = (agent.tenant, agent.id)
-    if not hub.presence.add(key, sid):
-        return
+    first = hub.presence.continue_session(key, sid) if console else hub.presence.add(key, sid)
+    status = hub.presence.presence(key)
+    if not first:
+        return status
     hub.timers.cancel(grace_timer(agent.tenant, agent.id))
-    change = await hub.acd.set_presence(agent.tenant, agent.id, ready=False, connected=True)
+    change = await hub.acd.set_presence(
+        agent.tenant, agent.id, ready=status == Presence.READY.value, connected=True
+    )
     await apply_change(hub, agent.tenant, change)
     await announce_presence(hub, agent)
+    return status
 
 
 async def agent_disconnected(hub: Hub, agent: Agent, sid: str) -> None:
@@ -30,6 +38,7 @@ async def agent_disconnected(hub: Hub, agent: Agent, sid: str) -> None:
     except KeyError:
         # A disabled agent is already out of routing and its conversations were routed
         # again: there is nothing to keep through a grace period.
+        hub.presence.end_session(key)
         await announce_presence(hub, agent)
         return
     settings = await routing_settings(hub, agent.tenant)

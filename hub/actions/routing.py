@@ -238,6 +238,7 @@ async def requeue(hub: Hub, conversation: Conversation, *, skill: str | None = N
 async def on_grace_expired(hub: Hub, tenant: str, agent_id: str) -> None:
     if hub.presence.connected((tenant, agent_id)):
         return
+    hub.presence.end_session((tenant, agent_id))
     for conversation_id in await hub.acd.take_holdings(tenant, agent_id):
         conversation = await hub.store.get_conversation(tenant, conversation_id)
         if conversation is None or not conversation.is_open:

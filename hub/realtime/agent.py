@@ -79,13 +79,19 @@ class AgentNamespace(socketio.AsyncNamespace):
         self.claims[sid] = claims
         if monitor:
             # Tenant-wide events only (presence, queue, conversation updates); not the
-            # agent's own room, so the console never receives the agent's assignments.
+            # agent's own room, so the console never receives the agent's assignments. It
+            # continues the agent's inbox session, though: moving from the inbox to the
+            # console is not leaving.
             self.monitors.add(sid)
             await self._enter_tenant_rooms(sid, agent)
+            await agent_connected(self.hub, agent, sid, console=True)
             return
         await self.enter_room(sid, agent_room(agent.tenant, agent.id))
         await self._enter_tenant_rooms(sid, agent)
-        await agent_connected(self.hub, agent, sid)
+        status = await agent_connected(self.hub, agent, sid)
+        # The tab shows the presence the agent has (ready again after a reload, or as chosen
+        # in another tab); sent before the connection's own answer, so it arrives first.
+        await self.emit("presence", {"status": status}, to=sid)
 
     async def _enter_tenant_rooms(self, sid: str, agent: Agent) -> None:
         await self.enter_room(sid, staff_room(agent.tenant))
@@ -95,10 +101,7 @@ class AgentNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid: str, *_: object) -> None:
         agent = self.agents.pop(sid, None)
         self.claims.pop(sid, None)
-        if sid in self.monitors:
-            # Closing the console must not start the agent's disconnect grace.
-            self.monitors.discard(sid)
-            return
+        self.monitors.discard(sid)
         if agent is not None:
             await agent_disconnected(self.hub, agent, sid)
 

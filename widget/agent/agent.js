@@ -178,7 +178,8 @@ function start() {
     for (const e of state.convs.values()) if (e.conversation.id !== state.current) e.loaded = false;
   });
   socket.on("connect", async () => {
-    setPresence("not_ready");
+    // The presence itself comes from the server (its `presence` event, just before this):
+    // ready again after a reload or a short drop within the grace.
     presenceButton.disabled = false;
     refreshStats();
     refreshLeftMessages();
