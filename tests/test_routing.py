@@ -140,7 +140,8 @@ async def test_queue_timeout_prompts_to_leave_a_message(running_hub: RunningHub)
     closed = await visitor.wait_for("conversation.status", lambda d: d["status"] == "closed")
     assert closed["leave_message"] is True and closed["reason"] == "queue_timeout"
     prompt = await visitor.wait_for("message", lambda m: m["sender"]["type"] == "system")
-    assert "留言" in prompt["text"]
+    assert prompt["meta"] == {"system": "queue_timeout"}
+    assert "leave a message" in prompt["text"]
 
 
 async def test_disconnect_grace_then_rerouted_ahead_of_newer(running_hub: RunningHub) -> None:

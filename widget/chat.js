@@ -71,7 +71,8 @@ let booted = false; // the first session decided what to show; later sessions ar
 const seen = new Set(); // message ids and client ids already on screen
 
 applyI18n();
-const welcomeText = el("span", { className: "text", textContent: t("welcome") });
+// Filled once the settings say whether the tenant has its own welcome (no default flashing first).
+const welcomeText = el("span", { className: "text" });
 log.prepend(el("div", { className: "msg welcome", dataset: { senderType: "system" } }, welcomeText));
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
@@ -152,7 +153,8 @@ function showMessage(m, { live = true, scroll = true } = {}) {
 }
 
 function setStatus(/** @type {Conversation | null} */ c) {
-  if (!c) { statusEl.textContent = t("welcome"); return; }
+  // No conversation yet: the welcome bubble greets (the tenant's own, if configured).
+  if (!c) { statusEl.textContent = ""; return; }
   statusEl.dataset.status = c.status;
   if (c.status === "assigned") document.querySelector("form.leave")?.remove();
   if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
@@ -188,7 +190,10 @@ const socket = connect("/visitor", {
 // What decides the first screen: the tenant's settings, whether we are open, the session.
 const tenantQuery = `tenant=${encodeURIComponent(tenant)}`;
 /** @type {Promise<Partial<WidgetConfig>>} */
-const configReady = request(`/api/v1/widget/config?${tenantQuery}`).then(applyConfig).catch(() => ({}));
+const configReady = request(`/api/v1/widget/config?${tenantQuery}`).then(applyConfig).catch(() => {
+  welcomeText.textContent = t("welcome");
+  return {};
+});
 /** @type {Promise<{open?: boolean, agents_online?: number}>} */
 const availabilityReady = request(`/api/v1/widget/availability?${tenantQuery}`).catch(() => ({ open: true }));
 
@@ -569,7 +574,7 @@ function applyConfig(/** @type {WidgetConfig} */ cfg) {
   document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.company_name) /** @type {HTMLElement} */ (document.querySelector(".head h1")).textContent = cfg.company_name;
   MAX = cfg.max_length; input.maxLength = MAX; sendKey = cfg.send_key;
-  if (cfg.welcome_message) welcomeText.textContent = cfg.welcome_message;
+  welcomeText.textContent = cfg.welcome_message || t("welcome");
   const details = [cfg.notice, cfg.address, cfg.phone, cfg.email].filter(Boolean).join(" · ");
   if (details) {
     const notice = el("div", { className: "notice", textContent: details, testid: "widget-notice" });

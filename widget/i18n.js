@@ -20,7 +20,7 @@ const STRINGS = {
   },
   zh: {
     title: "在线咨询", placeholder: "请输入消息…", send: "发送", welcome: "您好！请问有什么可以帮您？",
-    waiting: "正在为您接入客服", queue: "您前面还有 {n} 位，排队中", serving: "{name} 正在为您服务",
+    waiting: "正在为您接入客服", queue: "您当前排在第 {n} 位，请稍候", serving: "{name} 正在为您服务",
     closed: "会话已结束", connecting: "连接中…", typing: "正在输入…", failed: "发送失败，点击重试",
     sending: "发送中…", sent: "已发送", rate: "请为本次服务评分", rateThanks: "感谢您的评价！",
     comment: "评价内容（选填）", submit: "提交", login: "登录", email: "邮箱", password: "密码",

@@ -48,6 +48,7 @@ export function renderBody(/** @type {Message} */ m, /** @type {RenderContext} *
 export function previewText(/** @type {Message} */ m, /** @type {string} */ channel) {
   const own = channels.get(channel)?.preview?.(m);
   if (own) return own;
+  if (m.sender.type === "system") return systemText(m);
   if (m.text) return m.text;
   const names = (m.attachments || []).map((a) => a.name).filter(Boolean).join(", ");
   return names || (m.attachments?.length ? t("r_attachment") : "");
@@ -94,8 +95,18 @@ registerKind("text", (m) => [textNode(m.text || ""), ...attachmentNodes(m.attach
 // Pictures first, the caption under them.
 registerKind("image", (m) => [...attachmentNodes(m.attachments), ...withText(m)]);
 registerKind("file", (m) => [...withText(m), ...attachmentNodes(m.attachments)]);
+/** A system message in the reader's language when its key is known (meta.system), else as stored. */
+function systemText(/** @type {Message} */ m) {
+  if (typeof m.meta?.system === "string") {
+    const key = `sys_${m.meta.system}`;
+    const text = t(key);
+    if (text !== key) return text;
+  }
+  return m.text || "";
+}
+
 // System lines (queued, transferred, closed …): text only, styled by the bubble's sender type.
-registerKind("event", (m) => [textNode(m.text || "")]);
+registerKind("event", (m) => [textNode(systemText(m))]);
 // Private notes (agents only, never sent to the customer): styled as a note, and labelled.
 registerKind("note", (m) => [
   el("span", { className: "note-label", textContent: t("r_note") }),
@@ -104,6 +115,12 @@ registerKind("note", (m) => [
 ]);
 
 addStrings({
-  en: { r_attachment: "[attachment]", r_file: "file", r_note: "Private note" },
-  zh: { r_attachment: "[附件]", r_file: "文件", r_note: "内部备注" },
+  en: {
+    r_attachment: "[attachment]", r_file: "file", r_note: "Private note",
+    sys_queue_timeout: "No agent is available right now: please leave a message and we will get back to you.",
+  },
+  zh: {
+    r_attachment: "[附件]", r_file: "文件", r_note: "内部备注",
+    sys_queue_timeout: "暂时没有坐席可以接待，请留言，我们会尽快联系您。",
+  },
 });

@@ -41,10 +41,13 @@ QUEUED = ConversationStatus.QUEUED.value
 ASSIGNED = ConversationStatus.ASSIGNED.value
 CLOSED = ConversationStatus.CLOSED.value
 
-QUEUE_TIMEOUT_TEXT = (
-    "暂时没有坐席可以接待，请留言，我们会尽快联系您。 "
-    "No agent is available right now: please leave a message and we will get back to you."
-)
+# System messages are stored by key (meta.system) for each reader to show in their own
+# language; the text is the English one, for API clients that do not know the key.
+SYSTEM_TEXTS = {
+    "queue_timeout": (
+        "No agent is available right now: please leave a message and we will get back to you."
+    ),
+}
 ASSIGNED_HISTORY = 50
 
 
@@ -185,14 +188,14 @@ async def queue_timed_out(hub: Hub, tenant: str, conversation_id: str) -> None:
             conversation, ["status", "closed_at", "close_reason"], expect={"status": QUEUED}
         )
         if closed:
-            await post_system_message(hub, conversation, QUEUE_TIMEOUT_TEXT)
+            await post_system_message(hub, conversation, "queue_timeout")
             await hub.bus.publish(
                 ConversationClosed(conversation, reason="queue_timeout", leave_message=True)
             )
     await apply_change(hub, tenant, change)
 
 
-async def post_system_message(hub: Hub, conversation: Conversation, text: str) -> Message:
+async def post_system_message(hub: Hub, conversation: Conversation, key: str) -> Message:
     """A message from the hub itself, shown to the customer on live channels only (an email
     customer gets no "please wait" mail) and always to the staff."""
     message = Message(
@@ -201,7 +204,8 @@ async def post_system_message(hub: Hub, conversation: Conversation, text: str) -
         conversation_id=conversation.id,
         sender=Sender(type=SenderType.SYSTEM.value, name="system"),
         type=MessageType.TEXT.value,
-        text=text,
+        text=SYSTEM_TEXTS[key],
+        meta={"system": key},
         delivery=Delivery(DeliveryStatus.SENT.value) if is_live(hub, conversation) else None,
     )
     result = await hub.store.append_message(message)

@@ -394,6 +394,40 @@ def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_tok
         call(hub_url, "PUT", "/api/v1/settings/routing", routing, admin_token)
 
 
+def test_chinese_visitor_hears_chinese_only_and_the_configured_welcome(
+    hub_url, browser, admin_token, widget_settings
+):
+    """Issue 23 item 4: the queue line counts right, the system message is in the visitor's
+    language only, and a configured welcome replaces the default greeting everywhere."""
+    widget_settings(welcome_message="欢迎光临！")
+    routing = call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
+    call(
+        hub_url,
+        "PUT",
+        "/api/v1/settings/routing",
+        {**routing, "queue_timeout_seconds": 3},
+        admin_token,
+    )
+    try:
+        ctx, _host, frame = _open_widget(browser, hub_url, locale="zh-CN")
+        expect(frame.locator(".msg.welcome")).to_have_text("欢迎光临！", timeout=WAIT)
+        _send(frame, "有人吗？")
+        expect(frame.get_by_test_id("conversation-status")).to_have_text(
+            "您当前排在第 1 位，请稍候", timeout=WAIT
+        )
+        system = frame.locator("[data-testid=message][data-sender-type=system]").last
+        expect(system).to_have_text(
+            "暂时没有坐席可以接待，请留言，我们会尽快联系您。", timeout=WAIT
+        )
+        body = frame.locator("body")
+        expect(body).not_to_contain_text("No agent is available")
+        expect(body).not_to_contain_text("您好！请问有什么可以帮您？")
+        ctx.close()
+    finally:
+        call(hub_url, "PUT", "/api/v1/settings/routing", routing, admin_token)
+        widget_settings(welcome_message="")
+
+
 def test_new_parts_speak_chinese(hub_url, browser, admin_token, widget_settings):
     widget_settings(prechat_enabled=True, prechat_fields=["name", "email"])
     ctx, host, frame = _open_widget(browser, hub_url, locale="zh-CN")
