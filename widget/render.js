@@ -68,7 +68,36 @@ export function textNode(/** @type {string} */ text) {
 
 export function imageNode(/** @type {Attachment} */ a, /** @type {string} */ url) {
   const img = el("img", { className: "thumb", src: url, alt: a.name || "", loading: "lazy", testid: "message-image" });
-  return el("a", { href: url, target: "_blank", rel: "noopener" }, img);
+  const link = el("a", { href: url, target: "_blank", rel: "noopener" }, img);
+  // A plain click opens the viewer in the page; a middle or modified click still opens a tab.
+  link.addEventListener("click", (ev) => {
+    if (ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+    ev.preventDefault();
+    openImage(url, a.name || "");
+  });
+  return link;
+}
+
+/** @type {HTMLDialogElement | null} */
+let viewer = null;
+
+/** The picture full size over the page (Esc, the close button or a click outside it closes). */
+export function openImage(/** @type {string} */ url, /** @type {string} */ name) {
+  if (!viewer) {
+    viewer = /** @type {HTMLDialogElement} */ (el("dialog", { className: "image-viewer", testid: "image-viewer" }));
+    viewer.addEventListener("click", (ev) => { if (ev.target === viewer) viewer?.close(); });
+    document.body.appendChild(viewer);
+  }
+  const dialog = viewer;
+  const close = el("button", { type: "button", className: "viewer-close", textContent: "✕", testid: "image-viewer-close" });
+  close.setAttribute("aria-label", t("r_close"));
+  close.onclick = () => dialog.close();
+  const original = el("a", { href: url, target: "_blank", rel: "noopener", className: "viewer-original",
+    textContent: t("r_original"), testid: "image-viewer-original" });
+  const img = el("img", { src: url, alt: name, testid: "image-viewer-image" });
+  dialog.replaceChildren(img, el("div", { className: "viewer-bar" },
+    el("span", { className: "viewer-name", textContent: name }), original, close));
+  dialog.showModal();
 }
 
 export function fileNode(/** @type {Attachment} */ a, /** @type {string} */ url) {
@@ -78,7 +107,7 @@ export function fileNode(/** @type {Attachment} */ a, /** @type {string} */ url)
     size ? el("span", { className: "file-size", textContent: size }) : null);
 }
 
-/** Images as thumbnails (opened full size in a new tab), other files as download links. */
+/** Images as thumbnails (opened full size in the viewer), other files as download links. */
 export function attachmentNodes(/** @type {Attachment[] | undefined} */ attachments) {
   /** @type {Node[]} */
   const nodes = [];
@@ -116,11 +145,13 @@ registerKind("note", (m) => [
 
 addStrings({
   en: {
-    r_attachment: "[attachment]", r_file: "file", r_note: "Private note",
+    r_attachment: "[attachment]", r_file: "file", r_note: "Private note", r_close: "Close",
+    r_original: "Open original",
     sys_queue_timeout: "No agent is available right now: please leave a message and we will get back to you.",
   },
   zh: {
-    r_attachment: "[附件]", r_file: "文件", r_note: "内部备注",
+    r_attachment: "[附件]", r_file: "文件", r_note: "内部备注", r_close: "关闭",
+    r_original: "查看原图",
     sys_queue_timeout: "暂时没有坐席可以接待，请留言，我们会尽快联系您。",
   },
 });

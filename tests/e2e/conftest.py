@@ -95,7 +95,9 @@ def call(url: str, method: str, path: str, body: Any = None, token: str | None =
 
 
 def sign_in(page: Any, url: str, email: str, password: str, *, ready: bool = False) -> None:
-    """Sign in to the inbox (the console reuses its token); optionally go ready."""
+    """Sign in to the inbox (the console reuses its token), ready or not ready. Within the
+    disconnect grace of an earlier test's page the agent resumes what it chose there, so the
+    wanted presence is set, not assumed."""
     from playwright.sync_api import expect
 
     page.goto(url + "/agent/")
@@ -107,9 +109,10 @@ def sign_in(page: Any, url: str, email: str, password: str, *, ready: bool = Fal
     # would be lost); the hidden page's toggle counts as enabled, hence both.
     expect(toggle).to_be_visible(timeout=30_000)
     expect(toggle).to_be_enabled(timeout=30_000)
-    if ready:
+    wanted = "ready" if ready else "not_ready"
+    if toggle.get_attribute("data-status") != wanted:
         toggle.click()
-        page.locator("[data-testid=presence-toggle][data-status=ready]").wait_for(timeout=30_000)
+    page.locator(f"[data-testid=presence-toggle][data-status={wanted}]").wait_for(timeout=30_000)
 
 
 def static_version(url: str) -> str:

@@ -372,6 +372,51 @@ def test_file_bubbles_show_name_and_size_and_images_a_thumbnail(hub_url, browser
     ctx.close()
 
 
+def _png(width: int, height: int) -> bytes:
+    """A real PNG of that size (grey), for the viewer to show at its natural size."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    rows = b"".join(b"\x00" + b"\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_an_image_opens_full_size_in_the_viewer(hub_url, browser):
+    """Issue 23 item 5: a thumbnail opens the picture full size over the page, in both
+    languages' wording, and Esc closes it."""
+    ctx, _host, frame = _open_widget(browser, hub_url, locale="zh-CN")
+    frame.get_by_test_id("composer-file").set_input_files(
+        {"name": "receipt.png", "mimeType": "image/png", "buffer": _png(640, 480)}
+    )
+    thumb = frame.locator("[data-testid=message][data-state=sent] [data-testid=message-image]")
+    expect(thumb).to_have_count(1, timeout=WAIT)
+    thumb_width = thumb.evaluate("e => e.getBoundingClientRect().width")
+    thumb.click()
+    viewer = frame.get_by_test_id("image-viewer")
+    expect(viewer).to_be_visible()
+    image = frame.get_by_test_id("image-viewer-image")
+    expect(image).to_have_js_property("naturalWidth", 640, timeout=WAIT)
+    assert image.evaluate("e => e.getBoundingClientRect().width") > thumb_width * 1.5
+    expect(frame.get_by_test_id("image-viewer-original")).to_have_text("查看原图")
+    frame.locator("body").press("Escape")
+    expect(viewer).to_be_hidden()
+    thumb.click()
+    frame.get_by_test_id("image-viewer-close").click()
+    expect(viewer).to_be_hidden()
+    ctx.close()
+
+
 def test_queue_timeout_offers_a_message_not_a_rating(hub_url, browser, admin_token):
     routing = call(hub_url, "GET", "/api/v1/settings/routing", token=admin_token)
     call(
