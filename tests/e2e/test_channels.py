@@ -14,7 +14,13 @@ from playwright.sync_api import expect
 
 from tests.conftest import free_port
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, sign_in
-from tests.e2e.test_console import admin_token, open_console, open_page
+from tests.e2e.test_console import (
+    admin_token,
+    newest_conversation,
+    open_console,
+    open_page,
+    visitor_says,
+)
 from tests.peers import Dovecot, dovecot_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -160,3 +166,207 @@ def test_channels_section_in_chinese(hub_url: str, browser) -> None:
     admin.get_by_test_id("channel-new").click()
     expect(admin.get_by_test_id("channel-form")).to_contain_text("IMAP 服务器")
     assert admin.js_errors == []
+
+
+def add_mailbox(url: str, dovecot: Dovecot, name: str) -> dict[str, Any]:
+    """An email account on the real Dovecot (its SMTP side refuses: replies wait as pending)."""
+    return call(
+        url,
+        "POST",
+        "/api/v1/channels",
+        {"type": "email", "name": name, "config": dovecot.account(smtp_port=free_port())},
+        token=admin_token(url),
+    )
+
+
+def messages_of(url: str, conversation_id: str) -> list[dict[str, Any]]:
+    path = f"/api/v1/conversations/{conversation_id}/messages"
+    return call(url, "GET", path, token=admin_token(url))["items"]
+
+
+def web_contact(browser, url: str, text: str, **details: str) -> tuple[Any, dict[str, Any]]:
+    """A web visitor who wrote `text`, with the contact details an agent filled in."""
+    page = visitor_says(browser, url, text)
+    conversation = newest_conversation(url, text)
+    contact_id = conversation["contact_id"]
+    call(url, "PATCH", f"/api/v1/contacts/{contact_id}", details, token=admin_token(url))
+    return page, conversation
+
+
+def open_conversation(page, url: str, conversation_id: str) -> None:
+    page.goto(f"{url}/agent/#conversation={conversation_id}")
+    page.locator("[data-testid=contact-title]").wait_for()
+    expect(
+        page.locator(f"[data-testid=message][data-conversation-id='{conversation_id}']").first
+    ).to_be_visible()
+
+
+def test_email_reply_carries_subject_and_cc(hub_url: str, browser, dovecot: Dovecot) -> None:
+    account = add_mailbox(hub_url, dovecot, "Orders mailbox")
+    started = call(
+        hub_url,
+        "POST",
+        "/api/v1/conversations",
+        {
+            "channel_id": account["id"],
+            "to": "li@example.com",
+            "subject": "Your order",
+            "text": "Hi Li",
+        },
+        token=admin_token(hub_url),
+    )
+    conversation_id = started["conversation"]["id"]
+    admin = open_page(browser, viewport={"width": 1280, "height": 860})
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    open_conversation(admin, hub_url, conversation_id)
+    subject = admin.get_by_test_id("composer-subject")
+    expect(subject).to_have_attribute("placeholder", "Re: Your order")
+
+    # A bad Cc is refused with its reason; the reply's text stays to be corrected.
+    admin.get_by_test_id("composer-cc").fill("not-an-address")
+    admin.get_by_test_id("composer-input").fill("The parcel left today.")
+    admin.get_by_test_id("composer-send").click()
+    expect(admin.get_by_test_id("composer-error")).to_have_text(re.compile("Cc"))
+    expect(admin.get_by_test_id("composer-input")).to_have_value("The parcel left today.")
+    assert len(messages_of(hub_url, conversation_id)) == 1
+
+    subject.fill("Your order has shipped")
+    admin.get_by_test_id("composer-cc").fill("Boss@Example.com, warehouse@example.com")
+    admin.get_by_test_id("composer-send").click()
+    admin.locator("[data-testid=message]", has_text="The parcel left today.").wait_for()
+    expect(admin.get_by_test_id("composer-error")).to_have_text("")
+    reply = messages_of(hub_url, conversation_id)[-1]
+    assert reply["text"] == "The parcel left today."
+    assert reply["meta"]["subject"] == "Your order has shipped"
+    assert [a["email"] for a in reply["meta"]["cc"]] == [
+        "boss@example.com",
+        "warehouse@example.com",
+    ]
+    # Sent: the next reply starts from the thread's default again.
+    expect(subject).to_have_value("")
+    expect(admin.get_by_test_id("composer-cc")).to_have_value("")
+
+    # A private note carries neither.
+    admin.get_by_test_id("composer-note").check()
+    expect(admin.get_by_test_id("composer-email")).to_be_hidden()
+    admin.get_by_test_id("composer-input").fill("Customer prefers mornings")
+    admin.get_by_test_id("composer-send").click()
+    admin.locator("[data-testid=message]", has_text="Customer prefers mornings").wait_for()
+    note = messages_of(hub_url, conversation_id)[-1]
+    assert note["type"] == "note" and "subject" not in (note["meta"] or {})
+    assert admin.js_errors == []
+    admin.context.close()
+
+
+def test_new_email_from_the_contact_panel(hub_url: str, browser, dovecot: Dovecot) -> None:
+    account = add_mailbox(hub_url, dovecot, "Service mailbox")
+    admin = open_page(browser, viewport={"width": 1280, "height": 860})
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=True)
+    visitor, chat = web_contact(
+        browser, hub_url, "Please email me the invoice", name="Chen Jing", email="jing@example.com"
+    )
+    open_conversation(admin, hub_url, chat["id"])
+    # Web chat has no subject or cc.
+    expect(admin.get_by_test_id("composer-email")).to_have_count(0)
+
+    admin.get_by_test_id("contact-new-email").click()
+    dialog = admin.get_by_test_id("new-email-dialog")
+    expect(dialog.get_by_test_id("new-email-to")).to_have_value("jing@example.com")
+    dialog.get_by_test_id("new-email-account").select_option(label="Service mailbox")
+    dialog.get_by_test_id("new-email-subject").fill("Invoice 2026-031")
+    dialog.get_by_test_id("new-email-text").fill("Dear Ms Chen, the invoice is attached.")
+    dialog.get_by_test_id("new-email-send").click()
+    expect(dialog).to_have_count(0)
+
+    # The new thread is open, assigned to the agent, with the mail as its first message.
+    admin.wait_for_url(re.compile(r"#conversation=(?!" + chat["id"] + ")"))
+    conversation_id = admin.url.split("#conversation=")[1]
+    shown = admin.locator(f"[data-testid=message][data-conversation-id='{conversation_id}']")
+    expect(shown.first).to_contain_text("the invoice is attached")
+    expect(admin.get_by_test_id("composer-subject")).to_have_attribute(
+        "placeholder", "Re: Invoice 2026-031"
+    )
+    conversation = call(
+        hub_url, "GET", f"/api/v1/conversations/{conversation_id}", token=admin_token(hub_url)
+    )
+    assert conversation["channel"] == "email" and conversation["channel_id"] == account["id"]
+    assert (
+        conversation["status"] == "assigned"
+        and conversation["meta"]["subject"] == "Invoice 2026-031"
+    )
+    (mail,) = messages_of(hub_url, conversation_id)
+    assert mail["text"] == "Dear Ms Chen, the invoice is attached."
+    assert mail["meta"]["subject"] == "Invoice 2026-031"
+    assert admin.js_errors == []
+    for page in (admin, visitor):
+        page.context.close()
+
+
+def test_merge_contacts_from_the_contact_panel(hub_url: str, browser, dovecot: Dovecot) -> None:
+    account = add_mailbox(hub_url, dovecot, "Merge mailbox")
+    admin = open_page(browser, viewport={"width": 1280, "height": 860})
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD, ready=True)
+    web, chat = web_contact(browser, hub_url, "I wrote by email too", name="Zhang Wei")
+    started = call(
+        hub_url,
+        "POST",
+        "/api/v1/conversations",
+        {
+            "channel_id": account["id"],
+            "to": "wei@example.com",
+            "text": "Hello Mr Zhang",
+            "name": "Z. Wei",
+        },
+        token=admin_token(hub_url),
+    )
+    mail_contact = started["conversation"]["contact_id"]
+    open_conversation(admin, hub_url, started["conversation"]["id"])
+
+    admin.get_by_test_id("contact-merge").click()
+    dialog = admin.get_by_test_id("merge-dialog")
+    expect(dialog.get_by_test_id("merge-submit")).to_be_disabled()
+    dialog.get_by_test_id("merge-search").fill("zhang wei")
+    candidate = dialog.locator(
+        f"[data-testid=merge-candidate][data-contact-id='{chat['contact_id']}']"
+    )
+    candidate.click()
+    expect(dialog.get_by_test_id("merge-candidate")).to_have_count(1)
+    expect(dialog.get_by_test_id("merge-confirm")).to_contain_text(
+        "Zhang Wei will be merged into Z. Wei"
+    )
+    dialog.get_by_test_id("merge-submit").click()
+    expect(dialog).to_have_count(0)
+    expect(admin.get_by_test_id("contact-merge-done")).to_have_text(
+        "Merged Zhang Wei into this contact."
+    )
+    expect(
+        admin.locator(f"[data-testid=contact-merged-from][data-contact-id='{chat['contact_id']}']")
+    ).to_be_visible()
+    kept = call(hub_url, "GET", f"/api/v1/contacts/{mail_contact}", token=admin_token(hub_url))
+    assert {i["channel"] for i in kept["identities"]} == {"email", "webim"}
+    gone = call(
+        hub_url, "GET", f"/api/v1/contacts/{chat['contact_id']}", token=admin_token(hub_url)
+    )
+    assert gone["merged_into"] == mail_contact
+
+    # Two web visitors, each with an open chat: the hub refuses, and the dialog says why.
+    first, one = web_contact(browser, hub_url, "First visitor here", name="Liu Yang")
+    second, two = web_contact(browser, hub_url, "Second visitor here", name="Liu Yang (phone)")
+    open_conversation(admin, hub_url, one["id"])
+    admin.get_by_test_id("contact-merge").click()
+    dialog = admin.get_by_test_id("merge-dialog")
+    dialog.get_by_test_id("merge-search").fill("phone")
+    dialog.locator(f"[data-testid=merge-candidate][data-contact-id='{two['contact_id']}']").click()
+    dialog.get_by_test_id("merge-submit").click()
+    expect(dialog.locator(".error")).to_have_text(
+        re.compile("open conversation on the same channel account")
+    )
+    assert (
+        call(hub_url, "GET", f"/api/v1/contacts/{two['contact_id']}", token=admin_token(hub_url))[
+            "merged_into"
+        ]
+        is None
+    )
+    assert admin.js_errors == []
+    for page in (admin, web, first, second):
+        page.context.close()
