@@ -13,7 +13,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import free_port
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, SCREENSHOTS, call, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, SCREENSHOTS, call, sign_in
 from tests.e2e.test_console import (
     admin_token,
     newest_conversation,
@@ -232,6 +232,8 @@ def test_email_reply_carries_subject_and_cc(hub_url: str, browser, dovecot: Dove
 
     subject.fill("Your order has shipped")
     admin.get_by_test_id("composer-cc").fill("Boss@Example.com, warehouse@example.com")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    admin.screenshot(path=str(SCREENSHOTS / "inbox-email-reply.png"))
     admin.get_by_test_id("composer-send").click()
     admin.locator("[data-testid=message]", has_text="The parcel left today.").wait_for()
     expect(admin.get_by_test_id("composer-error")).to_have_text("")
@@ -275,6 +277,8 @@ def test_new_email_from_the_contact_panel(hub_url: str, browser, dovecot: Doveco
     dialog.get_by_test_id("new-email-account").select_option(label="Service mailbox")
     dialog.get_by_test_id("new-email-subject").fill("Invoice 2026-031")
     dialog.get_by_test_id("new-email-text").fill("Dear Ms Chen, the invoice is attached.")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    admin.screenshot(path=str(ARTIFACTS / "inbox-new-email.png"))
     dialog.get_by_test_id("new-email-send").click()
     expect(dialog).to_have_count(0)
 
@@ -330,6 +334,8 @@ def test_merge_contacts_from_the_contact_panel(hub_url: str, browser, dovecot: D
         f"[data-testid=merge-candidate][data-contact-id='{chat['contact_id']}']"
     )
     candidate.click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    admin.screenshot(path=str(ARTIFACTS / "inbox-merge.png"))
     expect(dialog.get_by_test_id("merge-candidate")).to_have_count(1)
     expect(dialog.get_by_test_id("merge-confirm")).to_contain_text(
         "Zhang Wei will be merged into Z. Wei"
@@ -370,3 +376,34 @@ def test_merge_contacts_from_the_contact_panel(hub_url: str, browser, dovecot: D
     assert admin.js_errors == []
     for page in (admin, web, first, second):
         page.context.close()
+
+
+def test_inbound_url_is_shown_with_a_copy_button(hub_url: str, browser, dovecot: Dovecot) -> None:
+    # Email has no inbound address and it is the only type this hub runs: the list's answer
+    # is given one, as a webhook type's account has, to show what the console does with it.
+    account = add_mailbox(hub_url, dovecot, "Webhook-like account")
+    add_mailbox(hub_url, dovecot, "Plain mailbox")
+    path = f"/channels/webhook/{account['id']}"
+    admin = open_page(browser, permissions=["clipboard-read", "clipboard-write"])
+
+    def with_inbound_url(route) -> None:
+        answer = route.fetch()
+        body = answer.json()
+        for item in body["items"]:
+            if item["id"] == account["id"]:
+                item["inbound_url"] = path
+        route.fulfill(response=answer, json=body)
+
+    admin.route(re.compile(r".*/api/v1/channels$"), with_inbound_url)
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    open_console(admin, hub_url, "channels")
+    row = admin.locator(f"[data-testid=channel-row][data-channel-id='{account['id']}']")
+    expect(row.get_by_test_id("channel-inbound-url")).to_have_value(hub_url + path)
+    row.get_by_test_id("channel-inbound-copy").click()
+    expect(row.get_by_test_id("channel-inbound-copy")).to_have_text("Copied")
+    assert admin.evaluate("navigator.clipboard.readText()") == hub_url + path
+    # Accounts without one show no such section.
+    assert admin.locator("[data-testid=channel-row]").count() > 1
+    assert admin.locator("[data-testid=channel-inbound]").count() == 1
+    assert admin.js_errors == []
+    admin.context.close()

@@ -348,6 +348,9 @@ function composer(e) {
   const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
   const email = c.channel === "email" ? emailFields(e) : null;
   const failed = el("div", { className: "error composer-error", testid: "composer-error", role: "alert" });
+  // The reason a reply was refused stands until the agent corrects something.
+  form.addEventListener("input", () => { failed.textContent = ""; });
+  email?.node.addEventListener("input", () => { failed.textContent = ""; });
   noteBox.onchange = () => {
     form.classList.toggle("private", noteBox.checked);
     // A note never leaves the hub: it has no subject or cc.
