@@ -173,13 +173,40 @@ class ConfigError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True, slots=True)
+class ConfigField:
+    """One key of an account's config as a form shows it (`GET /api/v1/channel-types`).
+    `kind`: text | secret | integer | boolean | choice (one of `choices`). `required` is what
+    is always required; keys required only together with another are left to check_config,
+    whose error names them."""
+
+    key: str
+    kind: str = "text"
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: str | int | bool | None = None
+
+    def public(self, secret_keys: frozenset[str]) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "secret": self.key in secret_keys,
+            "required": self.required,
+            "choices": list(self.choices),
+            "default": self.default,
+        }
+
+
 class ChannelType(ABC):
     """What the core needs to know of a kind of channel to manage its accounts: how to check
-    a configuration, which keys are secret, where the platform calls back, and how to build
-    a connector for one account. Each channel package provides one; hub/app.py registers it."""
+    a configuration, which keys are secret, which keys a form asks for, where the platform
+    calls back, and how to build a connector for one account. Each channel package provides
+    one; hub/app.py registers it."""
 
     type: str
     secret_keys: frozenset[str] = frozenset()
+    # The config keys in the order a form asks for them.
+    fields: tuple[ConfigField, ...] = ()
 
     @abstractmethod
     def check_config(self, raw: Mapping[str, Any]) -> dict[str, Any]:

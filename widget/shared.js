@@ -56,13 +56,17 @@ export function $(/** @type {string} */ id) {
   return node;
 }
 
-/** A hub error answer ({error: {code, message}}) or a network failure (status 0). */
+/**
+ * A hub error answer ({error: {code, message, ...}}) or a network failure (status 0).
+ * `details` is the whole error object: some errors carry more (`key`, `conversation_id`).
+ */
 export class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message */
-  constructor(status, code, message) {
+  /** @param {number} status @param {string} code @param {string} message @param {Record<string, unknown>} [details] */
+  constructor(status, code, message, details = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -93,7 +97,7 @@ export async function request(path, { method = "GET", body, headers = {} } = {})
   }
   const answer = await res.json().catch(() => ({}));
   if (!res.ok) {
-    throw new ApiError(res.status, answer.error?.code || "http_error", answer.error?.message || res.statusText);
+    throw new ApiError(res.status, answer.error?.code || "http_error", answer.error?.message || res.statusText, answer.error || {});
   }
   return answer;
 }

@@ -19,7 +19,8 @@
  * }} Message
  * @typedef {"bot" | "queued" | "assigned" | "closed"} ConversationStatus
  * @typedef {{
- *   id: string, tenant?: string, channel: string, contact_id: string, status: ConversationStatus,
+ *   id: string, tenant?: string, channel: string, channel_id?: string | null, meta?: Record<string, unknown>,
+ *   contact_id: string, status: ConversationStatus,
  *   agent_id?: string | null, skill?: string | null, created_at: string, assigned_at?: string | null,
  *   closed_at?: string | null, close_reason?: string | null, summary?: string | null,
  *   last_seq?: number, last_message_at?: string | null, last_message_preview?: string | null,
@@ -29,12 +30,25 @@
  * @typedef {{
  *   id: string, name?: string | null, phone?: string | null, email?: string | null, notes?: string | null,
  *   tags?: string[], attributes?: Record<string, any>, identities?: Identity[], blocked_until?: string | null,
- *   visit_count?: number, created_at?: string, last_seen_at?: string,
+ *   visit_count?: number, created_at?: string, last_seen_at?: string, merged_into?: string | null,
+ *   merged_from?: {contact_id: string, name?: string, at: string, by: string}[],
  * }} Contact
  * @typedef {{
  *   id: string, name: string, email: string, roles: string[], skills: string[], max_concurrent: number,
  *   presence?: string, disabled?: boolean, tenant?: string,
  * }} Agent
+ * @typedef {{
+ *   key: string, kind: "text" | "secret" | "integer" | "boolean" | "choice", secret: boolean, required: boolean,
+ *   choices: string[], default: string | number | boolean | null,
+ * }} ChannelField
+ * @typedef {{type: string, fields: ChannelField[]}} ChannelTypeInfo
+ * @typedef {"connecting" | "ok" | "error" | "disabled"} ChannelStatus
+ * @typedef {{
+ *   id: string, tenant?: string, type: string, name: string, enabled: boolean, status: ChannelStatus,
+ *   last_error: string, config: Record<string, unknown>, inbound_url: string | null,
+ *   created_at: string, updated_at: string,
+ * }} ChannelAccount
+ * @typedef {{id: string, type: string, name: string}} ChannelAccountName
  * @typedef {{name: string, color: string}} Tag
  * @typedef {{title: string, text: string}} QuickReply
  */

@@ -38,7 +38,15 @@ from aiohttp import web
 from connectors.email.addresses import MailAddress, address_problem
 from connectors.email.automatic import Bounce
 from connectors.email.compose import Attachment, ComposeError, Parent, compose_mail
-from connectors.email.config import SECRET_KEYS, EmailConfig, InvalidConfig, parse_config
+from connectors.email.config import (
+    PROCESSED_VALUES,
+    REQUIRED_KEYS,
+    SECRET_KEYS,
+    SECURITY_VALUES,
+    EmailConfig,
+    InvalidConfig,
+    parse_config,
+)
 from connectors.email.errors import (
     AuthenticationError,
     ConfigurationError,
@@ -62,6 +70,7 @@ from hub.channels import (
     ChannelError,
     ChannelType,
     ConfigError,
+    ConfigField,
     Connector,
     DeliveryError,
     InboundMessage,
@@ -90,9 +99,36 @@ MAX_REFERENCES_KEPT = 20
 UNKNOWN_SENDER = "unknown-sender@invalid"
 
 
+def _field(key: str, kind: str = "text", **more: Any) -> ConfigField:
+    return ConfigField(key, kind, required=key in REQUIRED_KEYS, **more)
+
+
 class EmailChannel(ChannelType):
     type = EMAIL
     secret_keys = SECRET_KEYS
+    # connectors/email/config.py says what each key means; the form asks in this order.
+    fields = (
+        _field("imap_host"),
+        _field("imap_port", "integer"),
+        _field("imap_security", "choice", choices=SECURITY_VALUES),
+        _field("imap_user"),
+        _field("imap_password", "secret"),
+        _field("imap_folder", default="INBOX"),
+        _field("smtp_host"),
+        _field("smtp_port", "integer"),
+        _field("smtp_security", "choice", choices=SECURITY_VALUES),
+        _field("smtp_user"),
+        _field("smtp_password", "secret"),
+        _field("from_address"),
+        _field("from_name"),
+        _field("imap_processed", "choice", choices=PROCESSED_VALUES, default="seen"),
+        _field("imap_processed_folder"),
+        _field("imap_idle", "boolean", default=True),
+        _field("imap_poll_seconds", "integer", default=60),
+        _field("tls_verify", "boolean", default=True),
+        _field("reply_plus_address", "boolean", default=False),
+        _field("subject_tag", "boolean", default=True),
+    )
 
     def check_config(self, raw: Mapping[str, Any]) -> dict[str, Any]:
         try:

@@ -70,7 +70,7 @@ class EmailConfig:
     subject_tag: bool = True
 
 
-_REQUIRED = (
+REQUIRED_KEYS = (
     "imap_host",
     "imap_port",
     "imap_security",
@@ -83,7 +83,7 @@ _REQUIRED = (
 )
 KNOWN_KEYS = frozenset(
     {
-        *_REQUIRED,
+        *REQUIRED_KEYS,
         "imap_folder",
         "smtp_user",
         "smtp_password",
@@ -105,7 +105,7 @@ def parse_config(raw: Mapping[str, Any]) -> EmailConfig:
     for key in raw:
         if key not in KNOWN_KEYS:
             raise InvalidConfig(str(key), "unknown key for an email account")
-    for key in _REQUIRED:
+    for key in REQUIRED_KEYS:
         if raw.get(key) is None:
             raise InvalidConfig(key, "is required")
 

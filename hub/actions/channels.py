@@ -50,6 +50,11 @@ def channel_view(hub: Hub, account: ChannelAccount) -> dict[str, Any]:
     }
 
 
+def channel_type_view(kind: ChannelType) -> dict[str, Any]:
+    """A type's config keys as a form asks for them (which are secret, which required)."""
+    return {"type": kind.type, "fields": [f.public(kind.secret_keys) for f in kind.fields]}
+
+
 def check_name(raw: object) -> str:
     if not isinstance(raw, str) or not 0 < len(raw.strip()) <= MAX_NAME:
         raise Invalid(f"name is text of 1 to {MAX_NAME} characters", code="invalid_channel_name")

@@ -92,10 +92,12 @@ registerChannel("email", {
 addStrings({
   en: {
     em_from: "From", em_to: "To", em_cc: "Cc", em_noSubject: "(no subject)", em_quoted: "Show quoted text",
-    em_body: "Email body",
+    em_body: "Email body", em_subject: "Subject", em_subjectAuto: "Re: the thread's subject",
+    em_ccPlaceholder: "a@example.com, b@example.com",
   },
   zh: {
     em_from: "发件人", em_to: "收件人", em_cc: "抄送", em_noSubject: "（无主题）", em_quoted: "显示引用内容",
-    em_body: "邮件正文",
+    em_body: "邮件正文", em_subject: "主题", em_subjectAuto: "Re: 原邮件主题",
+    em_ccPlaceholder: "a@example.com, b@example.com",
   },
 });

@@ -9,6 +9,7 @@ import { section as monitor } from "./console-monitor.js";
 import { section as agents } from "./console-agents.js";
 import { section as routing } from "./console-routing.js";
 import { section as widget } from "./console-widget.js";
+import { section as channels } from "./console-channels.js";
 import { section as quickReplies } from "./console-replies.js";
 import { section as tags } from "./console-tags.js";
 import { section as blacklist } from "./console-blacklist.js";
@@ -17,7 +18,7 @@ import { section as blacklist } from "./console-blacklist.js";
 /** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 /** In nav order. @type {ConsoleSection[]} */
-const SECTIONS = [monitor, agents, routing, widget, quickReplies, tags, blacklist];
+const SECTIONS = [monitor, agents, routing, channels, widget, quickReplies, tags, blacklist];
 
 applyI18n();
 document.title = t("c_console");

@@ -1,12 +1,13 @@
 // @ts-check
 // The contact panel: name, tags (coloured from the tenant's catalogue), visitor details,
-// blacklist state with "lift", and the editable name / phone / email / notes.
+// blacklist state with "lift", the editable name / phone / email / notes, a new email to the
+// contact from one of the tenant's mailboxes, and merging another contact into this one.
 import { t } from "../i18n.js";
-import { $, el, api } from "../shared.js";
-import { state, ui, contactName, longTime } from "./core.js";
+import { $, el, api, ApiError } from "../shared.js";
+import { state, ui, contactName, longTime, dialog, entry, addMessage } from "./core.js";
 import { channelLabel } from "./channels.js";
 
-/** @import { Contact, Conversation } from "../types.js" */
+/** @import { ChannelAccountName, Contact, Conversation, Message } from "../types.js" */
 
 function tagColor(/** @type {string} */ name) {
   return state.tags.find((x) => x.name === name)?.color || "#64748b";
@@ -137,6 +138,140 @@ function editForm(/** @type {Contact} */ contact) {
   return el("section", {}, el("h4", { textContent: t("edit") }), form);
 }
 
+/** An error of the hub in the agent's language where the inbox knows it (`prefix_code`). */
+function explained(/** @type {unknown} */ err, /** @type {string} */ prefix) {
+  if (err instanceof ApiError) {
+    const known = t(`${prefix}${err.code}`);
+    if (known !== `${prefix}${err.code}`) return new Error(known);
+  }
+  return err;
+}
+
+function emailOf(/** @type {Contact} */ contact) {
+  return contact.email || contact.identities?.find((i) => i.channel === "email")?.external_id || "";
+}
+
+/** "New email": the agent writes first, from one of the tenant's mailboxes; the new thread opens. */
+async function openNewEmail(/** @type {Contact} */ contact) {
+  /** @type {ChannelAccountName[]} */
+  const accounts = (await api("/api/v1/channel-accounts")).items.filter((/** @type {ChannelAccountName} */ a) => a.type === "email");
+  const account = el("select", { testid: "new-email-account", required: true },
+    ...accounts.map((a) => el("option", { value: a.id, textContent: a.name })));
+  account.setAttribute("aria-label", t("newEmailFrom"));
+  const to = el("input", { type: "email", testid: "new-email-to", required: true, value: emailOf(contact), placeholder: t("newEmailTo") });
+  to.setAttribute("aria-label", t("newEmailTo"));
+  const subject = el("input", { testid: "new-email-subject", maxLength: 250, placeholder: t("em_subject") });
+  subject.setAttribute("aria-label", t("em_subject"));
+  const text = el("textarea", { testid: "new-email-text", required: true, rows: 6, placeholder: t("newEmailText") });
+  text.setAttribute("aria-label", t("newEmailText"));
+  const fields = accounts.length
+    ? [labelled(t("newEmailFrom"), account), labelled(t("newEmailTo"), to), labelled(t("em_subject"), subject), text]
+    : [el("p", { className: "muted", testid: "new-email-none", textContent: t("newEmailNoAccount") })];
+  // One id for every try of this email: a retry after a lost answer never sends it twice.
+  const clientId = crypto.randomUUID();
+  const form = dialog("new-email-dialog", t("newEmail"), fields, t("send"), async () => {
+    if (!accounts.length) return;
+    /** @type {string} */
+    let opened;
+    try {
+      /** @type {{conversation: Conversation, message: Message}} */
+      const started = await api("/api/v1/conversations", { method: "POST", body: {
+        channel_id: account.value, to: to.value.trim(), subject: subject.value.trim(), text: text.value.trim(),
+        client_id: clientId, name: contact.name || undefined,
+      } });
+      addMessage(entry(started.conversation), started.message);
+      opened = started.conversation.id;
+    } catch (err) {
+      // The customer has one open there already (channels without threads of their own).
+      const open = err instanceof ApiError && err.code === "conversation_open" ? err.details.conversation_id : null;
+      if (typeof open !== "string") throw explained(err, "newEmailErr_");
+      opened = open;
+    }
+    state.tab = "mine";
+    await ui.select(opened);
+  }, "new-email-send");
+  if (!accounts.length) form.querySelector("[data-testid=new-email-send]")?.setAttribute("disabled", "");
+}
+
+function labelled(/** @type {string} */ label, /** @type {HTMLElement} */ control) {
+  return el("label", { className: "dialog-field" }, el("span", { textContent: label }), control);
+}
+
+const MATCHES_SHOWN = 20;
+
+/** "Merge": another contact (the same person on another channel) is merged into this one. */
+async function openMerge(/** @type {Contact} */ contact) {
+  /** @type {Contact[]} */
+  const others = (await api("/api/v1/contacts?limit=1000")).items
+    .filter((/** @type {Contact} */ c) => c.id !== contact.id && !c.merged_into);
+  const search = el("input", { type: "search", testid: "merge-search", placeholder: t("mergeSearch") });
+  search.setAttribute("aria-label", t("mergeSearch"));
+  const results = el("div", { className: "merge-results", testid: "merge-results", role: "listbox" });
+  const confirm = el("p", { className: "merge-confirm", testid: "merge-confirm" });
+  /** @type {Contact | null} */
+  let picked = null;
+  const nameOf = (/** @type {Contact} */ c) => c.name || c.email || c.phone || `${t("visitor")} ${c.id.slice(0, 6)}`;
+  const show = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const matches = others.filter((c) => {
+      const text = [c.name, c.email, c.phone, c.id, ...(c.identities || []).map((i) => i.external_id)].join(" ").toLowerCase();
+      return words.every((w) => text.includes(w));
+    }).slice(0, MATCHES_SHOWN);
+    results.replaceChildren(...matches.map((c) => {
+      const option = el("button", { type: "button", className: "merge-candidate", testid: "merge-candidate", role: "option",
+        dataset: { contactId: c.id } },
+        el("strong", { textContent: nameOf(c) }),
+        el("span", { className: "muted", textContent: [c.email, c.phone, ...(c.identities || []).map((i) => channelLabel(i.channel))].filter(Boolean).join(" · ") }));
+      option.setAttribute("aria-selected", String(picked?.id === c.id));
+      option.onclick = () => { picked = c; show(); };
+      return option;
+    }));
+    if (!matches.length) results.append(el("p", { className: "muted", textContent: t("mergeNone") }));
+    confirm.textContent = picked ? t("mergeConfirm", { other: nameOf(picked), name: nameOf(contact) }) : t("mergePick");
+    submit.disabled = !picked;
+  };
+  search.addEventListener("input", show);
+  const form = dialog("merge-dialog", t("mergeTitle"), [search, results, confirm], t("mergeSubmit"), async () => {
+    if (!picked) throw new Error(t("mergePick"));
+    const source = picked;
+    try {
+      /** @type {Contact} */
+      const kept = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}/merge`, { method: "POST", body: { contact_id: source.id } });
+      state.contacts.set(kept.id, kept);
+      merged = { contactId: kept.id, text: t("mergedNow", { other: nameOf(source) }) };
+    } catch (err) {
+      throw explained(err, "mergeErr_");
+    }
+    renderSide();
+    ui.list();
+  }, "merge-submit");
+  const submit = /** @type {HTMLButtonElement} */ (form.querySelector("[data-testid=merge-submit]"));
+  show();
+}
+
+/** The last merge done here, said once in the panel of the contact it went into. */
+/** @type {{contactId: string, text: string} | null} */
+let merged = null;
+
+function mergeBlock(/** @type {Contact} */ contact) {
+  const log = contact.merged_from || [];
+  const just = merged?.contactId === contact.id ? merged.text : "";
+  if (!log.length && !just) return null;
+  return el("section", { testid: "contact-merged" },
+    el("h4", { textContent: t("mergedTitle") }),
+    just ? el("p", { className: "ok", role: "status", testid: "contact-merge-done", textContent: just }) : null,
+    el("ul", { className: "merged-from" }, ...log.map((m) => el("li", { testid: "contact-merged-from", dataset: { contactId: m.contact_id },
+      textContent: t("mergedFrom", { name: m.name || m.contact_id.slice(0, 6), date: longTime(m.at) }) }))));
+}
+
+function actionsBlock(/** @type {Contact} */ contact) {
+  const write = el("button", { type: "button", textContent: t("newEmail"), testid: "contact-new-email" });
+  write.onclick = () => openNewEmail(contact).catch(() => {});
+  const merge = el("button", { type: "button", textContent: t("merge"), testid: "contact-merge" });
+  merge.onclick = () => openMerge(contact).catch(() => {});
+  return el("div", { className: "contact-actions" }, write, merge);
+}
+
 export function renderSide() {
   const side = $("side");
   const e = state.current ? state.convs.get(state.current) : undefined;
@@ -156,7 +291,8 @@ export function renderSide() {
   hide.onclick = () => document.body.classList.remove("show-side");
   side.replaceChildren(hide,
     el("h3", { textContent: contactName(e.conversation), testid: "contact-title" }),
-    blockBlock(contact) || "", tagsBlock(contact), details(e.conversation, contact), editForm(contact));
+    actionsBlock(contact), blockBlock(contact) || "", mergeBlock(contact) || "", tagsBlock(contact),
+    details(e.conversation, contact), editForm(contact));
   for (const [id, value] of drafts) {
     const f = side.querySelector(`[data-testid="${id}"]`);
     if (f instanceof HTMLInputElement || f instanceof HTMLTextAreaElement) f.value = value;

@@ -15,7 +15,7 @@ import "./strings.js";
  * up to the newest one known; `complete` once its first message is in.
  * @typedef {{conversation: Conversation, messages: Message[], complete: boolean}} Segment
  * @typedef {Segment & {
- *   unread: number, loaded: boolean, draft?: string,
+ *   unread: number, loaded: boolean, draft?: string, emailDraft?: {subject: string, cc: string},
  *   history: Segment[] | null,
  * }} Entry
  *   `history`: the contact's earlier conversations, oldest first, each paged the same way

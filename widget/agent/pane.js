@@ -335,15 +335,27 @@ function composer(e) {
     const attachment = await api("/api/v1/uploads", { method: "POST", body: data }).catch(() => null);
     if (!attachment) return;
     const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment] });
-    if (ack.ok && addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
+      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment], ...email?.options() });
+    if (!ack.ok) { failed.textContent = sendError(ack.error); return; }
+    failed.textContent = "";
+    email?.sent();
+    if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
   const quick = el("div", { className: "quick", hidden: true });
   input.addEventListener("input", () => showQuickReplies(input, quick));
   const noteBox = el("input", { type: "checkbox", testid: "composer-note" });
   const noteLabel = el("label", { className: "note-toggle", title: t("noteHint") }, noteBox, t("note"));
   const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
-  noteBox.onchange = () => form.classList.toggle("private", noteBox.checked);
+  const email = c.channel === "email" ? emailFields(e) : null;
+  const failed = el("div", { className: "error composer-error", testid: "composer-error", role: "alert" });
+  // The reason a reply was refused stands until the agent corrects something.
+  form.addEventListener("input", () => { failed.textContent = ""; });
+  email?.node.addEventListener("input", () => { failed.textContent = ""; });
+  noteBox.onchange = () => {
+    form.classList.toggle("private", noteBox.checked);
+    // A note never leaves the hub: it has no subject or cc.
+    if (email) email.node.hidden = noteBox.checked;
+  };
   let typing = false;
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   let idle;
@@ -362,12 +374,54 @@ function composer(e) {
     if (!text) return;
     input.value = e.draft = "";
     quick.hidden = true;
+    const note = noteBox.checked;
     const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: noteBox.checked });
-    if (!ack.ok) { input.value = e.draft = text; return; }
+      { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: note, ...(note ? {} : email?.options()) });
+    if (!ack.ok) { input.value = e.draft = text; failed.textContent = sendError(ack.error); return; }
+    failed.textContent = "";
+    if (!note) email?.sent();
     if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
-  return [quick, form];
+  return [quick, ...(email ? [email.node] : []), failed, form];
+}
+
+/** Why a reply was refused, in the agent's language where the inbox knows the reason. */
+function sendError(/** @type {{code?: string, message?: string} | undefined} */ error) {
+  const known = error?.code ? t(`sendErr_${error.code}`) : "";
+  return known && known !== `sendErr_${error?.code}` ? known : t("sendFailed", { error: error?.message || "" });
+}
+
+/**
+ * An email reply's subject and cc, kept per conversation like the reply's text. An empty
+ * subject is the hub's default: "Re:" and the thread's subject.
+ * @param {Entry} e
+ */
+function emailFields(e) {
+  const draft = (e.emailDraft ||= { subject: "", cc: "" });
+  const thread = typeof e.conversation.meta?.subject === "string" ? e.conversation.meta.subject : "";
+  const fallback = thread ? (/^re:/i.test(thread) ? thread : `Re: ${thread}`) : t("em_subjectAuto");
+  const subject = el("input", { testid: "composer-subject", maxLength: 250, value: draft.subject, placeholder: fallback });
+  subject.setAttribute("aria-label", t("em_subject"));
+  const cc = el("input", { testid: "composer-cc", value: draft.cc, placeholder: t("em_ccPlaceholder") });
+  cc.setAttribute("aria-label", t("em_cc"));
+  subject.addEventListener("input", () => { draft.subject = subject.value; });
+  cc.addEventListener("input", () => { draft.cc = cc.value; });
+  const node = el("div", { className: "email-fields", testid: "composer-email" },
+    el("label", {}, el("span", { textContent: t("em_subject") }), subject),
+    el("label", {}, el("span", { textContent: t("em_cc") }), cc));
+  return {
+    node,
+    /** The reply's options: only what the agent typed. */
+    options() {
+      /** @type {{subject?: string, cc?: string[]}} */
+      const options = {};
+      if (subject.value.trim()) options.subject = subject.value.trim();
+      const addresses = cc.value.split(/[,;，；\s]+/).filter(Boolean);
+      if (addresses.length) options.cc = addresses;
+      return options;
+    },
+    sent() { subject.value = cc.value = draft.subject = draft.cc = ""; },
+  };
 }
 
 /** @type {QuickReply[] | null} */
