@@ -406,9 +406,16 @@ class LeftMessage:
     name: str = ""
     phone: str = ""
     email: str = ""
-    conversation_id: str | None = None
+    conversation_id: str | None = None  # the visitor's conversation it was left from
     handled: bool = False
     created_at: datetime = field(default_factory=utcnow)
+    # An agent took it to follow up (others see it taken), with their call-back note and
+    # the conversations they started to answer it (an email).
+    agent_id: str | None = None
+    agent_name: str = ""
+    taken_at: datetime | None = None
+    note: str = ""
+    reply_conversation_ids: list[str] = field(default_factory=list)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -421,6 +428,11 @@ class LeftMessage:
             "text": self.text,
             "handled": self.handled,
             "created_at": iso(self.created_at),
+            "agent_id": self.agent_id,
+            "agent_name": self.agent_name,
+            "taken_at": iso(self.taken_at),
+            "note": self.note,
+            "reply_conversation_ids": list(self.reply_conversation_ids),
         }
 
 

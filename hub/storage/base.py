@@ -86,6 +86,21 @@ class ClaimedDelivery:
     interrupted: bool
 
 
+@dataclass(slots=True)
+class ConversationHit:
+    """A conversation search found: the conversation and its newest message that matched
+    (a subject matches through the messages that carry it)."""
+
+    conversation: Conversation
+    message: Message
+
+
+# Where a page of search results or ratings continues: the (sort key, id) of the last item
+# of the page before, the sort key being an ISO time (contacts: last_seen_at; conversations:
+# created_at; ratings: closed_at).
+After = tuple[str, str]
+
+
 class Store(ABC):
     """Async persistence for every record of the hub."""
 
@@ -322,3 +337,45 @@ class Store(ABC):
 
     @abstractmethod
     async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None: ...
+
+    @abstractmethod
+    async def get_left_message(self, tenant: str, left_id: str) -> LeftMessage | None: ...
+
+    @abstractmethod
+    async def update_left_message_if(
+        self, left: LeftMessage, fields: Sequence[str], expect: Mapping[str, Any]
+    ) -> bool:
+        """Writes the named fields only if the stored record still has the `expect` values
+        (compare-and-set: two agents taking one left message). True if written; NotFound
+        (left_message_not_found) if there is no such record."""
+
+    # search and ratings -----------------------------------------------------------------
+    # `text` matches as a substring, ASCII case-insensitively, Chinese as well as English
+    # (no word boundaries needed). Results come in pages of `limit`, `after` continuing one.
+
+    @abstractmethod
+    async def search_contacts(
+        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Contact]:
+        """Contacts whose name, email, phone, notes, a tag or an identity contains `text`,
+        most recently seen first (then by id); merged-away contacts are left out."""
+
+    @abstractmethod
+    async def search_conversations(
+        self,
+        tenant: str,
+        text: str,
+        *,
+        visible_to: str | None = None,
+        limit: int = 50,
+        after: After | None = None,
+    ) -> list[ConversationHit]:
+        """Conversations with a message (notes included) whose text or email subject
+        contains `text`, newest first (by created_at, then id descending). `visible_to`: only
+        the ones that agent holds (or held) and the queued ones."""
+
+    @abstractmethod
+    async def list_rated_conversations(
+        self, tenant: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Conversation]:
+        """Rated conversations, most recently closed first (then by id descending)."""

@@ -62,6 +62,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import re
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -87,7 +88,9 @@ from hub.domain import (
 )
 from hub.errors import Conflict, NotFound
 from hub.storage.base import (
+    After,
     ClaimedDelivery,
+    ConversationHit,
     Ingested,
     Store,
     check_message_fields,
@@ -135,6 +138,23 @@ def _due_at(delivery: Mapping[str, Any] | None) -> str | None:
 
 def _platform_scope(conversation: Mapping[str, Any]) -> str:
     return conversation.get("channel_id") or conversation["channel"]
+
+
+def _contains(text: str) -> dict[str, Any]:
+    """A filter matching `text` anywhere in a string field, ASCII case-insensitively."""
+    return {"$regex": re.escape(text), "$options": "i"}
+
+
+def _continues(key: str, after: After | None, *, id_descending: bool) -> dict[str, Any]:
+    """The filter for the page after `after` in (key descending, _id) order."""
+    if after is None:
+        return {}
+    return {
+        "$or": [
+            {key: {"$lt": after[0]}},
+            {key: after[0], "_id": {"$lt" if id_descending else "$gt": after[1]}},
+        ]
+    }
 
 
 async def _close(client: Client) -> None:
@@ -912,3 +932,115 @@ class MongoStore(Store):
                 raise NotFound("no such left message", code="left_message_not_found")
 
         await self._write(op())
+
+    async def get_left_message(self, tenant: str, left_id: str) -> LeftMessage | None:
+        doc = await self._col("left_messages").find_one({"_id": left_id, "tenant": tenant})
+        return from_doc(LeftMessage, doc) if doc else None
+
+    async def update_left_message_if(
+        self, left: LeftMessage, fields: Sequence[str], expect: Mapping[str, Any]
+    ) -> bool:
+        changes = {f: encode_value(getattr(left, f)) for f in fields}
+        where = {"_id": left.id, "tenant": left.tenant} | {
+            k: encode_value(v) for k, v in expect.items()
+        }
+
+        async def op() -> bool:
+            if await self._update_fields("left_messages", where, changes):
+                return True
+            if await self.get_left_message(left.tenant, left.id) is None:
+                raise NotFound("no such left message", code="left_message_not_found")
+            return False
+
+        return await self._write(op())
+
+    # search and ratings ------------------------------------------------------------------
+    # MongoDB's text index splits words at spaces and punctuation, so it finds nothing inside
+    # a Chinese sentence; a case-insensitive regex matches any substring instead. It cannot
+    # use an index for the match itself (no fixed prefix): the tenant's index narrows the
+    # scan to the tenant and gives the order, so a search reads the tenant's records until
+    # it has a page.
+
+    async def search_contacts(
+        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Contact]:
+        pattern = _contains(text)
+        where = {
+            "tenant": tenant,
+            "merged_into": None,
+            "$and": [
+                {
+                    "$or": [
+                        {"name": pattern},
+                        {"email": pattern},
+                        {"phone": pattern},
+                        {"notes": pattern},
+                        {"tags": pattern},
+                        {"identities.external_id": pattern},
+                    ]
+                },
+                _continues("last_seen_at", after, id_descending=False),
+            ],
+        }
+        cursor = self._col("contacts").find(where).sort(RECENTLY_SEEN_FIRST).limit(limit)
+        return [from_doc(Contact, doc) async for doc in cursor]
+
+    async def search_conversations(
+        self,
+        tenant: str,
+        text: str,
+        *,
+        visible_to: str | None = None,
+        limit: int = 50,
+        after: After | None = None,
+    ) -> list[ConversationHit]:
+        pattern = _contains(text)
+        newest_match: dict[str, int] = {}
+        matches = self._col("messages").find(
+            {
+                "tenant": tenant,
+                "type": {"$ne": "event"},
+                "$or": [{"text": pattern}, {"meta.subject": pattern}],
+            },
+            {"conversation_id": 1, "seq": 1},
+        )
+        async for doc in matches:
+            conversation_id = doc["conversation_id"]
+            newest_match[conversation_id] = max(newest_match.get(conversation_id, 0), doc["seq"])
+        if not newest_match:
+            return []
+        where: dict[str, Any] = {
+            "tenant": tenant,
+            "_id": {"$in": list(newest_match)},
+            "$and": [
+                {"$or": [{"agent_id": visible_to}, {"status": "queued"}]} if visible_to else {},
+                _continues("created_at", after, id_descending=True),
+            ],
+        }
+        cursor = self._col("conversations").find(where).sort(NEWEST_FIRST).limit(limit)
+        hits = []
+        async for doc in cursor:
+            message = await self._col("messages").find_one(
+                {"conversation_id": doc["_id"], "seq": newest_match[doc["_id"]]}
+            )
+            if message is not None:
+                hits.append(
+                    ConversationHit(from_doc(Conversation, doc), from_doc(Message, message))
+                )
+        return hits
+
+    async def list_rated_conversations(
+        self, tenant: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Conversation]:
+        where = {
+            "tenant": tenant,
+            "rating": {"$type": "object"},
+            **_continues("closed_at", after, id_descending=True),
+        }
+        cursor = (
+            self._col("conversations")
+            .find(where)
+            .sort([("closed_at", DESCENDING), ("_id", DESCENDING)])
+            .limit(limit)
+        )
+        return [from_doc(Conversation, doc) async for doc in cursor]

@@ -118,6 +118,15 @@ INDEXES = [
     IndexSpec("channel_accounts", "enabled", [("enabled", ASCENDING), ("tenant", ASCENDING)]),
     # The outbox: outbound messages whose delivery is pending, by when the next attempt is due.
     IndexSpec("messages", "due", [("due_at", ASCENDING)], partial=_is_string("due_at")),
+    # Search reads a tenant's messages (a regex has no prefix to use an index with).
+    IndexSpec("messages", "tenant", [("tenant", ASCENDING), ("conversation_id", ASCENDING)]),
+    # The ratings list: rated conversations, most recently closed first.
+    IndexSpec(
+        "conversations",
+        "tenant_rated",
+        [("tenant", ASCENDING), ("closed_at", DESCENDING), ("_id", DESCENDING)],
+        partial={"rating": {"$type": "object"}},
+    ),
 ]
 
 COLLECTIONS = (
@@ -186,6 +195,9 @@ MIGRATIONS = [
     # Version 3: channel accounts and the outbox's `due_at` on messages. Both are new: no
     # document needs changing, the indexes are declared after the migrations.
     Migration(3, "channel accounts and the outbox", _nothing),
+    # Version 4: search (a regex over the fields: no document changes) and the ratings
+    # list's index, declared after the migrations.
+    Migration(4, "search and ratings", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -38,7 +38,9 @@ from hub.domain import (
     open_key,
 )
 from hub.storage.base import (
+    After,
     ClaimedDelivery,
+    ConversationHit,
     Ingested,
     Store,
     check_message_fields,
@@ -76,6 +78,12 @@ def _fail_unencodable(batch: list[Pending]) -> list[Pending]:
         else:
             sendable.append((op, future))
     return sendable
+
+
+def like_pattern(text: str) -> str:
+    """`text` as a LIKE pattern matching it anywhere (ESCAPE '\\')."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 def _to_millisecond(moment: datetime) -> datetime:
@@ -594,3 +602,91 @@ class SqliteStore(Store):
     async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None:
         changes = {f: encode_value(getattr(left, f)) for f in fields}
         await self._write("update_left_message", left.tenant, left.id, changes)
+
+    async def get_left_message(self, tenant: str, left_id: str) -> LeftMessage | None:
+        doc = await self._one(
+            "SELECT doc FROM left_messages WHERE id = ? AND tenant = ?", (left_id, tenant)
+        )
+        return from_doc(LeftMessage, doc) if doc else None
+
+    async def update_left_message_if(
+        self, left: LeftMessage, fields: Sequence[str], expect: Mapping[str, Any]
+    ) -> bool:
+        changes = {f: encode_value(getattr(left, f)) for f in fields}
+        expected = {k: encode_value(v) for k, v in expect.items()}
+        return bool(
+            await self._write("update_left_message_if", left.tenant, left.id, changes, expected)
+        )
+
+    # search and ratings ------------------------------------------------------------------
+
+    async def search_contacts(
+        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Contact]:
+        where = [
+            "s.body LIKE ? ESCAPE '\\'",
+            "c.tenant = ?",
+            "json_extract(c.doc, '$.merged_into') IS NULL",
+        ]
+        params: list[Any] = [like_pattern(text), tenant]
+        seen = "json_extract(c.doc, '$.last_seen_at')"
+        if after is not None:
+            where.append(f"({seen} < ? OR ({seen} = ? AND c.id > ?))")
+            params.extend([after[0], after[0], after[1]])
+        docs = await self._all(
+            "SELECT c.doc FROM contact_search s JOIN contacts c ON c.rowid = s.rowid "
+            f"WHERE {' AND '.join(where)} ORDER BY {seen} DESC, c.id LIMIT ?",
+            [*params, limit],
+        )
+        return [from_doc(Contact, d) for d in docs]
+
+    async def search_conversations(
+        self,
+        tenant: str,
+        text: str,
+        *,
+        visible_to: str | None = None,
+        limit: int = 50,
+        after: After | None = None,
+    ) -> list[ConversationHit]:
+        where: list[str] = []
+        params: list[Any] = [like_pattern(text), tenant, tenant]
+        if visible_to is not None:
+            where.append("(c.agent_id = ? OR c.status = 'queued')")
+            params.append(visible_to)
+        if after is not None:
+            where.append("(c.created_at < ? OR (c.created_at = ? AND c.id < ?))")
+            params.extend([after[0], after[0], after[1]])
+        assert self._reader is not None
+        rows = await self._reader.execute_fetchall(
+            "SELECT c.doc, m.doc FROM (SELECT conversation_id, max(seq) AS seq "
+            "FROM message_search WHERE body LIKE ? ESCAPE '\\' AND tenant = ? "
+            "GROUP BY conversation_id) hit "
+            "JOIN conversations c ON c.id = hit.conversation_id AND c.tenant = ? "
+            "JOIN messages m ON m.conversation_id = hit.conversation_id AND m.seq = hit.seq "
+            f"WHERE {' AND '.join(where) or '1'} "
+            "ORDER BY c.created_at DESC, c.id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [
+            ConversationHit(
+                from_doc(Conversation, _load(conversation)), from_doc(Message, _load(message))
+            )
+            for conversation, message in rows
+        ]
+
+    async def list_rated_conversations(
+        self, tenant: str, *, limit: int = 50, after: After | None = None
+    ) -> list[Conversation]:
+        closed = "json_extract(doc, '$.closed_at')"
+        where = ["tenant = ?", "json_extract(doc, '$.rating') IS NOT NULL"]
+        params: list[Any] = [tenant]
+        if after is not None:
+            where.append(f"({closed} < ? OR ({closed} = ? AND id < ?))")
+            params.extend([after[0], after[0], after[1]])
+        docs = await self._all(
+            f"SELECT doc FROM conversations WHERE {' AND '.join(where)} "
+            f"ORDER BY {closed} DESC, id DESC LIMIT ?",
+            [*params, limit],
+        )
+        return [from_doc(Conversation, d) for d in docs]

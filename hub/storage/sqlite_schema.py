@@ -127,12 +127,76 @@ CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL
 """
 
 
+# Version 4: search. Contacts and messages get FTS5 tables with the trigram tokenizer, which
+# matches any substring (LIKE '%…%' uses the index from three characters on, shorter
+# patterns scan the search table only): Chinese has no spaces between words, so a word
+# tokenizer would find nothing inside a sentence. Triggers keep them current, whichever
+# write touches a contact or adds a message. The fields of a contact are joined by U+001F,
+# a character no query can hold (control characters are refused), so no match spans two
+# fields. Rated conversations get an index for the ratings list.
+def _contact_body(doc: str) -> str:
+    fields = " || char(31) || ".join(
+        f"coalesce(json_extract({doc}, '$.{name}'), '')"
+        for name in ("name", "email", "phone", "notes")
+    )
+    tags = f"coalesce((SELECT group_concat(value, char(31)) FROM json_each({doc}, '$.tags')), '')"
+    identities = (
+        "coalesce((SELECT group_concat(json_extract(value, '$.external_id'), char(31)) "
+        f"FROM json_each({doc}, '$.identities')), '')"
+    )
+    return f"{fields} || char(31) || {tags} || char(31) || {identities}"
+
+
+def _message_body(doc: str) -> str:
+    return (
+        f"coalesce(json_extract({doc}, '$.text'), '') || char(31) || "
+        f"coalesce(json_extract({doc}, '$.meta.subject'), '')"
+    )
+
+
+V4_SEARCH = [
+    "CREATE VIRTUAL TABLE contact_search USING fts5(body, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE message_search USING fts5("
+    "body, tenant UNINDEXED, conversation_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram')",
+    f"""CREATE TRIGGER contact_search_insert AFTER INSERT ON contacts BEGIN
+        INSERT INTO contact_search (rowid, body) VALUES (new.rowid, {_contact_body("new.doc")});
+    END""",
+    f"""CREATE TRIGGER contact_search_update AFTER UPDATE OF doc ON contacts BEGIN
+        DELETE FROM contact_search WHERE rowid = old.rowid;
+        INSERT INTO contact_search (rowid, body) VALUES (new.rowid, {_contact_body("new.doc")});
+    END""",
+    """CREATE TRIGGER contact_search_delete AFTER DELETE ON contacts BEGIN
+        DELETE FROM contact_search WHERE rowid = old.rowid;
+    END""",
+    # A message's text and subject never change once stored (only delivery and meta's
+    # platform id do), so inserting is all there is to follow.
+    f"""CREATE TRIGGER message_search_insert AFTER INSERT ON messages
+    WHEN json_extract(new.doc, '$.type') != 'event' BEGIN
+        INSERT INTO message_search (body, tenant, conversation_id, seq)
+        VALUES ({_message_body("new.doc")}, new.tenant, new.conversation_id, new.seq);
+    END""",
+    f"INSERT INTO contact_search (rowid, body) SELECT rowid, {_contact_body('doc')} FROM contacts",
+    "INSERT INTO message_search (body, tenant, conversation_id, seq) "
+    f"SELECT {_message_body('doc')}, tenant, conversation_id, seq FROM messages "
+    "WHERE json_extract(doc, '$.type') != 'event'",
+    "CREATE INDEX conversations_rated ON conversations "
+    "(tenant, json_extract(doc, '$.closed_at') DESC, id DESC) "
+    "WHERE json_extract(doc, '$.rating') IS NOT NULL",
+]
+
+
+def _search(conn: sqlite3.Connection) -> None:
+    for statement in V4_SEARCH:
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
     # Version 3: channel accounts per tenant; the outbox, as the outbound messages whose
     # delivery is pending (their next attempt's time in due_at, indexed only while set).
     Migration(3, "channel accounts and the outbox", _statements(V3_CHANNELS)),
+    Migration(4, "search and ratings", _search),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -526,6 +526,16 @@ def update_left_message(conn: sqlite3.Connection, tenant: str, left_id: str, cha
     )
 
 
+def update_left_message_if(
+    conn: sqlite3.Connection, tenant: str, left_id: str, changes: Doc, expected: Doc
+) -> bool:
+    stored = _changed_doc(conn, "left_messages", tenant, left_id, {}, "left_message")
+    if any(stored.get(k) != v for k, v in expected.items()):
+        return False
+    update_left_message(conn, tenant, left_id, changes)
+    return True
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -553,6 +563,7 @@ OPS: dict[str, Callable[..., Any]] = {
         delete_channel_account,
         create_left_message,
         update_left_message,
+        update_left_message_if,
     )
 }
 

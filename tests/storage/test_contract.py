@@ -1033,3 +1033,122 @@ async def test_merging_moves_identities_and_conversations_or_nothing(store: Stor
     stored = await store.get_contact("a", "k3")
     assert stored is not None and stored.merged_into is None
     assert {c.id for c in await store.list_conversations("a", contact_id="k3")} == {"c3"}
+
+
+# left messages, search and ratings ----------------------------------------------------------
+
+
+async def test_a_left_message_is_read_back_and_taken_once(store: Store) -> None:
+    left = LeftMessage(
+        id="l1", tenant="a", contact_id="k1", text="请回电", phone="138", conversation_id="c1"
+    )
+    await store.create_left_message(left)
+    assert await store.get_left_message("b", "l1") is None
+    found = await store.get_left_message("a", "l1")
+    assert found is not None and found.conversation_id == "c1" and found.agent_id is None
+    found.agent_id, found.agent_name, found.taken_at = "ag1", "Ann", T0
+    assert await store.update_left_message_if(
+        found, ["agent_id", "agent_name", "taken_at"], {"agent_id": None}
+    )
+    found.agent_id = "ag2"
+    assert not await store.update_left_message_if(found, ["agent_id"], {"agent_id": None})
+    stored = await store.get_left_message("a", "l1")
+    assert stored is not None and stored.agent_id == "ag1" and stored.taken_at == T0
+    with pytest.raises(NotFound):
+        await store.update_left_message_if(replace(found, id="nope"), ["note"], {})
+
+
+async def test_contacts_are_found_by_any_part_of_their_details(store: Store) -> None:
+    contacts = [
+        Contact(id="k1", tenant="a", name="王小明", last_seen_at=at(1)),
+        Contact(id="k2", tenant="a", email="Kim@Example.com", notes="想要退款", last_seen_at=at(2)),
+        Contact(id="k3", tenant="a", phone="+8613800000000", tags=["VIP客户"], last_seen_at=at(3)),
+        Contact(
+            id="k4",
+            tenant="a",
+            identities=[Identity("wechat", "openid-xyz")],
+            last_seen_at=at(4),
+        ),
+        Contact(id="k5", tenant="b", name="王小明", last_seen_at=at(5)),
+    ]
+    for contact in contacts:
+        await store.create_contact(contact)
+
+    async def ids(text: str, **paging: Any) -> list[str]:
+        return [c.id for c in await store.search_contacts("a", text, **paging)]
+
+    assert await ids("小明") == ["k1"]  # inside a Chinese name, two characters
+    assert await ids("退款") == ["k2"]
+    assert await ids("kim@example") == ["k2"]  # case does not matter
+    assert await ids("VIP") == ["k3"] and await ids("138000") == ["k3"]
+    assert await ids("openid-x") == ["k4"]
+    assert await ids("100%") == [] and await ids("_") == []  # wildcards are text
+    # An edit is searchable at once; merged-away contacts are not listed.
+    contacts[0].notes = "老客户"
+    await store.update_contact(contacts[0], ["notes"])
+    assert await ids("老客户") == ["k1"]
+    contacts[1].name = "老客户 Kim"
+    contacts[1].merged_into = "k1"
+    await store.update_contact(contacts[1], ["name", "merged_into"])
+    assert await ids("老客户") == ["k1"]
+    # Pages: most recently seen first.
+    for contact in contacts[2:4]:
+        contact.notes = "same words"
+        await store.update_contact(contact, ["notes"])
+    first = await store.search_contacts("a", "same", limit=1)
+    assert [c.id for c in first] == ["k4"]
+    assert await ids("same", limit=1, after=(iso_of(first[0].last_seen_at), "k4")) == ["k3"]
+
+
+def iso_of(moment: datetime) -> str:
+    from hub.domain import iso
+
+    text = iso(moment)
+    assert text is not None
+    return text
+
+
+async def test_conversations_are_found_by_message_text_and_subject(store: Store) -> None:
+    mine = a_conversation("c1", agent_id="ag1", status="assigned", created_at=at(1))
+    queued = a_conversation("c2", status="queued", created_at=at(2))
+    other = a_conversation("c3", agent_id="ag2", status="closed", created_at=at(3))
+    foreign = a_conversation("c4", tenant="b", created_at=at(4))
+    for conversation in (mine, queued, other, foreign):
+        await store.create_conversation(conversation)
+    await store.append_message(a_message("c1", text="我的订单还没有发货"))
+    await store.append_message(a_message("c1", text="订单号 12345"))
+    await store.append_message(a_message("c2", text="Where is my ORDER?"))
+    await store.append_message(a_message("c3", text="hello", meta={"subject": "退款申请 order"}))
+    await store.append_message(a_message("c4", tenant="b", text="订单"))
+
+    async def found(text: str, **options: Any) -> list[tuple[str, int]]:
+        hits = await store.search_conversations("a", text, **options)
+        return [(h.conversation.id, h.message.seq) for h in hits]
+
+    assert await found("订单") == [("c1", 2)]  # the newest matching message
+    assert await found("发货") == [("c1", 1)]
+    assert await found("order") == [("c3", 1), ("c2", 1)]  # newest conversation first
+    assert await found("退款") == [("c3", 1)]  # by its subject
+    assert await found("order", visible_to="ag1") == [("c2", 1)]  # own and queued only
+    assert await found("订单", visible_to="ag1") == [("c1", 2)]
+    assert await found("order", limit=1, after=(iso_of(at(3)), "c3")) == [("c2", 1)]
+    assert await found("nothing") == []
+
+
+async def test_rated_conversations_are_listed_most_recently_closed_first(store: Store) -> None:
+    for number, score in ((1, 5), (2, None), (3, 2)):
+        await store.create_conversation(
+            a_conversation(
+                f"c{number}",
+                status="closed",
+                closed_at=at(number),
+                rating=Rating(score, "好") if score else None,
+            )
+        )
+    await store.create_conversation(
+        a_conversation("cb", tenant="b", status="closed", closed_at=at(9), rating=Rating(1))
+    )
+    rated = await store.list_rated_conversations("a")
+    assert [(c.id, c.rating.score if c.rating else 0) for c in rated] == [("c3", 2), ("c1", 5)]
+    page = await store.list_rated_conversations("a", limit=1, after=(iso_of(at(3)), "c3"))
+    assert [c.id for c in page] == ["c1"]

@@ -20,7 +20,7 @@ import pytest
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import ASCENDING, AsyncMongoClient
 
-from hub.domain import Contact, Conversation, Identity, Message, Sender, Tenant
+from hub.domain import Contact, Conversation, Identity, Message, Rating, Sender, Tenant
 from hub.storage import mongo_schema, sqlite_schema
 from hub.storage.codec import to_doc
 from hub.storage.mongo import MongoStore
@@ -126,9 +126,57 @@ def _seed_sqlite_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_records() -> tuple[Contact, Conversation, Message]:
+    """What search and the ratings list (version 4) must find among older records: a
+    contact and a message in Chinese, a rated conversation."""
+    contact = Contact(id="k-zh", tenant="t", name="王小明", notes="老客户")
+    rated = Conversation(
+        id="c-rated",
+        tenant="t",
+        channel="webim",
+        contact_id="k-zh",
+        status="closed",
+        closed_at=at(30),
+        rating=Rating(4, "很好"),
+        last_seq=1,
+    )
+    message = a_message("c-rated", tenant="t", text="我想查询订单")
+    message.seq = 1
+    return contact, rated, message
+
+
+def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
+    contact, rated, message = _v3_records()
+    conn.execute(
+        "INSERT INTO contacts VALUES (?, ?, ?)", ("k-zh", "t", orjson.dumps(to_doc(contact)))
+    )
+    doc = to_doc(rated)
+    conn.execute(
+        "INSERT INTO conversations (id, tenant, status, agent_id, contact_id, channel, "
+        "created_at, channel_id, open_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "c-rated",
+            "t",
+            "closed",
+            None,
+            "k-zh",
+            "webim",
+            doc["created_at"],
+            None,
+            None,
+            orjson.dumps(doc),
+        ),
+    )
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, tenant, doc) VALUES (?, ?, ?, ?)",
+        ("c-rated", 1, "t", orjson.dumps(to_doc(message))),
+    )
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
+    3: _seed_sqlite_v3,
 }
 
 
@@ -164,8 +212,17 @@ async def _check_v2_data(store: Any) -> None:
     assert [m.text for m in in_box] == ["in the box"]
 
 
+async def _check_v3_data(store: Any) -> None:
+    assert [c.id for c in await store.search_contacts("t", "小明")] == ["k-zh"]
+    assert [c.id for c in await store.search_contacts("t", "老客户")] == ["k-zh"]
+    hits = await store.search_conversations("t", "订单")
+    assert [(h.conversation.id, h.message.seq) for h in hits] == [("c-rated", 1)]
+    rated = await store.list_rated_conversations("t")
+    assert [(c.id, c.rating.comment) for c in rated] == [("c-rated", "很好")]
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data}
+CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -238,7 +295,14 @@ async def _seed_mongo_v2(db: Any) -> None:
     await db["messages"].insert_one({**to_doc(message), "platform_scope": "box1"})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2}
+async def _seed_mongo_v3(db: Any) -> None:
+    contact, rated, message = _v3_records()
+    await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
+    await db["conversations"].insert_one({"_id": rated.id, **to_doc(rated), "open_key": None})
+    await db["messages"].insert_one(to_doc(message))
+
+
+MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
@@ -264,6 +328,8 @@ async def test_mongo_migrations_bring_documents_from_every_earlier_version(versi
     expected = {"c-new": "email||k1|", "c-old": None, "c-closed": None}
     if version >= 2:
         expected["c-box"] = "email|box1|k1|"
+    if version >= 3:
+        expected["c-rated"] = None
     assert keys == expected
     scopes = {
         doc["text"]: doc["platform_scope"]
