@@ -106,6 +106,14 @@ class ConversationClosed(ConversationEvent):
 
 
 @dataclass(frozen=True, slots=True)
+class ConversationReopened(ConversationEvent):
+    """A closed conversation is open again, on its way to the agent who reopened it (the
+    assignment follows as usual)."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class ConversationUpdated(ConversationEvent):
     """Fields that lists show changed (rating, summary, tags) without a status change."""
 
@@ -202,11 +210,13 @@ class TagsChanged(Event):
 
 @dataclass(frozen=True, slots=True)
 class LeftMessageChanged(Event):
-    """A message left (留言) was handled, or not handled again."""
+    """A message left (留言) arrived, was taken, noted, answered, handled or not handled
+    again; `public` is the record as written."""
 
     tenant_id: str
     left_message_id: str
     handled: bool
+    public: dict[str, Any] | None = None
 
     @property
     def tenant(self) -> str:

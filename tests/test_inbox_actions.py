@@ -181,8 +181,8 @@ async def test_mark_a_left_message_handled_and_back(running_hub: RunningHub) -> 
     status, body = await running_hub.api.request(
         "PATCH", path, token=agent.token, json={"handled": True}
     )
-    assert status == 200 and body == {"id": left["id"], "handled": True}
-    await agent.wait_for("left_message.updated", lambda d: d == body)
+    assert status == 200 and body == left | {"handled": True}
+    await agent.wait_for("left_message.updated", lambda d: d["left_message"] == body)
     stored = (await _left_by_id(running_hub, agent.token))[left["id"]]
     # Only the flag changed: the visitor's words are kept.
     assert stored == left | {"handled": True}

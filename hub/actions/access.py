@@ -15,6 +15,7 @@ and one they do not:
 * close: its holder, and supervisors (ending a conversation that must end, without
   pretending to serve it).
 * take over, watch: supervisors.
+* reopen a closed one: its holder (the agent who held it when it closed), and supervisors.
 * a contact (edit, tag, blacklist, merge, start a conversation to it): an agent who may read
   one of the contact's conversations; supervisors any.
 """
@@ -41,11 +42,12 @@ class Act(StrEnum):
     TRANSFER = "transfer"
     TAKE_OVER = "take_over"
     WATCH = "watch"
+    REOPEN = "reopen"
 
 
 SUPERVISOR_ACTS = {Act.TAKE_OVER, Act.WATCH}
 HOLDER_ACTS = {Act.REPLY, Act.TRANSFER}
-HOLDER_OR_SUPERVISOR_ACTS = {Act.NOTE, Act.CLOSE}
+HOLDER_OR_SUPERVISOR_ACTS = {Act.NOTE, Act.CLOSE, Act.REOPEN}
 
 
 async def serves_contact(hub: Hub, agent: Agent, contact_id: str) -> bool:

@@ -138,6 +138,23 @@ async def put_tag_catalogue(hub: Hub, tenant: str, raw: object) -> list[dict[str
 GENERIC_NAME = "Visitor "
 
 
+async def fill_missing_details(hub: Hub, contact: Contact, details: dict[str, str]) -> Contact:
+    """What a customer told us about themselves (a left message's name, phone, email) fills
+    the contact's empty fields (a generic visitor name counts as empty); nothing an agent or
+    the customer set before is overwritten. Staff hear of it as of any contact edit."""
+    changed = []
+    for key in ("name", "phone", "email"):
+        value = details.get(key, "")[: CONTACT_FIELDS.get(key, 100)]
+        current = getattr(contact, key)
+        if value and (not current or (key == "name" and current.startswith(GENERIC_NAME))):
+            setattr(contact, key, value)
+            changed.append(key)
+    if changed:
+        await hub.store.update_contact(contact, changed)
+        await announce_contact(hub, contact)
+    return contact
+
+
 async def do_merge_contacts(hub: Hub, actor: Agent, target_id: str, raw: object) -> Contact:
     """One person known twice (by web chat and by email, say) becomes one contact: the other
     contact's identities and conversations move here, its details fill what this one lacks,

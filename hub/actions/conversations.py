@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from hub.acd.base import Assignment
-from hub.actions.access import Act, check_conversation
+from hub.actions.access import Act, check_contact, check_conversation
 from hub.actions.channels import channel_type, get_channel
 from hub.actions.messages import check_client_id, check_text, do_send_agent_message
 from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
 from hub.context import Hub
 from hub.domain import (
     Agent,
+    Channel,
     Contact,
     Conversation,
     ConversationRef,
@@ -26,9 +27,17 @@ from hub.domain import (
     utcnow,
 )
 from hub.errors import Conflict, Forbidden, Invalid, NotFound
-from hub.events import ConversationClosed, ConversationUpdated, MessageCreated, Typing
+from hub.events import (
+    ContactUpdated,
+    ConversationClosed,
+    ConversationReopened,
+    ConversationUpdated,
+    MessageCreated,
+    Typing,
+)
 
 CLOSED = ConversationStatus.CLOSED.value
+WEBIM = Channel.WEBIM.value
 MAX_SUMMARY = 2000
 MAX_SKILL = 64
 
@@ -263,13 +272,62 @@ async def _contact_for(hub: Hub, tenant: str, identity: Identity, name: str) -> 
     raise Conflict("that identity belongs to another contact", code="identity_taken")
 
 
+async def _add_identity(hub: Hub, contact: Contact, identity: Identity) -> Contact:
+    """Writing to a new address of a known contact (an email from a web visitor's panel):
+    the address becomes one of the contact's identities, not a contact of its own. An address
+    that is another contact's is refused: merging them is a decision of its own."""
+    owner = await hub.store.find_contact(contact.tenant, identity)
+    if owner is not None:
+        if owner.id == contact.id:
+            return contact
+        raise Conflict(
+            "that address belongs to another contact: merge the two first",
+            code="identity_taken",
+            contact_id=owner.id,
+        )
+    contact.identities = [*contact.identities, identity]
+    fields = ["identities"]
+    if identity.channel == Channel.EMAIL.value and not contact.email:
+        contact.email = identity.external_id
+        fields.append("email")
+    await hub.store.update_contact(contact, fields)
+    await hub.bus.publish(ContactUpdated(contact))
+    return contact
+
+
+async def _start_contact(hub: Hub, actor: Agent, body: dict[str, Any]) -> Contact | None:
+    """The contact named by `contact_id`, if the agent may act on it (or None)."""
+    contact_id = body.get("contact_id")
+    if contact_id is None:
+        return None
+    contact = await check_contact(hub, actor, contact_id)
+    if contact.merged_into is not None:
+        raise Conflict(
+            f"contact {contact.id} was merged into {contact.merged_into}",
+            code="already_merged",
+            merged_into=contact.merged_into,
+        )
+    return contact
+
+
 async def do_start_conversation(
-    hub: Hub, actor: Agent, body: dict[str, Any], *, origin_sid: str | None = None
+    hub: Hub,
+    actor: Agent,
+    body: dict[str, Any],
+    *,
+    contact: Contact | None = None,
+    origin_sid: str | None = None,
 ) -> tuple[Conversation, Message]:
-    """An agent writes first (an email, an SMS) to a customer on a channel account: the
-    contact is found by the address (or created), a conversation opened and assigned to the
-    agent, and the message sent through the outbox."""
+    """An agent writes first to a customer: on a channel account (an email, an SMS) to an
+    address, or in web chat to a known visitor (`contact_id` without `channel_id`). The
+    contact is found by the address (or created; with `contact_id`, the address is added to
+    that contact), a conversation opened and assigned to the agent, and the message sent (on
+    accounts, through the outbox). `contact`: already found by the caller, who checked it."""
     account_id, to = body.get("channel_id"), body.get("to")
+    if contact is None:
+        contact = await _start_contact(hub, actor, body)
+    if account_id is None and contact is not None:
+        return await _start_web_chat(hub, actor, contact, body, origin_sid=origin_sid)
     if not isinstance(account_id, str) or not account_id:
         raise Invalid("channel_id names a channel account", code="invalid_channel_id")
     if not isinstance(to, str) or not 0 < len(to.strip()) <= MAX_RECIPIENT:
@@ -291,17 +349,71 @@ async def do_start_conversation(
     connector.outbound_meta(probe, options)
     check_text(hub, body.get("text"), limit=connector.capabilities.max_text)
     check_client_id(body.get("client_id"))
-    contact = await _contact_for(hub, actor.tenant, identity, str(body.get("name") or ""))
-    now = utcnow()
+    if contact is not None:
+        contact = await _add_identity(hub, contact, identity)
+    else:
+        contact = await _contact_for(hub, actor.tenant, identity, str(body.get("name") or ""))
     agent_threads = connector.capabilities.agent_threads
+    return await _open_and_send(
+        hub,
+        actor,
+        contact,
+        body,
+        channel=account.type,
+        channel_id=account.id,
+        thread_key=new_id() if agent_threads else "",
+        options=options,
+        origin_sid=origin_sid,
+    )
+
+
+async def _start_web_chat(
+    hub: Hub, actor: Agent, contact: Contact, body: dict[str, Any], *, origin_sid: str | None
+) -> tuple[Conversation, Message]:
+    """The agent writes first to a web visitor (one on the site now sees it at once; one who
+    left finds it open when they come back)."""
+    if not any(identity.channel == WEBIM for identity in contact.identities):
+        raise Invalid("this contact has never used the web chat", code="invalid_recipient")
+    if contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")
+    connector = hub.connectors.get(WEBIM)
+    assert connector is not None
+    check_text(hub, body.get("text"), limit=connector.capabilities.max_text)
+    check_client_id(body.get("client_id"))
+    return await _open_and_send(
+        hub,
+        actor,
+        contact,
+        body,
+        channel=WEBIM,
+        channel_id=None,
+        thread_key="",
+        options={},
+        origin_sid=origin_sid,
+    )
+
+
+async def _open_and_send(
+    hub: Hub,
+    actor: Agent,
+    contact: Contact,
+    body: dict[str, Any],
+    *,
+    channel: str,
+    channel_id: str | None,
+    thread_key: str,
+    options: dict[str, Any],
+    origin_sid: str | None,
+) -> tuple[Conversation, Message]:
+    now = utcnow()
     conversation, created = await hub.store.open_conversation(
         Conversation(
             id=new_id(),
             tenant=actor.tenant,
-            channel=account.type,
-            channel_id=account.id,
+            channel=channel,
+            channel_id=channel_id,
             contact_id=contact.id,
-            thread_key=new_id() if agent_threads else "",
+            thread_key=thread_key,
             status=ConversationStatus.QUEUED.value,
             created_at=now,
             queued_at=now,
@@ -327,3 +439,48 @@ async def do_start_conversation(
     assigned = await hub.store.get_conversation(actor.tenant, conversation.id)
     assert assigned is not None
     return assigned, message
+
+
+async def do_reopen(hub: Hub, actor: Agent, conversation_id: object) -> Conversation:
+    """A closed conversation opens again, assigned to the agent who reopens it (its holder,
+    or a supervisor), past their presence and maximum as a take-over is. Refused while the
+    contact has another open conversation with the same key: that one is where to write."""
+    conversation = await check_conversation(hub, actor, conversation_id, Act.REOPEN)
+    if conversation.is_open:
+        raise Conflict("the conversation is open", code="not_closed")
+    contact = await hub.store.get_contact(actor.tenant, conversation.contact_id)
+    if contact is not None and contact.is_blocked(utcnow()):
+        raise Forbidden("this customer is blocked", code="blocked")
+    now = utcnow()
+    conversation.status = ConversationStatus.QUEUED.value
+    conversation.closed_at = None
+    conversation.close_reason = None
+    conversation.queued_at = now
+    try:
+        written = await hub.store.update_conversation(
+            conversation,
+            ["status", "closed_at", "close_reason", "queued_at"],
+            expect={"status": CLOSED},
+        )
+    except Conflict as exc:
+        if exc.code != "conversation_open":
+            raise
+        open_one = await hub.store.find_open_conversation(
+            actor.tenant,
+            conversation.contact_id,
+            conversation.channel,
+            conversation.channel_id,
+            conversation.thread_key,
+        )
+        raise Conflict(
+            "the customer has another open conversation on this channel: write there",
+            code="conversation_open",
+            conversation_id=open_one.id if open_one else None,
+        ) from exc
+    if not written:
+        raise Conflict("the conversation changed meanwhile; try again", code="conflict")
+    await hub.bus.publish(ConversationReopened(conversation, agent_id=actor.id))
+    await _assign_now(hub, actor.tenant, conversation.id, actor.id, force=True)
+    reopened = await hub.store.get_conversation(actor.tenant, conversation.id)
+    assert reopened is not None
+    return reopened

@@ -9,8 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.actions.contacts import fill_missing_details
 from hub.context import Hub
-from hub.domain import Agent, LeftMessage, new_id, utcnow
+from hub.domain import LeftMessage, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.events import LeftMessageChanged
 
@@ -57,28 +58,28 @@ async def leave_message(
         raise Invalid("the message text is required", code="invalid_left_message")
     if not (fields["phone"] or fields["email"]):
         raise Invalid("leave a phone number or an email", code="invalid_left_message")
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None:
+        # The conversation the form was offered in (a queue that timed out, say): the
+        # visitor's own, or it is refused like a missing one.
+        conversation = (
+            await hub.store.get_conversation(tenant, conversation_id)
+            if isinstance(conversation_id, str)
+            else None
+        )
+        if conversation is None or conversation.contact_id != contact_id:
+            raise NotFound("no such conversation", code="conversation_not_found")
     contact = await hub.store.get_contact(tenant, contact_id)
     if contact is not None and contact.is_blocked(utcnow()):
         raise Forbidden("this visitor is blocked", code="blocked")  # no spam by the back door
-    left = LeftMessage(id=new_id(), tenant=tenant, contact_id=contact_id, **fields)
+    left = LeftMessage(
+        id=new_id(), tenant=tenant, contact_id=contact_id, conversation_id=conversation_id, **fields
+    )
     await hub.store.create_left_message(left)
+    if contact is not None:
+        await fill_missing_details(hub, contact, fields)
+    await hub.bus.publish(LeftMessageChanged(tenant, left.id, left.handled, left.public()))
     return left
-
-
-async def do_mark_left_message(hub: Hub, actor: Agent, left_id: str, raw: object) -> dict[str, Any]:
-    """An agent marks a left message (留言) handled, or not handled again. Only `handled`
-    changes: the visitor's words stay as they were left."""
-    if not isinstance(raw, dict) or set(raw) != {"handled"} or not isinstance(raw["handled"], bool):
-        raise Invalid("send {handled: true | false}", code="invalid_left_message")
-    handled: bool = raw["handled"]
-    # A record carrying only the key and the changed field: the store merges the listed
-    # fields into the stored document, scoped by tenant, and raises left_message_not_found
-    # when this tenant has no such id.
-    change = LeftMessage(id=left_id, tenant=actor.tenant, contact_id="", text="", handled=handled)
-    await hub.store.update_left_message(change, ["handled"])
-    body = {"id": left_id, "handled": handled}
-    await hub.bus.publish(LeftMessageChanged(actor.tenant, left_id, handled))
-    return body
 
 
 WIDGET_DEFAULTS: dict[str, Any] = {

@@ -10,7 +10,9 @@ from hub.api import (
     channels,
     contacts,
     conversations,
+    left_messages,
     monitor,
+    search,
     settings,
     uploads,
     workspace,
@@ -25,6 +27,8 @@ API_MODULES = [
     contacts,
     uploads,
     workspace,
+    left_messages,
+    search,
     monitor,
     channels,
 ]

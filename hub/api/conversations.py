@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.actions.access import Act, check_conversation, check_listing
-from hub.actions.conversations import do_start_conversation
+from hub.actions.conversations import do_reopen, do_start_conversation
 from hub.actions.delivery import do_retry_delivery
 from hub.api.common import current_agent, current_supervisor, hub_of, query_int, read_json
 from hub.api.monitor import queue_entries, supervisor_agents
@@ -47,7 +47,7 @@ async def list_conversations(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/conversations")
 async def start_conversation(request: web.Request) -> web.Response:
-    """An agent writes first to a customer on an email or SMS account."""
+    """An agent writes first to a customer: on an email or SMS account, or in web chat."""
     agent = await current_agent(request)
     body = await read_json(request)
     if not isinstance(body, dict):
@@ -56,6 +56,14 @@ async def start_conversation(request: web.Request) -> web.Response:
     return web.json_response(
         {"conversation": conversation.public(), "message": message.public()}, status=201
     )
+
+
+@routes.post("/api/v1/conversations/{conversation_id}/reopen")
+async def reopen_conversation(request: web.Request) -> web.Response:
+    """A closed conversation opens again, assigned to the caller."""
+    agent = await current_agent(request)
+    conversation = await do_reopen(hub_of(request), agent, request.match_info["conversation_id"])
+    return web.json_response(conversation.public())
 
 
 @routes.post("/api/v1/conversations/{conversation_id}/messages/{message_id}/retry")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from hub.actions.left_messages import do_update_left_message
 from hub.actions.workspace import (
-    do_mark_left_message,
     leave_message,
     put_quick_replies,
     put_widget_config,
@@ -70,10 +70,10 @@ async def list_left_messages(request: web.Request) -> web.Response:
 @routes.patch("/api/v1/left-messages/{left_id}")
 async def patch_left_message(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    body = await do_mark_left_message(
+    left = await do_update_left_message(
         hub_of(request), agent, request.match_info["left_id"], await read_json(request)
     )
-    return web.json_response(body)
+    return web.json_response(left.public())
 
 
 @routes.get("/api/v1/widget/config")

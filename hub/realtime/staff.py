@@ -21,6 +21,8 @@ from hub.events import (
     ContactUpdated,
     ConversationAssigned,
     ConversationClosed,
+    ConversationEvent,
+    ConversationReopened,
     ConversationRequeued,
     ConversationUpdated,
     LeftMessageChanged,
@@ -44,6 +46,7 @@ class StaffFanout:
         bus.subscribe(ConversationRequeued, self.requeued)
         bus.subscribe(ConversationClosed, self.closed)
         bus.subscribe(ConversationUpdated, self.updated)
+        bus.subscribe(ConversationReopened, self.reopened)
         bus.subscribe(QueueCountChanged, self.queue_count)
         bus.subscribe(Typing, self.typing)
         bus.subscribe(AgentPresenceChanged, self.presence_changed)
@@ -123,9 +126,15 @@ class StaffFanout:
         )
         await self.updated(event)
 
-    async def updated(
-        self, event: ConversationUpdated | ConversationAssigned | ConversationClosed
-    ) -> None:
+    async def reopened(self, event: ConversationReopened) -> None:
+        await self._emit(
+            "conversation.reopened",
+            {"conversation_id": event.conversation.id, "agent_id": event.agent_id},
+            staff_room(event.conversation.tenant),
+        )
+        await self.updated(event)
+
+    async def updated(self, event: ConversationEvent) -> None:
         conversation = event.conversation
         await self._emit(
             "conversation.updated",
@@ -172,7 +181,11 @@ class StaffFanout:
     async def left_message_changed(self, event: LeftMessageChanged) -> None:
         await self._emit(
             "left_message.updated",
-            {"id": event.left_message_id, "handled": event.handled},
+            {
+                "id": event.left_message_id,
+                "handled": event.handled,
+                "left_message": event.public,
+            },
             staff_room(event.tenant),
         )
 
