@@ -157,6 +157,8 @@ function setStatus(/** @type {Conversation | null} */ c) {
   if (!c) { statusEl.textContent = ""; return; }
   statusEl.dataset.status = c.status;
   if (c.status === "assigned") document.querySelector("form.leave")?.remove();
+  // Open again (reopened by an agent, or one who wrote first): nothing to rate yet.
+  if (c.status !== "closed") document.querySelector(".rating")?.remove();
   if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
   else if (c.status === "queued" && c.queue_position) { statusEl.textContent = t("queue", { n: c.queue_position }); offerLeaveMessage(); }
   else if (c.status === "closed") {
@@ -477,6 +479,11 @@ function showComposer(/** @type {boolean} */ on) {
 /** @param {string} [title] */
 async function offerLeaveMessage(title) {
   if (blocked || document.querySelector(".leave")) return;
+  // Left once in this situation (this conversation, or before any): not asked again until a
+  // new conversation starts.
+  const situation = conversation?.id || "";
+  const leftKey = `hub:left:${tenant}:${contactId}`;
+  if (storage.get(leftKey) === situation) return;
   if (!title) {
     const availability = await request(`/api/v1/widget/availability?${tenantQuery}`).catch(() => null);
     if (!availability || availability.agents_online > 0) return;
@@ -498,9 +505,12 @@ async function offerLeaveMessage(title) {
   box.append(error, submit);
   box.onsubmit = async (e) => {
     e.preventDefault();
+    /** @type {Record<string, string>} */
     const body = Object.fromEntries(Object.entries(fields).map(([k, f]) => [k, f.value]));
+    if (situation) body.conversation_id = situation;
     try {
       await request("/api/v1/left-messages", { method: "POST", body, headers: { "X-Visitor-Token": visitorToken() } });
+      storage.set(leftKey, situation);
       box.replaceChildren(el("div", { textContent: t("leaveThanks"), testid: "leave-thanks" }));
     } catch (err) {
       const code = /** @type {{code?: string}} */ (err).code;

@@ -25,6 +25,7 @@
  *   closed_at?: string | null, close_reason?: string | null, summary?: string | null,
  *   last_seq?: number, last_message_at?: string | null, last_message_preview?: string | null,
  *   queue_position?: number, reason?: string, leave_message?: boolean, agent?: {id: string, name: string} | null,
+ *   rating?: {score: number, comment: string} | null,
  * }} Conversation
  * @typedef {{channel: string, external_id?: string}} Identity
  * @typedef {{

@@ -18,7 +18,13 @@ import { formatDuration, sectionHeader } from "./console-common.js";
  *   waited_seconds: number, last_message_preview?: string | null,
  * }} QueueItem
  * @typedef {{skill: string | null, count: number, items: QueueItem[]}} Queue
+ * @typedef {{
+ *   conversation_id: string, channel: string, contact_name?: string, agent_id?: string | null, agent_name?: string,
+ *   score: number, comment: string, closed_at?: string | null,
+ * }} RatingItem
  */
+
+const RATINGS_SHOWN = 20;
 
 const PRESENCE = ["ready", "not_ready", "away", "offline"];
 
@@ -37,12 +43,14 @@ async function render(/** @type {ConsoleContext} */ ctx) {
   const serving = counter(t("c_mon_serving"), "monitor-serving");
   const agentsBox = el("div", { className: "cards", testid: "monitor-agents" });
   const queuesBox = el("div", { className: "queues", testid: "monitor-queues" });
+  const ratingsBox = el("ol", { className: "ratings", testid: "monitor-ratings" });
   const updated = el("small", { className: "muted" });
   const root = el("div", { className: "monitor" },
     sectionHeader(t("c_nav_monitor"), updated),
     el("div", { className: "counters" }, queued.node, online.node, serving.node),
     el("h2", { textContent: t("c_mon_agents") }), agentsBox,
-    el("h2", { textContent: t("c_mon_queues") }), queuesBox);
+    el("h2", { textContent: t("c_mon_queues") }), queuesBox,
+    el("h2", { textContent: t("c_mon_ratings") }), ratingsBox);
 
   // Waiting times tick locally from the server's figure, so the console's clock does not matter.
   let fetchedAt = performance.now();
@@ -97,13 +105,24 @@ async function render(/** @type {ConsoleContext} */ ctx) {
     tick();
   }
 
+  function renderRatings(/** @type {RatingItem[]} */ ratings) {
+    ratingsBox.replaceChildren(...ratings.map((r) => el("li", { testid: "monitor-rating", dataset: { conversationId: r.conversation_id, score: String(r.score) } },
+      el("span", { className: "stars", ariaLabel: `${r.score} / 5`, textContent: "★".repeat(r.score) + "☆".repeat(5 - r.score) }),
+      el("span", { className: "who", testid: "monitor-rating-agent", textContent: r.agent_name || t("c_mon_noAgent") }),
+      conversationLink(r.conversation_id, r.contact_name || `${r.channel} · ${r.conversation_id.slice(0, 6)}`),
+      r.comment ? el("q", { className: "comment", testid: "monitor-rating-comment", textContent: r.comment }) : null,
+      el("small", { className: "muted", textContent: r.closed_at ? new Date(r.closed_at).toLocaleString() : "" }))));
+    if (!ratings.length) ratingsBox.append(el("li", { className: "muted", textContent: t("c_mon_noRatings") }));
+  }
+
   function tick() {
     const elapsed = (performance.now() - fetchedAt) / 1000;
     for (const w of waits) w.node.textContent = formatDuration(w.base + elapsed);
   }
 
   async function refresh() {
-    const [state, queues] = await Promise.all([api("/api/v1/monitor?conversations=true"), api("/api/v1/monitor/queues")]);
+    const [state, queues, ratings] = await Promise.all([api("/api/v1/monitor?conversations=true"), api("/api/v1/monitor/queues"),
+      api(`/api/v1/ratings?limit=${RATINGS_SHOWN}`)]);
     fetchedAt = performance.now();
     /** @type {AgentLoad[]} */
     const agents = state.agents || [];
@@ -112,6 +131,7 @@ async function render(/** @type {ConsoleContext} */ ctx) {
     serving.value.textContent = String(state.serving_total ?? agents.reduce((n, a) => n + a.held, 0));
     renderAgents(agents);
     renderQueues(queues.queues);
+    renderRatings(ratings.items);
     updated.textContent = t("c_mon_updated", { time: new Date().toLocaleTimeString() });
   }
 
@@ -146,6 +166,7 @@ addStrings({
     c_mon_queues: "Waiting queues", c_mon_noSkill: "General (no skill)", c_mon_waiting: "{n} waiting",
     c_mon_empty: "Nobody is waiting", c_mon_more: "and {n} more", c_mon_anySkill: "any skill",
     c_mon_noAgents: "No agents yet", c_mon_updated: "Updated {time}",
+    c_mon_ratings: "Recent ratings", c_mon_noRatings: "No ratings yet", c_mon_noAgent: "no agent",
     c_presence_ready: "Ready", c_presence_not_ready: "Not ready", c_presence_away: "Away", c_presence_offline: "Offline",
   },
   zh: {
@@ -153,6 +174,7 @@ addStrings({
     c_mon_queues: "排队队列", c_mon_noSkill: "通用（无技能组）", c_mon_waiting: "{n} 人等待",
     c_mon_empty: "暂无排队", c_mon_more: "还有 {n} 位", c_mon_anySkill: "全部技能",
     c_mon_noAgents: "暂无坐席", c_mon_updated: "更新于 {time}",
+    c_mon_ratings: "最近评价", c_mon_noRatings: "暂无评价", c_mon_noAgent: "无坐席",
     c_presence_ready: "就绪", c_presence_not_ready: "未就绪", c_presence_away: "离开", c_presence_offline: "离线",
   },
 });

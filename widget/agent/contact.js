@@ -177,7 +177,7 @@ async function openNewEmail(/** @type {Contact} */ contact) {
       /** @type {{conversation: Conversation, message: Message}} */
       const started = await api("/api/v1/conversations", { method: "POST", body: {
         channel_id: account.value, to: to.value.trim(), subject: subject.value.trim(), text: text.value.trim(),
-        client_id: clientId, name: contact.name || undefined,
+        client_id: clientId, name: contact.name || undefined, contact_id: contact.id,
       } });
       addMessage(entry(started.conversation), started.message);
       opened = started.conversation.id;
@@ -264,12 +264,40 @@ function mergeBlock(/** @type {Contact} */ contact) {
       textContent: t("mergedFrom", { name: m.name || m.contact_id.slice(0, 6), date: longTime(m.at) }) }))));
 }
 
+/** The agent writes first to a web visitor: a web chat assigned to them; the visitor's widget shows it. */
+export function openWriteWeb(/** @type {Contact} */ contact) {
+  const text = el("textarea", { testid: "write-web-text", required: true, rows: 4, placeholder: t("writeWebText") });
+  text.setAttribute("aria-label", t("writeWebText"));
+  const clientId = crypto.randomUUID();
+  dialog("write-web-dialog", t("writeWebTitle"), [text], t("send"), async () => {
+    /** @type {string} */
+    let opened;
+    try {
+      /** @type {{conversation: Conversation, message: Message}} */
+      const started = await api("/api/v1/conversations", { method: "POST", body: {
+        contact_id: contact.id, text: text.value.trim(), client_id: clientId,
+      } });
+      addMessage(entry(started.conversation), started.message);
+      opened = started.conversation.id;
+    } catch (err) {
+      const open = err instanceof ApiError && err.code === "conversation_open" ? err.details.conversation_id : null;
+      if (typeof open !== "string") throw explained(err, "writeWebErr_");
+      opened = open;
+    }
+    state.tab = "mine";
+    await ui.select(opened);
+  }, "write-web-send");
+}
+
 function actionsBlock(/** @type {Contact} */ contact) {
   const write = el("button", { type: "button", textContent: t("newEmail"), testid: "contact-new-email" });
   write.onclick = () => openNewEmail(contact).catch(() => {});
   const merge = el("button", { type: "button", textContent: t("merge"), testid: "contact-merge" });
   merge.onclick = () => openMerge(contact).catch(() => {});
-  return el("div", { className: "contact-actions" }, write, merge);
+  const web = (contact.identities || []).some((i) => i.channel === "webim")
+    ? el("button", { type: "button", textContent: t("writeWeb"), testid: "contact-write-web" }) : null;
+  if (web) web.onclick = () => openWriteWeb(contact);
+  return el("div", { className: "contact-actions" }, write, web || "", merge);
 }
 
 export function renderSide() {

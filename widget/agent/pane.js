@@ -4,7 +4,7 @@
 // notes), delivery state with retry, transfer, close with a service summary, blacklist, and
 // for supervisors a read-only view with "Take over".
 import { t } from "../i18n.js";
-import { $, el, api } from "../shared.js";
+import { $, el, api, ApiError } from "../shared.js";
 import { kindOf, renderBody } from "../render.js";
 import {
   state, ui, call, socket, entry, addMessage, isSupervisor, contactName, agentName, longTime,
@@ -249,7 +249,8 @@ let renderedId = null;
 function paneKey(/** @type {Entry} */ e) {
   const contact = state.contacts.get(e.conversation.contact_id);
   const blocked = Boolean(contact?.blocked_until && new Date(contact.blocked_until) > new Date());
-  return `${e.conversation.id}:${mode(e.conversation)}:${blocked}`;
+  const rating = e.conversation.rating ? `${e.conversation.rating.score}:${e.conversation.rating.comment}` : "";
+  return `${e.conversation.id}:${mode(e.conversation)}:${blocked}:${rating}`;
 }
 
 /** Redraw the pane if what the agent may do with the conversation changed (keeps drafts). */
@@ -288,7 +289,8 @@ export function renderPane(notice = "") {
   if (!blocked) actions.push(button(t("block"), "contact-block", () => openBlock(e), "danger"));
   const bar = el("div", { className: "bar" }, back,
     el("span", { className: "title" }, el("span", { textContent: contactName(c) }), channelBadge(c.channel),
-      el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) })),
+      el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) }),
+      ratingBadge(c)),
     side, el("span", { className: "actions" }, ...actions));
   const log = el("div", { className: "log", id: "log", testid: "chat-log" });
   log.setAttribute("aria-live", "polite");
@@ -302,8 +304,11 @@ export function renderPane(notice = "") {
     if (isSupervisor()) banner.append(button(t("takeOver"), "conversation-take-over", () => takeOver(e, banner)));
     parts.push(banner);
   } else if (paneMode === "closed") {
-    parts.push(el("div", { className: "banner closed", testid: "conversation-closed-banner" },
-      el("span", { textContent: [t("closedBanner"), closedLine(c), c.summary && t("summaryLabel", { text: c.summary })].filter(Boolean).join(" ") })));
+    const banner = el("div", { className: "banner closed", testid: "conversation-closed-banner" },
+      el("span", { textContent: [t("closedBanner"), closedLine(c), c.summary && t("summaryLabel", { text: c.summary })].filter(Boolean).join(" ") }));
+    if (c.rating?.comment) banner.append(el("q", { className: "rating-comment", testid: "conversation-rating-comment", textContent: c.rating.comment }));
+    if (c.agent_id === state.me?.id || isSupervisor()) banner.append(button(t("reopen"), "conversation-reopen", () => reopen(e, banner)));
+    parts.push(banner);
   }
   parts.push(log);
   if (paneMode === "edit") parts.push(el("div", { className: "typing", id: "typing" }), ...composer(e));
@@ -311,6 +316,34 @@ export function renderPane(notice = "") {
   if (typing) document.getElementById("composerInput")?.focus();
   // Until the newest page is in, the log shows what live events brought (or nothing).
   redrawLog(e, "bottom");
+}
+
+/** The customer's rating, as stars (the comment shows in the closed banner). */
+function ratingBadge(/** @type {Conversation} */ c) {
+  if (!c.rating) return "";
+  const stars = "★".repeat(c.rating.score) + "☆".repeat(5 - c.rating.score);
+  const badge = el("span", { className: "rating-stars", testid: "conversation-rating", textContent: stars, dataset: { score: String(c.rating.score) } });
+  badge.title = [t("rating", { score: c.rating.score }), c.rating.comment].filter(Boolean).join(": ");
+  badge.setAttribute("aria-label", badge.title);
+  return badge;
+}
+
+/** Reopen a closed conversation: it comes back assigned to this agent. */
+async function reopen(/** @type {Entry} */ e, /** @type {HTMLElement} */ banner) {
+  banner.querySelector(".reopen-error")?.remove();
+  try {
+    const conversation = await api(`/api/v1/conversations/${encodeURIComponent(e.conversation.id)}/reopen`, { method: "POST" });
+    entry(conversation);
+    state.tab = "mine";
+    await select(conversation.id);
+  } catch (err) {
+    const code = err instanceof ApiError ? err.code : "";
+    const other = err instanceof ApiError ? err.details.conversation_id : null;
+    const line = el("span", { className: "reopen-error error", role: "alert", testid: "conversation-reopen-error",
+      textContent: code === "conversation_open" || code === "blocked" ? t(`reopenErr_${code}`) : t("reopenErr", { message: String(/** @type {Error} */ (err).message) }) });
+    if (typeof other === "string") line.append(" ", button(t("openOther"), "conversation-reopen-other", () => select(other)));
+    banner.append(line);
+  }
 }
 
 /** @param {Entry} e @returns {HTMLElement[]} */
