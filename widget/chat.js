@@ -483,7 +483,10 @@ async function offerLeaveMessage(title) {
   // new conversation starts.
   const situation = conversation?.id || "";
   const leftKey = `hub:left:${tenant}:${contactId}`;
-  if (storage.get(leftKey) === situation) return;
+  if (storage.get(leftKey) === situation) {
+    if (!document.querySelector(".leave-done")) log.appendChild(el("div", { className: "leave leave-done", testid: "leave-thanks", textContent: t("leaveThanks") }));
+    return;
+  }
   if (!title) {
     const availability = await request(`/api/v1/widget/availability?${tenantQuery}`).catch(() => null);
     if (!availability || availability.agents_online > 0) return;

@@ -11,11 +11,13 @@ import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, r
 import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
+import { setupContactsPage } from "./contacts.js";
 import "./channels.js";
 
 /** @import { Agent, Contact, Conversation, Delivery, Message, Tag } from "../types.js" */
 
 Object.assign(ui, { list: renderList, pane: refreshPane, side: renderSide, select });
+setupContactsPage();
 
 const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
 

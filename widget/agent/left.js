@@ -109,7 +109,7 @@ function leftItem(/** @type {LeftMessage} */ m) {
     links.push(open);
   }
   return el("div", { className: "item left" + (m.handled ? " handled" : ""), testid: "left-message",
-    dataset: { handled: String(m.handled), id: m.id, taken: String(Boolean(m.agent_id)) } },
+    dataset: { handled: String(m.handled), id: m.id, taken: String(Boolean(m.agent_id)), noted: String(Boolean(m.note)) } },
   el("span", { className: "row" },
     el("span", { className: "who", textContent: m.name || m.phone || m.email }),
     el("span", { className: "time", textContent: shortTime(m.created_at) })),
