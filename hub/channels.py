@@ -68,6 +68,9 @@ class InboundMessage:
     client_id: str | None = None  # the sender's retry key (web chat)
     platform_message_id: str | None = None  # the platform's id, for deduplication
     contact_name: str = ""
+    # Details a new contact starts with (an email channel knows the address, SMS the number).
+    contact_email: str = ""
+    contact_phone: str = ""
     skill: str | None = None
     channel_id: str | None = None  # the channel account (None: web chat)
     thread_key: str = ""  # a thread within the account ("" : one per contact)

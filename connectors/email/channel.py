@@ -37,7 +37,7 @@ from aiohttp import web
 
 from connectors.email.addresses import MailAddress, address_problem
 from connectors.email.automatic import Bounce
-from connectors.email.compose import Attachment, ComposeError, Parent, compose_mail
+from connectors.email.compose import Attachment, ComposeError, Parent, compose_mail, reply_subject
 from connectors.email.config import (
     PROCESSED_VALUES,
     REQUIRED_KEYS,
@@ -249,6 +249,7 @@ class EmailConnector(Connector):
             # Mail without a Message-ID is still read once: its place in the mailbox.
             platform_message_id=parsed.message_id or f"imap:{mail.state.uidvalidity}:{mail.uid}",
             contact_name=sender.name,
+            contact_email=identity.external_id if identity.external_id != UNKNOWN_SENDER else "",
             meta={k: v for k, v in meta.items() if v not in (None, "", [])},
             conversation_meta={"subject": parsed.subject} if parsed.subject else {},
         )
@@ -325,6 +326,10 @@ class EmailConnector(Connector):
                 )
             if subject.strip():
                 meta["subject"] = subject.strip()
+        thread_subject = conversation.meta.get("subject")
+        if "subject" not in meta and isinstance(thread_subject, str) and thread_subject:
+            # Stored with the reply, so the inbox shows the subject the mail goes out with.
+            meta["subject"] = reply_subject(thread_subject)
         cc = options.get("cc")
         if cc is not None:
             if isinstance(cc, str):

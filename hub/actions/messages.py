@@ -208,6 +208,8 @@ async def _ingest(
         id=new_id(),
         tenant=inbound.tenant,
         name=inbound.contact_name,
+        email=inbound.contact_email,
+        phone=inbound.contact_phone,
         identities=[inbound.identity],
         created_at=now,
         last_seen_at=now,
