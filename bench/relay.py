@@ -2,7 +2,9 @@
 
 Per server: acknowledged messages per second at saturation, closed loop with one message in
 flight per visitor (window 1) and pipelined (several in flight), then an open-loop phase at
-half the baseline's saturation rate for visitor→agent latency.
+half the baseline's saturation rate for visitor→agent latency, and one at a person's typing
+pace (each visitor a message every CHAT_PACE_SECONDS: the product's real load, far below
+saturation) for the latency a chatting visitor sees.
 
 The servers under test (the bare baseline, the hub, the baseline on the hub's socket layer)
 are all started, connected and routed first; then each phase runs in **rounds**, one short
@@ -33,6 +35,8 @@ ROUTING_STALL = 2.0
 PHASE_START_DELAY = 0.5
 # Below this share of visitors started the run is not worth measuring.
 MIN_STARTED_SHARE = 0.9
+# A person typing: one message every few seconds per visitor (the hostile scenario's pace).
+CHAT_PACE_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -177,6 +181,7 @@ class Subject:
             "pipelined": phases["pipelined"],
             "latency": phases["latency"],
             "latency_at_own_half": phases.get("latency_at_own_half"),
+            "chat_pace": phases["chat_pace"],
         }
 
 
@@ -255,6 +260,15 @@ def measure(subjects: Sequence[Subject], config: RelayConfig, log: Any) -> None:
                 f"p50 {percentile_ms(result.delivery_ns, 0.5)} ms "
                 f"p99 {percentile_ms(result.delivery_ns, 0.99)} ms"
             )
+    for round_number in range(config.rounds):
+        for subject in rotated(subjects, round_number):
+            pace = subject.started / CHAT_PACE_SECONDS
+            result = subject.run_at("chat_pace", pace, config.duration)
+            log(
+                f"relay {subject.label} at chat pace, {pace:.0f} msgs/s, round "
+                f"{round_number + 1}: delivery p50 {percentile_ms(result.delivery_ns, 0.5)} ms "
+                f"p99 {percentile_ms(result.delivery_ns, 0.99)} ms"
+            )
 
 
 def paired_ratios(hub: Subject, baseline: Subject, name: str) -> list[float | None]:
@@ -265,12 +279,12 @@ def paired_ratios(hub: Subject, baseline: Subject, name: str) -> list[float | No
     ]
 
 
-def paired_p99_ratios(hub: Subject, baseline: Subject) -> list[float | None]:
-    """hub / baseline delivery p99 of each latency round: the spread behind `p99_ratio`,
-    which is taken over the samples of every round."""
+def paired_p99_ratios(hub: Subject, baseline: Subject, name: str = "latency") -> list[float | None]:
+    """hub / baseline delivery p99 of each round of an open-loop phase: the spread behind
+    `p99_ratio`, which is taken over the samples of every round."""
     return [
         ratio(percentile_ms(mine.delivery_ns, 0.99), percentile_ms(theirs.delivery_ns, 0.99))
-        for mine, theirs in zip(hub.runs["latency"], baseline.runs["latency"], strict=True)
+        for mine, theirs in zip(hub.runs[name], baseline.runs[name], strict=True)
     ]
 
 
@@ -288,10 +302,11 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         window_1_rounds = paired_ratios(hub_subject, baseline_subject, "window_1")
         pipelined_rounds = paired_ratios(hub_subject, baseline_subject, "pipelined")
         p99_rounds = paired_p99_ratios(hub_subject, baseline_subject)
+        chat_p99_rounds = paired_p99_ratios(hub_subject, baseline_subject, "chat_pace")
     generator_cores = max(
         result[phase]["generator_cores"]
         for result in (baseline, hub, tuned)
-        for phase in ("window_1", "pipelined", "latency", "latency_at_own_half")
+        for phase in ("window_1", "pipelined", "latency", "latency_at_own_half", "chat_pace")
         if result[phase] is not None
     )
     return {
@@ -321,6 +336,15 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
             hub["latency"]["delivery_p99_ms"], baseline["latency"]["delivery_p99_ms"]
         ),
         "p99_ratio_rounds": p99_rounds,
+        "chat_offered_msgs_per_s": hub["chat_pace"]["offered_msgs_per_s"],
+        "hub_chat_p50_ms": hub["chat_pace"]["delivery_p50_ms"],
+        "baseline_chat_p50_ms": baseline["chat_pace"]["delivery_p50_ms"],
+        "hub_chat_p99_ms": hub["chat_pace"]["delivery_p99_ms"],
+        "baseline_chat_p99_ms": baseline["chat_pace"]["delivery_p99_ms"],
+        "chat_p99_ratio": ratio(
+            hub["chat_pace"]["delivery_p99_ms"], baseline["chat_pace"]["delivery_p99_ms"]
+        ),
+        "chat_p99_ratio_rounds": chat_p99_rounds,
         # Against the baseline running the hub's socket layer (packet class, client manager).
         "tuned_baseline_msgs_per_s": tuned["saturation_msgs_per_s"],
         "throughput_ratio_vs_tuned": ratio(
