@@ -2,8 +2,8 @@
 cannot read becomes a value the guard answers instead of an exception that drops the packet.
 
 python-socketio reads a packet's header (type, namespace, ack id) itself and calls `loads`
-only on the JSON after it, so an event whose JSON is unreadable (a lone surrogate, bytes
-that are not UTF-8, nesting past orjson's limit) still arrives with its ack id. `loads` then
+only on the JSON after it, so an event whose JSON is unreadable (malformed, a lone
+surrogate, nesting past orjson's limit) still arrives with its ack id. `loads` then
 returns an `Unreadable` instead of raising: as an event's data it reads as the event
 UNREADABLE_EVENT with the problem as its argument, which hub/realtime/guard.py answers with
 an error ack; as a handshake's auth the guard refuses the connection with the problem.
