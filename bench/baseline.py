@@ -5,17 +5,12 @@ the visitor is paired with (the first message pairs it with the next agent in tu
 that agent `conversation.assigned`, as the hub does). No storage, no routing state beyond
 the pairing, no validation. It speaks the hub's events so one load generator drives both.
 
-Two socket layers (`--socket-layer`):
-* `bare` (the default, and the issue's baseline): python-socketio's own packet class and
-  client manager, with the settings the hub also uses (orjson as its json module, in-order
-  handlers, the garbage-collector thresholds of hub.gc_policy; uvloop when installed), so
-  that the comparison is not about settings.
-* `hub`: the hub's whole socket layer (hub.realtime.server.socketio_options and
-  hub.realtime.engine.LeanServer: also the leaner packet class, the direct-send client
-  manager and the leaner websocket loop). Against it, the ratio says what the hub
-  costs beyond its socket layer; against `bare`, what it costs against the stack it is built on.
+The server is built with the hub's own socket options (hub.realtime.server.socketio_options:
+orjson as the json module, in-order handlers, the in-memory client manager), the
+garbage-collector thresholds of hub.gc_policy and uvloop when installed, as the hub is, so
+that the comparison is about what the hub does per message, not about settings.
 
-Run: python -m bench.baseline --port P [--socket-layer bare|hub]
+Run: python -m bench.baseline --port P
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ import socketio
 from aiohttp import web
 
 from hub import gc_policy
-from hub.realtime.engine import LeanServer
 from hub.realtime.server import socketio_options
 
 
@@ -97,24 +91,12 @@ class Relay:
         return {"ok": True, "message": message}
 
 
-def create_sio(socket_layer: str) -> socketio.AsyncServer:
-    """ "bare": python-socketio's own packet class and client manager, with the hub's server
-    options (orjson codec, in-order handlers): the issue's "bare python-socketio" relay.
-    "hub": the hub's whole socket layer (socketio_options' packet class and direct-send
-    manager, on LeanServer's websocket loop), to show what the hub costs beyond it."""
-    options = socketio_options()
-    if socket_layer == "bare":
-        options = {
-            **options,
-            "client_manager": socketio.AsyncManager(),
-            "serializer": "default",
-        }
-        return socketio.AsyncServer(**options)
-    return LeanServer(**options)
+def create_sio() -> socketio.AsyncServer:
+    return socketio.AsyncServer(**socketio_options())
 
 
-def create_app(socket_layer: str = "bare") -> web.Application:
-    sio = create_sio(socket_layer)
+def create_app() -> web.Application:
+    sio = create_sio()
     relay = Relay(sio)
     sio.on("connect", relay.agent_connect, namespace="/agent")
     sio.on("disconnect", relay.agent_disconnect, namespace="/agent")
@@ -137,7 +119,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="bare python-socketio relay (benchmark baseline)")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--socket-layer", choices=("bare", "hub"), default="bare")
     args = parser.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -147,7 +128,7 @@ def main() -> None:
         pass
     else:
         uvloop.install()  # the hub's run.py does the same
-    app = create_app(args.socket_layer)
+    app = create_app()
     # The hub's process settings (run.py), like uvloop above: not part of what is compared.
     gc_policy.tune_for_serving()
     app.on_startup.append(gc_policy.freeze_startup_objects)

@@ -4,7 +4,7 @@ A durable commit in the hub is a small sequential write to SQLite's WAL and an f
 checkpoint copies committed pages into the database file, scattered over it, and fsyncs that
 file. On one device the two share the queue and the cache flush an fdatasync asks for, so a
 commit made while a checkpoint's pages are being written waits for them
-(docs/benchmarks.md, "Where the hub's p99 comes from").
+(docs/benchmarks.md, "History").
 
 This measures that floor without SQLite: the fdatasync latency of 4 KiB appends to a
 preallocated file (like a rewound WAL), first alone, then beside a thread that writes N

@@ -98,8 +98,6 @@ class ServerProcess:
     """One server under test. Use as a context manager: it is stopped however the block ends."""
 
     kind: str  # "baseline" or "hub"
-    # baseline only: "bare" python-socketio (the issue's baseline) or the "hub" socket layer
-    socket_layer: str = "bare"
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
     workdir: tempfile.TemporaryDirectory[str] | None = None
@@ -139,8 +137,6 @@ class ServerProcess:
                 "bench.baseline",
                 "--port",
                 str(self.port),
-                "--socket-layer",
-                self.socket_layer,
             ]
         log = open(Path(self.workdir.name) / "server.log", "wb")
         try:

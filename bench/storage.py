@@ -4,7 +4,9 @@ Single writer: one append at a time, each waiting for its commit (every append p
 commit, and with synchronous=FULL an fsync). Concurrent writers: many conversations append at
 once, so the store's group commit can put many appends in one transaction. Both with
 synchronous FULL (the hub's default: fsync per commit) and NORMAL (WAL without fsync per
-commit: survives a process crash, not a power cut).
+commit: survives a process crash, not a power cut). Then the product's real load: 400
+conversations with a person typing in each (a message every CHAT_PACE_SECONDS), an open
+loop, each append's latency counted from its scheduled time (synchronous FULL).
 """
 
 from __future__ import annotations
@@ -18,21 +20,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bench.stats import percentile_ms
 from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
 from hub.storage.sqlite import SqliteStore
 
 TENANT = "bench"
 MAX_APPENDS_PER_WRITER = 1_000_000
+CHAT_CONVERSATIONS = 400
+CHAT_PACE_SECONDS = 2.0  # as the relay scenario's chat-pace phase
 
 
 @dataclass(frozen=True)
 class StorageConfig:
     seconds: float
     concurrent_writers: int
+    chat_seconds: float
 
     @classmethod
     def for_run(cls, quick: bool) -> StorageConfig:
-        return cls(seconds=1.0 if quick else 5.0, concurrent_writers=100)
+        return cls(
+            seconds=1.0 if quick else 5.0,
+            concurrent_writers=100,
+            chat_seconds=2.0 if quick else 30.0,
+        )
 
 
 async def _conversations(store: SqliteStore, count: int) -> list[Conversation]:
@@ -60,19 +70,9 @@ async def append_rate(path: Path, synchronous: str, writers: int, seconds: float
         commits_before = store.commit_count
 
         async def writer(conversation: Conversation) -> int:
-            sender = Sender(type="contact", id=conversation.contact_id, name="bench visitor")
             appended = 0
             while appended < MAX_APPENDS_PER_WRITER and time.monotonic() < deadline:
-                await store.append_message(
-                    Message(
-                        id=new_id(),
-                        tenant=TENANT,
-                        conversation_id=conversation.id,
-                        sender=sender,
-                        text="a message of ordinary length, about as long as a chat line",
-                        client_id=f"c{next(client_ids)}",
-                    )
-                )
+                await store.append_message(_message(conversation, f"c{next(client_ids)}"))
                 appended += 1
             return appended
 
@@ -94,6 +94,55 @@ async def append_rate(path: Path, synchronous: str, writers: int, seconds: float
     }
 
 
+def _message(conversation: Conversation, client_id: str) -> Message:
+    return Message(
+        id=new_id(),
+        tenant=TENANT,
+        conversation_id=conversation.id,
+        sender=Sender(type="contact", id=conversation.contact_id, name="bench visitor"),
+        text="a message of ordinary length, about as long as a chat line",
+        client_id=client_id,
+    )
+
+
+async def chat_latency(path: Path, seconds: float) -> dict[str, Any]:
+    """Append latency at a person's typing pace in every conversation: one append every
+    CHAT_PACE_SECONDS / CHAT_CONVERSATIONS seconds, in turn, whatever the answers."""
+    store = SqliteStore(path, synchronous="FULL")
+    await store.open()
+    try:
+        conversations = await _conversations(store, CHAT_CONVERSATIONS)
+        interval = CHAT_PACE_SECONDS / CHAT_CONVERSATIONS
+        latencies: list[int] = []
+        pending: set[asyncio.Task[None]] = set()
+
+        async def append(conversation: Conversation, number: int, due_ns: int) -> None:
+            await store.append_message(_message(conversation, f"chat{number}"))
+            latencies.append(time.monotonic_ns() - due_ns)
+
+        start_ns = time.monotonic_ns()
+        number = 0
+        while (due_ns := start_ns + int(number * interval * 1e9)) < start_ns + seconds * 1e9:
+            await asyncio.sleep(max(0.0, (due_ns - time.monotonic_ns()) / 1e9))
+            conversation = conversations[number % len(conversations)]
+            task = asyncio.create_task(append(conversation, number, due_ns))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            number += 1
+        await asyncio.gather(*pending)
+    finally:
+        await store.close()
+    latencies.sort()
+    return {
+        "appends_per_s": round(CHAT_CONVERSATIONS / CHAT_PACE_SECONDS, 1),
+        "appends": len(latencies),
+        "append_p50_ms": percentile_ms(latencies, 0.50),
+        "append_p99_ms": percentile_ms(latencies, 0.99),
+        "append_p999_ms": percentile_ms(latencies, 0.999),
+        "append_max_ms": percentile_ms(latencies, 1.0),
+    }
+
+
 def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     log = log or (lambda text: print(text, file=sys.stderr))
     config = StorageConfig.for_run(quick)
@@ -109,9 +158,16 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
                     f"{result['appends_per_s']} appends/s, "
                     f"{result['appends_per_commit']} per commit"
                 )
+        chat = asyncio.run(chat_latency(Path(directory) / "chat.sqlite3", config.chat_seconds))
+        log(
+            f"storage at chat pace ({chat['appends_per_s']} appends/s): p50 "
+            f"{chat['append_p50_ms']} ms, p99 {chat['append_p99_ms']} ms, "
+            f"max {chat['append_max_ms']} ms"
+        )
     return {
         "scenario": "storage",
         "appends_per_s": {name: result["appends_per_s"] for name, result in results.items()},
+        "chat_pace": chat,
         "concurrent_writers": config.concurrent_writers,
         "details": results,
         "data_dir_filesystem": _filesystem_of(tempfile.gettempdir()),

@@ -135,9 +135,9 @@ async def _connectors(app: web.Application) -> AsyncIterator[None]:
 async def _drain(app: web.Application) -> None:
     """The first step of a graceful stop, once the listener is closed (aiohttp's
     on_shutdown): every socket event and REST request being handled is answered, new ones
-    are refused. aiohttp then cancels what is left, the websockets: each one closes without
-    an Engine.IO close packet (hub/realtime/engine.py), which clients take as a lost
-    connection and reconnect, to another node."""
+    are refused. aiohttp then cancels what is left, the websockets: python-engineio closes
+    each one without an Engine.IO close packet, which clients take as a lost connection and
+    reconnect, to another node."""
     await app[HUB].drain.stop(DRAIN_SECONDS)
     await app[SIO].shutdown()
 

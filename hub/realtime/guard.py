@@ -15,7 +15,7 @@ from hub.addresses import environ_address
 from hub.boundary import check_value, repair_environ
 from hub.context import Hub
 from hub.errors import HubError, Invalid, RateLimited, Unauthorized
-from hub.realtime.packet import UNREADABLE_EVENT
+from hub.realtime.json_codec import UNREADABLE_EVENT, Unreadable
 from hub.realtime.server import error_ack
 
 # python-socketio calls handlers by these names itself (connect, disconnect) or keeps them for
@@ -89,8 +89,8 @@ async def _connect(hub: Hub, handler: Dispatch, args: tuple[Any, ...], *, visito
     auth = rest[0] if rest else None
     try:
         hub.drain.refuse_if_stopping()
-        if isinstance(auth, dict) and isinstance(problem := auth.get(UNREADABLE_EVENT), dict):
-            raise Invalid(str(problem.get("message")), code=str(problem.get("code")))
+        if isinstance(auth, Unreadable):
+            raise Invalid(auth.problem["message"], code=auth.problem["code"])
         check_value(auth, "auth")
         environ = repair_environ(environ)
         if not visitor:

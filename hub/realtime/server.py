@@ -1,6 +1,5 @@
-"""The Socket.IO server. One node: in-memory client manager; several nodes: Redis pub/sub
-(the python-socketio client_manager seam). It runs on LeanEngineIOServer (engine.py), whose
-websocket loop skips python-engineio's per-frame task and timeouts."""
+"""The Socket.IO server: python-socketio's AsyncServer as it comes, through its public options.
+One node: the in-memory client manager; several nodes: the Redis pub/sub one."""
 
 from __future__ import annotations
 
@@ -13,9 +12,7 @@ import socketio
 
 from config.settings import Settings
 from hub.errors import HubError, Invalid
-from hub.realtime.engine import LeanServer
-from hub.realtime.fanout import DirectSendManager, DirectSendRedisManager
-from hub.realtime.packet import HubPacket, OrjsonCodec
+from hub.realtime import json_codec
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +22,11 @@ MAX_PACKET_BYTES = 2 * 1024 * 1024
 
 
 def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
-    """The AsyncServer options that shape the per-message cost: codec, packet class, client
-    manager, handler ordering. bench/baseline.py builds its bare relay with these too, so
-    the benchmark's ratio measures what the hub adds, not a different configuration."""
+    """The AsyncServer options that shape what a message costs: codec, client manager,
+    handler ordering. bench/baseline.py builds its bare relay with these too, so the
+    benchmark's ratio measures what the hub adds, not a different configuration."""
     manager: socketio.AsyncManager = (
-        DirectSendRedisManager(redis_url) if redis_url else DirectSendManager()
+        socketio.AsyncRedisManager(redis_url) if redis_url else socketio.AsyncManager()
     )
     return {
         "async_mode": "aiohttp",
@@ -41,15 +38,16 @@ def socketio_options(redis_url: str | None = None) -> dict[str, Any]:
         # One client's events are handled in the order sent (its messages are stored in that
         # order); different clients still run concurrently.
         "async_handlers": False,
-        "json": OrjsonCodec,
-        "serializer": HubPacket,
+        "json": json_codec,
         "logger": False,
         "engineio_logger": False,
     }
 
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
-    return LeanServer(max_http_buffer_size=MAX_PACKET_BYTES, **socketio_options(settings.redis_url))
+    return socketio.AsyncServer(
+        max_http_buffer_size=MAX_PACKET_BYTES, **socketio_options(settings.redis_url)
+    )
 
 
 P = ParamSpec("P")

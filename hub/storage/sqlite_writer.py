@@ -14,7 +14,7 @@ when the writer is free runs in one transaction (BEGIN IMMEDIATE ... COMMIT, one
 synchronous=FULL); a failing op is rolled back to its own savepoint and fails only its caller.
 Answers are written after COMMIT has returned, so an answered write is durable; `commit`
 numbers the transaction (the store counts commits with it). Checkpoints (copying the WAL into
-the database file) run beside the commits, in a thread of this process (`Checkpointer`).
+the database file) are SQLite's own: in the commit that takes the WAL past 1,000 pages.
 
 Why a process and not a thread: the sqlite3 module gives up the GIL around every statement
 and must win it back from the busy event loop afterwards. Measured under the relay load, a
@@ -35,8 +35,6 @@ import os
 import signal
 import sqlite3
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
 
@@ -44,7 +42,6 @@ import orjson
 
 from hub.domain import open_key
 from hub.errors import Conflict, HubError, NotFound
-from hub.storage import writeback
 from hub.storage.codec import preview_of
 from hub.storage.sqlite_schema import migrate
 
@@ -53,25 +50,6 @@ log = logging.getLogger(__name__)
 # The writer's page cache: the hot pages of a busy hub (every open conversation's last
 # message page and index page) stay in it instead of being read back from the file.
 CACHE_KIB = 16 * 1024
-# Background checkpoints: at most one pass per interval while commits come in (a page
-# written by many commits meanwhile is copied once); past WAL_LIMIT_FRAMES the thread
-# catches up until a pass finds at most FINISH_FRAMES new frames, and the writer completes
-# the checkpoint (see Checkpointer). Each rewind stops the commits for that short
-# checkpoint, so the limit is large enough to make it rare (every 2-3 s at 3,000 msgs/s).
-CHECKPOINT_INTERVAL = 0.5
-WAL_LIMIT_FRAMES = 40_000  # about 160 MB of WAL with 4 KiB pages
-FINISH_FRAMES = 200
-# Should the commits outrun the catch-up (a saturated machine), the writer finishes the
-# checkpoint after this many passes anyway, longer but still bounded.
-MAX_CATCH_UP_PASSES = 20
-SQLITE_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default, if the Checkpointer thread fails
-# The thread runs at the lowest CPU priority; should a saturated machine starve it, the
-# commits checkpoint once the WAL holds this many times WAL_LIMIT_FRAMES (SQLite's automatic
-# checkpoint, which a thread that keeps up never lets trigger).
-STARVED_WAL_LIMITS = 2
-CHECKPOINTER_NICE = 19
-
-
 Doc = dict[str, Any]
 
 
@@ -607,128 +585,6 @@ def connect(path: str, synchronous: str) -> sqlite3.Connection:
     return conn
 
 
-def checkpoint(conn: sqlite3.Connection) -> tuple[int, int]:
-    """A passive checkpoint: (frames in the WAL, frames copied into the database)."""
-    ((_, in_log, copied),) = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-    return in_log, copied
-
-
-def _run_in_the_background() -> None:
-    """The calling thread at the lowest CPU priority (Linux: nice applies per thread). On two
-    cores the checkpoint thread's copying competed with the event loop and the writer for a
-    CPU, and each wake-up of theirs that waited for one added to the messages' latency; a
-    checkpoint can wait instead (docs/benchmarks.md). Raising one's own nice value needs no
-    privilege."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(OSError):
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECKPOINTER_NICE)
-
-
-class Checkpointer(threading.Thread):
-    """Copies committed pages from the WAL into the database file beside the writer, so that
-    no commit waits for a checkpoint.
-
-    With SQLite's automatic checkpoints (every 1,000 WAL pages, inside the COMMIT that
-    crosses the mark) one commit in about sixty carried a checkpoint of 2-10 ms under the
-    relay load, and the messages waiting behind it made most of the hub's p99 latency
-    (docs/benchmarks.md). Here a thread with its own connection runs passive checkpoints
-    after commits, one per CHECKPOINT_INTERVAL at most; passive checkpoints never block the
-    writer, and the sqlite3 module lets go of the GIL while they run. Between two passes the
-    pages a pass copied are written out a few dozen at a time (hub/storage/writeback.py), so
-    that no commit's flush meets them all at once.
-
-    SQLite rewinds the WAL when a write transaction starts with every frame copied, which a
-    checkpoint racing a busy writer rarely sees. So once the WAL holds more than
-    WAL_LIMIT_FRAMES, the thread copies and writes out pass after pass until one finds at
-    most FINISH_FRAMES new frames (commits go on meanwhile: a pass that stopped with thousands
-    of pages still to write out would leave the writer as many frames to copy and to sync),
-    sets `restart_due` and waits; the writer completes the checkpoint between two batches (a
-    short one: few pages, little to sync), says so with `restart_done`, and its next
-    transaction rewinds the WAL. The thread must not checkpoint meanwhile: the writer's
-    checkpoint would find it busy and do nothing, and the WAL would not rewind. Nor before
-    that next commit: a pass would find the old WAL still over the limit and ask the writer
-    for a second, useless checkpoint."""
-
-    def __init__(self, path: str, synchronous: str) -> None:
-        super().__init__(name="checkpointer", daemon=True)
-        self._path = path
-        self._synchronous = synchronous
-        self._wake = threading.Event()
-        self._restarted = threading.Event()
-        self._stopping = False
-        self.restart_due = False
-        self.failed = False  # the thread stopped on an error; the writer checkpoints itself
-
-    def committed(self) -> None:
-        self._wake.set()
-
-    def restart_done(self) -> None:
-        """The writer has completed the checkpoint that `restart_due` asked for. The thread's
-        next pass waits for the writer's next commit, the one that rewinds the WAL."""
-        self._wake.clear()
-        self.restart_due = False
-        self._restarted.set()
-
-    def run(self) -> None:
-        _run_in_the_background()
-        try:
-            # The writer's settings: a checkpoint syncs the database file as its commits
-            # sync the WAL.
-            with contextlib.closing(connect(self._path, self._synchronous)) as conn:
-                database = os.open(self._path, os.O_RDONLY)
-                try:
-                    self._checkpoint_after_commits(conn, database)
-                finally:
-                    os.close(database)
-        except (sqlite3.Error, OSError):
-            log.exception("background checkpoints stopped; commits will carry them")
-            self.failed = True
-
-    def _checkpoint_after_commits(self, conn: sqlite3.Connection, database: int) -> None:
-        copied_before = 0  # frames of the WAL copied by earlier passes
-
-        def copy() -> tuple[int, int, int]:
-            nonlocal copied_before
-            in_log, copied = checkpoint(conn)
-            pages = copied - copied_before if copied >= copied_before else copied
-            copied_before = copied
-            return in_log, copied, max(0, pages)
-
-        while True:
-            self._wake.wait()
-            if self._stopping:
-                return
-            self._wake.clear()
-            started = time.monotonic()
-            in_log, copied, pages = copy()
-            if in_log <= WAL_LIMIT_FRAMES:
-                # Written out until the next pass is due; later commits are copied in one pass.
-                # write_back paces itself until then; where it cannot (outside Linux) it
-                # returns at once and the sleep keeps the passes one interval apart.
-                next_pass = started + CHECKPOINT_INTERVAL
-                writeback.write_back(database, pages, until=next_pass)
-                time.sleep(max(0.0, next_pass - time.monotonic()))
-                continue
-            # Catch up closely, so the writer's own checkpoint has little left to copy and
-            # to sync.
-            writeback.write_back(database, pages, until=started)
-            for _ in range(MAX_CATCH_UP_PASSES):
-                if self._stopping or (pages <= FINISH_FRAMES and in_log - copied <= FINISH_FRAMES):
-                    break
-                in_log, copied, pages = copy()
-                writeback.write_back(database, pages, until=started)
-            self.restart_due = True
-            self._restarted.wait()
-            self._restarted.clear()
-            copied_before = 0  # the writer's next commit starts the WAL afresh
-
-    def stop(self) -> None:
-        self._stopping = True
-        self._wake.set()
-        self._restarted.set()
-        self.join()
-
-
 # The process ------------------------------------------------------------------------------
 
 
@@ -776,10 +632,6 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
         return
     outgoing.write(frame_bytes([0, [], None, 0]))  # ready
     outgoing.flush()
-    conn.execute(f"PRAGMA wal_autocheckpoint={STARVED_WAL_LIMITS * WAL_LIMIT_FRAMES}")
-    checkpointer = Checkpointer(path, synchronous)
-    checkpointer.start()
-    self_checkpointing = False
     buffer = bytearray()
     commits = 0
     try:
@@ -803,17 +655,7 @@ def serve(path: str, synchronous: str, incoming: int, outgoing: BinaryIO) -> Non
                     offset += len(ops)
             outgoing.write(b"".join(frame_bytes(answer) for answer in answers))
             outgoing.flush()
-            checkpointer.committed()
-            if checkpointer.restart_due:
-                checkpoint(conn)  # the next transaction can rewind the WAL
-                checkpointer.restart_done()
-            if checkpointer.failed and not self_checkpointing:
-                # Without the thread the WAL would grow for ever: SQLite's own checkpoints,
-                # inside the commits, take over.
-                conn.execute(f"PRAGMA wal_autocheckpoint={SQLITE_AUTOCHECKPOINT_PAGES}")
-                self_checkpointing = True
     finally:
-        checkpointer.stop()
         conn.close()
 
 
