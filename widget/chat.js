@@ -4,6 +4,7 @@ import { t, applyI18n, switchLang, addStrings } from "./i18n.js";
 import { $, el, request, connect, NEWEST, PAGE } from "./shared.js";
 import { attachmentNodes, renderBody, textNode } from "./render.js";
 import { storage } from "./storage.js";
+import { refusal, tooLongText, fileTooLargeText } from "./refusals.js";
 
 /** @import { Attachment, Conversation, Message } from "./types.js" */
 
@@ -19,7 +20,7 @@ addStrings({
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
     leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
-    olderLoading: "Loading earlier messages…",
+    olderLoading: "Loading earlier messages…", tapRetry: "Tap to retry.", rateHint: "Please choose 1 to 5 stars first.",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -31,7 +32,7 @@ addStrings({
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
     leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
-    olderLoading: "正在加载更早的消息…",
+    olderLoading: "正在加载更早的消息…", tapRetry: "点击重试。", rateHint: "请先选择 1 到 5 颗星。",
   },
 });
 
@@ -40,6 +41,7 @@ addStrings({
  *   color: string, max_length: number, send_key: string, company_name?: string, welcome_message?: string,
  *   notice?: string, address?: string, phone?: string, email?: string, working_hours_enabled?: boolean,
  *   offline_message?: string, prechat_enabled?: boolean, prechat_fields?: ("name" | "phone" | "email")[],
+ *   upload_max_bytes?: number,
  * }} WidgetConfig
  * @typedef {{text: string, el: HTMLElement, clientId: string, attachments?: Attachment[]}} Outgoing
  * @typedef {"sending" | "sent" | "queued" | "failed" | "notDelivered"} BubbleState
@@ -49,13 +51,16 @@ const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
 const visitorToken = () => storage.get(tokenKey) || "";
+// The hub's limits (GET /api/v1/widget/config), shown up front and checked before sending.
 let MAX = 2000;
+let uploadMax = 0;
 let sendKey = "enter";
 const log = $("log");
 const statusEl = /** @type {HTMLElement} */ (document.querySelector("[data-testid=conversation-status]"));
 const input = /** @type {HTMLTextAreaElement} */ ($("input"));
 const fileInput = /** @type {HTMLInputElement} */ ($("file"));
 const composerForm = /** @type {HTMLFormElement} */ ($("composer"));
+const composerError = $("composerError");
 /** Scrolled this close to the top (px), the next older page loads. */
 const NEAR_TOP = 150;
 
@@ -117,12 +122,15 @@ function place(/** @type {HTMLElement} */ node) {
   if (last && last.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) last.after(node);
 }
 
-function setState(/** @type {HTMLElement} */ node, /** @type {BubbleState} */ state) {
+/** @param {HTMLElement} node @param {BubbleState} state @param {string} [reason] why it failed */
+function setState(node, state, reason = "") {
   let s = node.querySelector(".state");
-  if (!s) { s = el("span", { className: "state" }); node.appendChild(s); }
+  if (!s) { s = el("span", { className: "state", testid: "message-state" }); node.appendChild(s); }
   node.dataset.state = state;
   node.classList.toggle("failed", state === "failed" || state === "notDelivered");
-  s.textContent = state === "sent" ? "" : t(state);
+  if (state === "sent") s.textContent = "";
+  else if (reason) s.textContent = state === "failed" ? `${reason} ${t("tapRetry")}` : reason;
+  else s.textContent = t(state);
 }
 
 // Unread count for the launcher badge: agent and bot messages that arrive while the frame is hidden.
@@ -317,16 +325,21 @@ async function flush() {
       let ack;
       try {
         ack = await socket.timeout(10000).emitWithAck("message", body);
-      } catch {
+      } catch (err) {
         if (!socket.connected || !online) { setState(item.el, "queued"); break; } // goes again on reconnect
         outbox.shift();
-        failed(item);
+        failed(item, refusal(err).text);
         continue;
       }
       outbox.shift();
       if (ack.ok) delivered(item, ack.message);
       else if (ack.error?.code === "blocked") { setState(item.el, "notDelivered"); showBlocked(); }
-      else failed(item);
+      else {
+        // A refusal that can never pass (too long) is not offered again; a rate limit is.
+        const why = refusal(ack.error);
+        if (why.retry) failed(item, why.text);
+        else setState(item.el, "notDelivered", why.text);
+      }
     }
   } finally {
     flushing = false;
@@ -345,8 +358,8 @@ function delivered(/** @type {Outgoing} */ item, /** @type {Message} */ message)
   setState(item.el, "sent");
 }
 
-function failed(/** @type {Outgoing} */ item) {
-  setState(item.el, "failed");
+function failed(/** @type {Outgoing} */ item, /** @type {string} */ reason = "") {
+  setState(item.el, "failed", reason);
   item.el.onclick = () => { item.el.onclick = null; send(item); };
 }
 
@@ -371,6 +384,9 @@ composerForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text || blocked) return;
+  // Refused here with the reason, the text kept for the visitor to shorten.
+  if (text.length > MAX) { composerError.textContent = tooLongText(text.length, MAX); return; }
+  composerError.textContent = "";
   input.value = "";
   updateCounter();
   const clientId = crypto.randomUUID();
@@ -393,12 +409,16 @@ function stopTyping() {
 }
 input.addEventListener("input", () => {
   updateCounter();
+  composerError.textContent = "";
   // volatile: a typing hint is worthless later, so it is never queued while disconnected.
   if (!typingSent) { socket.volatile.emit("typing", { on: true }); typingSent = true; }
   clearTimeout(idleTimer);
   idleTimer = setTimeout(stopTyping, 3000);
 });
-function updateCounter() { $("counter").textContent = `${input.value.length} / ${MAX}`; }
+function updateCounter() {
+  $("counter").textContent = `${input.value.length} / ${MAX}`;
+  $("counter").classList.toggle("over", input.value.length > MAX);
+}
 updateCounter();
 
 function offerRating() {
@@ -415,12 +435,14 @@ function offerRating() {
   }
   const comment = el("textarea", { placeholder: t("comment") });
   const submit = el("button", { type: "button", textContent: t("submit"), testid: "rating-submit" });
+  const hint = el("div", { className: "rating-hint", role: "alert", testid: "rating-hint" });
+  stars.addEventListener("click", () => { hint.textContent = ""; });
   submit.onclick = async () => {
-    if (!score) return;
+    if (!score) { hint.textContent = t("rateHint"); return; }
     const ack = await socket.emitWithAck("rate", { conversation_id: convId, score, comment: comment.value });
     if (ack.ok) box.replaceChildren(el("div", { textContent: t("rateThanks") }));
   };
-  box.append(el("div", { textContent: t("rate") }), stars, comment, submit);
+  box.append(el("div", { textContent: t("rate") }), stars, comment, hint, submit);
   log.appendChild(box);
   scrollDown();
 }
@@ -431,6 +453,8 @@ fileInput.addEventListener("change", () => {
   const file = fileInput.files?.[0];
   fileInput.value = "";
   if (!file || blocked) return;
+  if (uploadMax && file.size > uploadMax) { composerError.textContent = fileTooLargeText(uploadMax); return; }
+  composerError.textContent = "";
   const clientId = crypto.randomUUID();
   seen.add(clientId);
   upload(file, addBubble({ clientId, text: file.name, state: "sending" }), clientId);
@@ -442,12 +466,16 @@ async function upload(file, bubble, clientId) {
   await sessionReady; // uploads are authorised by the visitor token the session hands out
   const form = new FormData();
   form.append("file", file);
-  /** @type {Attachment | null} */
-  const attachment = await request("/api/v1/uploads", {
-    method: "POST", body: form, headers: { "X-Visitor-Token": visitorToken() },
-  }).catch(() => null);
-  if (!attachment) {
-    setState(bubble, "failed");
+  /** @type {Attachment} */
+  let attachment;
+  try {
+    attachment = await request("/api/v1/uploads", {
+      method: "POST", body: form, headers: { "X-Visitor-Token": visitorToken() },
+    });
+  } catch (err) {
+    const why = refusal(err);
+    if (!why.retry) { setState(bubble, "notDelivered", why.text); return; }
+    setState(bubble, "failed", why.text);
     bubble.onclick = () => { bubble.onclick = null; if (!blocked) upload(file, bubble, clientId); };
     return;
   }
@@ -573,7 +601,7 @@ async function chooseStart() {
 function applyConfig(/** @type {WidgetConfig} */ cfg) {
   document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.company_name) /** @type {HTMLElement} */ (document.querySelector(".head h1")).textContent = cfg.company_name;
-  MAX = cfg.max_length; input.maxLength = MAX; sendKey = cfg.send_key;
+  MAX = cfg.max_length; uploadMax = cfg.upload_max_bytes || 0; sendKey = cfg.send_key;
   welcomeText.textContent = cfg.welcome_message || t("welcome");
   const details = [cfg.notice, cfg.address, cfg.phone, cfg.email].filter(Boolean).join(" · ");
   if (details) {

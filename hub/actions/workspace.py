@@ -127,6 +127,24 @@ def widget_config(doc: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+def public_widget_config(hub: Hub, doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The widget's settings as the chat page reads them, with the limits the hub enforces,
+    so the page shows them up front instead of learning them from a refusal."""
+    config = widget_config(doc)
+    config["max_length"] = min(config["max_length"], hub.settings.max_text_length)
+    config["upload_max_bytes"] = hub.settings.upload_max_bytes
+    return config
+
+
+def agent_limits(hub: Hub) -> dict[str, int]:
+    """What an agent's composer may send: the text a reply may hold (a channel may allow
+    less, and says so with text_too_long and its limit) and the size of one upload."""
+    return {
+        "max_text_length": hub.settings.max_text_length,
+        "upload_max_bytes": hub.settings.upload_max_bytes,
+    }
+
+
 def _bad(message: str) -> Invalid:
     return Invalid(message, code="invalid_widget_settings")
 

@@ -6,6 +6,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from hub.actions.agents import login
+from hub.actions.workspace import agent_limits
 from hub.api.common import current_agent, hub_of, parse_body, request_address
 
 routes = web.RouteTableDef()
@@ -29,4 +30,6 @@ async def login_view(request: web.Request) -> web.Response:
 @routes.get("/api/v1/auth/me")
 async def me_view(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    return web.json_response(agent.public() | {"tenant": agent.tenant})
+    return web.json_response(
+        agent.public() | {"tenant": agent.tenant, "limits": agent_limits(hub_of(request))}
+    )

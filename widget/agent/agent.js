@@ -7,7 +7,7 @@ import {
 } from "../shared.js";
 import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage } from "./core.js";
 import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed } from "./list.js";
-import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage } from "./pane.js";
+import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage, flushPending } from "./pane.js";
 import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
@@ -181,6 +181,7 @@ function start() {
     // The presence itself comes from the server (its `presence` event, just before this):
     // ready again after a reload or a short drop within the grace.
     presenceButton.disabled = false;
+    flushPending();
     refreshStats();
     refreshLeftMessages();
     try {

@@ -6,6 +6,7 @@
 import { t } from "../i18n.js";
 import { $, el, api } from "../shared.js";
 import { kindOf, renderBody } from "../render.js";
+import { refusal, tooLongText, fileTooLargeText } from "../refusals.js";
 import {
   state, ui, call, socket, entry, addMessage, isSupervisor, contactName, agentName, longTime,
   ensureContact, dialog, loadNewest, loadOlder, hasOlder, catchUp,
@@ -14,12 +15,14 @@ import { channelBadge } from "./channels.js";
 import { deliveryLine } from "./delivery.js";
 
 /** @import { Conversation, Message, QuickReply, Agent, Contact } from "../types.js" */
-/** @import { Entry } from "./core.js" */
+/** @import { Entry, PendingReply } from "./core.js" */
 
 const CLIP_ICON = '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/></svg>';
 const BLOCK_DURATIONS = [60, 1440, 10080, 43200, null];
 /** Scrolled this close to the top (px), the next older page loads. */
 const NEAR_TOP = 150;
+/** How long a reply waits for its ack on a live connection before it is offered a retry (ms). */
+const ACK_TIMEOUT = 15000;
 
 /** How the pane shows a conversation: the holder writes, others (supervisors) watch. */
 export function mode(/** @type {Conversation} */ c) {
@@ -182,7 +185,80 @@ function logNodes(e) {
       t("currentSince", { date: longTime(e.conversation.created_at) })));
   }
   nodes.push(...e.messages.map((m) => bubble(m, e.conversation)));
+  nodes.push(...(e.pending || []).map((p) => pendingBubble(e, p)));
   return nodes;
+}
+
+/** A reply not yet stored: waiting for the connection, on its way, or failed with a retry. */
+function pendingBubble(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  const label = p.state === "failed" ? p.error || t("failed") : t(p.state === "sending" ? "sending" : "pendingOffline");
+  const line = el("div", { className: `delivery dl-${p.state === "failed" ? "failed" : "pending"}`, testid: "pending-state" },
+    el("span", { className: "dl-state", textContent: label }));
+  if (p.state === "failed" && p.retry) line.append(button(t("rf_retry"), "pending-retry", () => deliver(e, p), "dl-retry"));
+  return el("div", {
+    className: `msg kind-${p.note ? "note note" : "text"} pending`, testid: "message-pending",
+    dataset: { senderType: "agent", clientId: p.clientId, state: p.state },
+  }, el("span", { className: "text", textContent: p.text }), line);
+}
+
+/** Redraw one pending reply where it is shown (added at the end of the log the first time). */
+function showPending(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  const log = logOf(e.conversation.id);
+  if (!log) return;
+  const shown = log.querySelector(`[data-client-id="${CSS.escape(p.clientId)}"]`);
+  if (shown) shown.replaceWith(pendingBubble(e, p));
+  else { log.append(pendingBubble(e, p)); scrollLog(); }
+}
+
+function dropPending(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  e.pending = (e.pending || []).filter((x) => x !== p);
+  logOf(e.conversation.id)?.querySelector(`[data-client-id="${CSS.escape(p.clientId)}"]`)?.remove();
+}
+
+/**
+ * Send a reply, or keep it pending until the socket is back: it goes out with the same
+ * client_id however often it is tried, and the hub stores it once.
+ * @param {Entry} e @param {PendingReply} p
+ */
+async function deliver(e, p) {
+  const live = state.socket;
+  if (!live?.connected) { p.state = "pending"; showPending(e, p); return; }
+  p.state = "sending";
+  showPending(e, p);
+  let ack;
+  try {
+    ack = await live.timeout(ACK_TIMEOUT).emitWithAck("message",
+      { conversation_id: e.conversation.id, client_id: p.clientId, text: p.text, private: p.note, ...p.options });
+  } catch (err) {
+    // No answer: the connection dropped (it goes out on reconnect), or the hub is stuck.
+    Object.assign(p, live.connected ? { state: "failed", error: refusal(err).text, retry: true } : { state: "pending" });
+    showPending(e, p);
+    return;
+  }
+  if (ack.ok) {
+    dropPending(e, p);
+    if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
+    return;
+  }
+  const why = { text: sendError(ack.error), retry: refusal(ack.error).retry };
+  const input = /** @type {HTMLTextAreaElement | null} */ (document.getElementById("composerInput"));
+  if (!why.retry && state.current === e.conversation.id && input && !input.value) {
+    // Refused for good: the text goes back into the composer, the reason beside it.
+    dropPending(e, p);
+    input.value = e.draft = p.text;
+    const failed = document.querySelector("[data-testid=composer-error]");
+    if (failed) failed.textContent = why.text;
+    return;
+  }
+  Object.assign(p, { state: "failed", error: why.text, retry: why.retry });
+  showPending(e, p);
+}
+
+/** After a reconnect: the replies typed while the socket was down go out, in order. */
+export async function flushPending() {
+  for (const e of state.convs.values()) {
+    for (const p of [...(e.pending || [])]) if (p.state === "pending") await deliver(e, p);
+  }
 }
 
 /**
@@ -319,6 +395,16 @@ function composer(e) {
   // Each conversation keeps its own unsent reply while the agent switches between them.
   const input = el("textarea", { placeholder: t("placeholder"), id: "composerInput", testid: "composer-input", value: e.draft || "" });
   input.addEventListener("input", () => { e.draft = input.value; });
+  // The hub's limits, shown up front (GET /api/v1/auth/me `limits`).
+  const maxText = state.me?.limits?.max_text_length || 0;
+  const uploadMax = state.me?.limits?.upload_max_bytes || 0;
+  const counter = el("span", { className: "composer-counter", testid: "composer-counter" });
+  const count = () => {
+    counter.textContent = maxText ? `${input.value.length} / ${maxText}` : "";
+    counter.classList.toggle("over", Boolean(maxText) && input.value.length > maxText);
+  };
+  input.addEventListener("input", count);
+  count();
   input.setAttribute("aria-label", t("placeholder"));
   const send = el("button", { type: "submit", textContent: t("send"), testid: "composer-send" });
   const file = el("input", { type: "file", hidden: true, testid: "composer-file" });
@@ -330,12 +416,19 @@ function composer(e) {
     const chosen = file.files?.[0];
     file.value = "";
     if (!chosen) return;
+    if (uploadMax && chosen.size > uploadMax) { failed.textContent = fileTooLargeText(uploadMax); return; }
     const data = new FormData();
     data.append("file", chosen);
-    const attachment = await api("/api/v1/uploads", { method: "POST", body: data }).catch(() => null);
-    if (!attachment) return;
-    const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment], ...email?.options() });
+    let attachment;
+    try {
+      attachment = await api("/api/v1/uploads", { method: "POST", body: data });
+    } catch (err) {
+      failed.textContent = refusal(err).text;
+      return;
+    }
+    const ack = await socket().timeout(ACK_TIMEOUT).emitWithAck("message",
+      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment], ...email?.options() })
+      .catch(() => ({ ok: false, error: { code: "timeout" } }));
     if (!ack.ok) { failed.textContent = sendError(ack.error); return; }
     failed.textContent = "";
     email?.sent();
@@ -348,6 +441,7 @@ function composer(e) {
   const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
   const email = c.channel === "email" ? emailFields(e) : null;
   const failed = el("div", { className: "error composer-error", testid: "composer-error", role: "alert" });
+  const notes = el("div", { className: "composer-notes" }, failed, counter);
   // The reason a reply was refused stands until the agent corrects something.
   form.addEventListener("input", () => { failed.textContent = ""; });
   email?.node.addEventListener("input", () => { failed.textContent = ""; });
@@ -372,23 +466,26 @@ function composer(e) {
     ev.preventDefault();
     const text = input.value.trim();
     if (!text) return;
+    // Refused here, with the reason, the text kept: the hub would refuse it anyway.
+    if (maxText && text.length > maxText) { failed.textContent = tooLongText(text.length, maxText); return; }
     input.value = e.draft = "";
+    count();
     quick.hidden = true;
-    const note = noteBox.checked;
-    const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: note, ...(note ? {} : email?.options()) });
-    if (!ack.ok) { input.value = e.draft = text; failed.textContent = sendError(ack.error); return; }
     failed.textContent = "";
+    const note = noteBox.checked;
+    /** @type {PendingReply} */
+    const reply = { clientId: crypto.randomUUID(), text, note, options: note ? {} : email?.options() || {}, state: "pending" };
     if (!note) email?.sent();
-    if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
+    (e.pending ||= []).push(reply);
+    await deliver(e, reply);
   };
-  return [quick, ...(email ? [email.node] : []), failed, form];
+  return [quick, ...(email ? [email.node] : []), notes, form];
 }
 
 /** Why a reply was refused, in the agent's language where the inbox knows the reason. */
 function sendError(/** @type {{code?: string, message?: string} | undefined} */ error) {
   const known = error?.code ? t(`sendErr_${error.code}`) : "";
-  return known && known !== `sendErr_${error?.code}` ? known : t("sendFailed", { error: error?.message || "" });
+  return known && known !== `sendErr_${error?.code}` ? known : refusal(error).text;
 }
 
 /**
