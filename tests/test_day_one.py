@@ -11,7 +11,7 @@ import aiohttp
 import pytest
 
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningHub, start_hub
-from tests.realtime_clients import Visitor
+from tests.realtime_clients import AgentClient, Visitor
 
 
 @pytest.fixture
@@ -72,3 +72,54 @@ async def test_a_widget_limit_below_the_hubs_is_kept(running_hub: RunningHub) ->
     status, config = await running_hub.api.request("GET", "/api/v1/widget/config")
     assert config["max_length"] == 300
     assert config["upload_max_bytes"] == running_hub.hub.settings.upload_max_bytes
+
+
+async def chat_and_close(agent: AgentClient, visitor: Visitor, text: str) -> str:
+    """The visitor writes, the agent answers, notes something private and closes."""
+    start = agent.count("conversation.assigned")
+    assert (await visitor.say(text))["ok"]
+    assigned = await agent.wait_for(
+        "conversation.assigned",
+        lambda e: any(m["text"] == text for m in e["messages"]),
+        start=start,
+    )
+    conversation_id = assigned["conversation"]["id"]
+    assert (await agent.say(conversation_id, f"answer to {text}"))["ok"]
+    note = {"conversation_id": conversation_id, "client_id": f"n-{text}", "text": "secret note"}
+    assert (await agent.call("message", note | {"private": True}))["ok"]
+    assert (await agent.call("conversation.close", {"conversation_id": conversation_id}))["ok"]
+    return conversation_id
+
+
+async def test_a_visitor_reads_its_earlier_conversations(running_hub: RunningHub) -> None:
+    """Item 3: before, a visitor whose conversation had closed could not read it again (a
+    reload showed only the welcome); `history` did not exist (unknown_event)."""
+    agent = await running_hub.agent()
+    visitor = await running_hub.visitor()
+    ids = [await chat_and_close(agent, visitor, f"question {n}") for n in range(4)]
+    assert (await visitor.say("the open one"))["ok"]
+
+    first = await visitor.call("history", {})
+    assert first["ok"], first
+    assert [c["conversation"]["id"] for c in first["conversations"]] == ids[::-1][:3]
+    assert first["more"] is True
+    newest = first["conversations"][0]
+    assert newest["conversation"]["status"] == "closed"
+    assert "summary" not in newest["conversation"] and "agent_id" not in newest["conversation"]
+    assert [m["text"] for m in newest["messages"] if m["sender"]["type"] != "system"] == [
+        "question 3",
+        "answer to question 3",
+    ]
+    assert all(m["type"] != "note" for c in first["conversations"] for m in c["messages"])
+
+    rest = await visitor.call("history", {"before_conversation": ids[1]})
+    assert [c["conversation"]["id"] for c in rest["conversations"]] == [ids[0]]
+    assert rest["more"] is False
+
+    # Another visitor learns nothing of these: not by paging from one of them, not at all.
+    stranger = await running_hub.visitor()
+    assert (await stranger.call("history", {}))["conversations"] == []
+    refused = await stranger.call("history", {"before_conversation": ids[2]})
+    assert refused["error"]["code"] == "conversation_not_found"
+    bad = await stranger.call("history", {"before_conversation": 7})
+    assert bad["error"]["code"] == "invalid_conversation_id"

@@ -20,7 +20,8 @@ addStrings({
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
     leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
-    olderLoading: "Loading earlier messages…", tapRetry: "Tap to retry.", rateHint: "Please choose 1 to 5 stars first.",
+    olderLoading: "Loading earlier messages…", historyOf: "Conversation of {date}", historyEnded: "Conversation ended",
+    tapRetry: "Tap to retry.", rateHint: "Please choose 1 to 5 stars first.",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -32,7 +33,8 @@ addStrings({
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
     leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
-    olderLoading: "正在加载更早的消息…", tapRetry: "点击重试。", rateHint: "请先选择 1 到 5 颗星。",
+    olderLoading: "正在加载更早的消息…", historyOf: "{date} 的会话", historyEnded: "会话已结束",
+    tapRetry: "点击重试。", rateHint: "请先选择 1 到 5 颗星。",
   },
 });
 
@@ -79,6 +81,9 @@ applyI18n();
 // Filled once the settings say whether the tenant has its own welcome (no default flashing first).
 const welcomeText = el("span", { className: "text" });
 log.prepend(el("div", { className: "msg welcome", dataset: { senderType: "system" } }, welcomeText));
+// The visitor's earlier conversations, read-only, above everything else (`history`).
+const historyBox = el("div", { className: "history", testid: "history" });
+log.prepend(historyBox);
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 $("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
@@ -91,21 +96,23 @@ const scrollDown = () => { log.scrollTop = log.scrollHeight; };
  * @param {boolean} [scroll] whether to follow it to the bottom (not for older pages)
  */
 function addBubble({ message, clientId, text = "", state }, scroll = true) {
-  const senderType = message ? message.sender.type : "contact";
-  const node = el("div", { className: "msg", testid: "message", dataset: { senderType } });
+  const node = message ? messageNode(message) : el("div", { className: "msg", testid: "message", dataset: { senderType: "contact" } });
   if (clientId) node.dataset.clientId = clientId;
-  if (message) {
-    Object.assign(node.dataset, { conv: message.conversation_id, seq: String(message.seq) });
-    if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
-    node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
-  } else {
-    node.append(textNode(text)); // never innerHTML: people type this
-  }
+  if (!message) node.append(textNode(text)); // never innerHTML: people type this
   if (state) setState(node, state);
   log.appendChild(node);
   if (message) place(node);
   if (scroll) scrollDown();
   if (message) seen.add(message.id);
+  return node;
+}
+
+/** A stored message's bubble, not yet in the page. */
+function messageNode(/** @type {Message} */ message, testid = "message") {
+  const senderType = message.sender.type;
+  const node = el("div", { className: "msg", testid, dataset: { senderType, conv: message.conversation_id, seq: String(message.seq) } });
+  if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
+  node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
   return node;
 }
 
@@ -221,7 +228,7 @@ socket.on("session", async (/** @type {{visitor_token: string, contact_id: strin
     booted = true;
     setStatus(conversation);
     if (conversation) await loadNewest(conversation.id);
-    else await chooseStart();
+    else { await chooseStart(); fillOlder(); }
     return;
   }
   // Reconnected: catch up. A conversation that ended while we were away is caught up too.
@@ -251,9 +258,11 @@ async function loadNewest(/** @type {string} */ conversationId) {
   fillOlder();
 }
 
-/** While the top of the log is in view (and the frame shown), load the older pages. */
+/** While the top of the log is in view (and the frame shown), load the older pages, then the
+ * earlier conversations. */
 async function fillOlder() {
-  if (older.complete || older.loading || !log.clientHeight || log.scrollTop >= NEAR_TOP) return;
+  if (older.loading || !log.clientHeight || log.scrollTop >= NEAR_TOP) return;
+  if (older.complete) { await fillHistory(); return; }
   older.loading = true;
   const loading = el("div", { className: "older", testid: "log-older", dataset: { state: "loading" }, textContent: t("olderLoading") });
   log.querySelector(".welcome")?.after(loading);
@@ -271,6 +280,40 @@ async function fillOlder() {
   if (messages) fillOlder();
 }
 log.addEventListener("scroll", fillOlder, { passive: true });
+
+/** Paging back through the earlier conversations: the oldest one shown, and whether more exist. */
+const past = { before: "", more: true, loading: false };
+
+/** One page of earlier conversations (newest first), put above what is shown. */
+async function fillHistory() {
+  if (!booted || !past.more || past.loading) return;
+  past.loading = true;
+  const loading = el("div", { className: "older", testid: "log-older", dataset: { state: "loading" }, textContent: t("olderLoading") });
+  log.prepend(loading);
+  const before = past.before || older.conversationId;
+  /** @type {{ok: boolean, conversations: {conversation: Conversation, messages: Message[]}[], more: boolean} | null} */
+  const ack = await socket.timeout(10000).emitWithAck("history", before ? { before_conversation: before } : {}).catch(() => null);
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  loading.remove();
+  if (ack?.ok) {
+    for (const { conversation: c, messages } of ack.conversations) historyBox.prepend(pastConversation(c, messages));
+    past.before = ack.conversations.at(-1)?.conversation.id || past.before;
+    past.more = ack.more && ack.conversations.length > 0;
+  }
+  log.scrollTop = log.scrollHeight - fromBottom;
+  past.loading = false;
+  if (ack?.ok) fillOlder();
+}
+
+/** An earlier conversation: its date, its messages (read-only), and that it ended. */
+function pastConversation(/** @type {Conversation} */ c, /** @type {Message[]} */ messages) {
+  const date = new Date(c.created_at).toLocaleString(document.documentElement.lang || undefined,
+    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return el("div", { className: "history-conv", testid: "history-conversation", dataset: { conv: c.id } },
+    el("div", { className: "history-divider", testid: "history-divider", textContent: t("historyOf", { date }) }),
+    ...messages.filter((m) => m.type !== "note").map((m) => messageNode(m, "history-message")),
+    el("div", { className: "history-divider ended", textContent: t("historyEnded") }));
+}
 
 /** After a reconnect: what came while we were away, after the last message on screen. */
 async function catchUp(/** @type {string} */ conversationId) {

@@ -6,14 +6,28 @@ import re
 from typing import Any
 
 from hub.actions.contacts import CONTACT_FIELDS, announce_contact
+from hub.actions.messages import MAX_SYNC_PAGE, read_messages
 from hub.context import Hub
-from hub.domain import Channel, Contact, Conversation, Identity, new_id, utcnow
+from hub.domain import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Identity,
+    iso,
+    new_id,
+    utcnow,
+)
 from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_NAME = 100
 MAX_MERGE_HOPS = 10
 MAX_DETAIL = 2000
 PROFILE_FIELDS = ("name", "phone", "email")
+# Earlier conversations a `history` page holds, and how many of a contact's conversations
+# are looked through at all (a visitor with more than this many sees the newest ones).
+HISTORY_PAGE = 3
+HISTORY_SCAN = 1000
 # Loose on purpose: people write numbers as "+86 138-0013-8000" or "(021) 6888 8888".
 _PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -124,3 +138,59 @@ async def update_visitor_profile(hub: Hub, tenant: str, contact_id: str, raw: ob
     await hub.store.update_contact(contact, changed)
     await announce_contact(hub, contact)
     return contact
+
+
+def visitor_conversation(conversation: Conversation) -> dict[str, Any]:
+    """What a visitor may see of an earlier conversation: when and how it ended, never the
+    agents' summary, tags or rating notes."""
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "created_at": iso(conversation.created_at),
+        "closed_at": iso(conversation.closed_at),
+        "close_reason": conversation.close_reason,
+    }
+
+
+async def visitor_history(
+    hub: Hub, tenant: str, contact_id: str, before_conversation: object = None
+) -> dict[str, Any]:
+    """The visitor's own earlier (closed) web-chat conversations, newest first, each with its
+    newest messages (private notes never), HISTORY_PAGE at a time: the next page is the one
+    before the oldest conversation of this one. Another contact's conversation as
+    `before_conversation` is answered like a missing one."""
+    if before_conversation is not None and not isinstance(before_conversation, str):
+        raise Invalid(
+            "before_conversation must be a conversation id", code="invalid_conversation_id"
+        )
+    closed = await hub.store.list_conversations(
+        tenant,
+        contact_id=contact_id,
+        channel=Channel.WEBIM.value,
+        status=[ConversationStatus.CLOSED.value],
+        limit=HISTORY_SCAN,
+    )
+    if before_conversation is not None:
+        before = await hub.store.get_conversation(tenant, before_conversation)
+        if before is None or before.contact_id != contact_id:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        key = (before.created_at, before.id)
+        closed = [c for c in closed if (c.created_at, c.id) < key]
+    page = closed[:HISTORY_PAGE]
+    conversations = []
+    for conversation in page:
+        messages = await read_messages(
+            hub,
+            conversation,
+            after_seq=0,
+            before_seq=conversation.last_seq + 1,
+            limit=MAX_SYNC_PAGE,
+            include_notes=False,
+        )
+        conversations.append(
+            {
+                "conversation": visitor_conversation(conversation),
+                "messages": [m.public() for m in messages],
+            }
+        )
+    return {"conversations": conversations, "more": len(closed) > len(page)}

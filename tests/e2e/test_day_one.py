@@ -14,8 +14,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, call, rest, sign_in
-from tests.e2e.test_widget_more import _open_widget
-from tests.realtime_clients import Visitor
+from tests.e2e.test_widget_more import _open_widget, _send
+from tests.realtime_clients import AgentClient, Visitor
+from tests.test_day_one import chat_and_close
 
 pytestmark = pytest.mark.browser
 
@@ -166,4 +167,59 @@ def test_widget_offers_a_retry_only_when_it_can_pass(hub_url: str, browser: Any)
     expect(frame.locator("[data-testid=message][data-state=sent] a.file")).to_have_count(
         1, timeout=WAIT
     )
+    ctx.close()
+
+
+# Item 3: the visitor's earlier conversations.
+
+
+def earlier_conversations(url: str, admin_token: str, count: int) -> str:
+    """`count` conversations of one visitor, each answered, noted privately and closed;
+    answers the visitor's token."""
+    skill = f"h{next(_numbers)}"
+    email = new_agent(url, admin_token, skill)
+    login = rest(url, "/api/v1/auth/login", {"email": email, "password": "agent-password-1"})
+
+    async def run() -> str:
+        agent = await AgentClient(url, login["token"], login["agent"]).start(ready=True)
+        visitor = Visitor(url)
+        await visitor.join("default", skill=skill)
+        for n in range(count):
+            await chat_and_close(agent, visitor, f"earlier question {skill}-{n}")
+        await visitor.close()
+        await agent.close()
+        return visitor.token
+
+    return _in_thread(run)
+
+
+def test_widget_shows_the_visitors_earlier_conversations(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    """Before: after a close, a reload showed only the welcome text."""
+    token = earlier_conversations(hub_url, admin_token, 4)
+    ctx = browser.new_context(locale="en-US")
+    ctx.add_init_script(f"localStorage.setItem('hub:visitor:default', {token!r})")
+    host = ctx.new_page()
+    host.goto(hub_url + "/")
+    host.get_by_test_id("hub-launcher").click()
+    frame = host.frame_locator("[data-testid=hub-frame]")
+    earlier = frame.get_by_test_id("history-conversation")
+    # The newest page of `history` (three) as far as the log shows; the rest on scrolling up.
+    expect(earlier).to_have_count(3, timeout=WAIT)
+    frame.locator("#log").evaluate("log => { log.scrollTop = 0; }")
+    expect(earlier).to_have_count(4, timeout=WAIT)
+    texts = [earlier.nth(n).inner_text() for n in range(4)]
+    for n, text in enumerate(texts):
+        assert re.search(rf"earlier question h\d+-{n}\b", text), text
+        assert "answer to earlier question" in text and "Conversation ended" in text
+        assert "secret note" not in text
+    expect(earlier.first.get_by_test_id("history-divider")).to_have_text(
+        re.compile(r"^Conversation of \d\d/\d\d/\d{4}")
+    )
+    # Read-only: nothing of it is a message of the current conversation, which starts anew.
+    expect(frame.get_by_test_id("message")).to_have_count(0)
+    _send(frame, "a new question")
+    expect(frame.locator("[data-testid=message][data-state=sent]")).to_have_count(1, timeout=WAIT)
+    expect(earlier).to_have_count(4)
     ctx.close()
