@@ -4,6 +4,7 @@ an agent's own password."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -123,3 +124,81 @@ async def test_a_visitor_reads_its_earlier_conversations(running_hub: RunningHub
     assert refused["error"]["code"] == "conversation_not_found"
     bad = await stranger.call("history", {"before_conversation": 7})
     assert bad["error"]["code"] == "invalid_conversation_id"
+
+
+async def test_an_agent_changes_their_own_password(running_hub: RunningHub) -> None:
+    """Item 9: before, only an administrator could change a password (PATCH /agents)."""
+    api = running_hub.api
+    token, agent = await running_hub.create_agent()
+    other_tab = AgentClient(running_hub.base_url, token, agent)
+    running_hub.clients.append(other_tab)
+    await other_tab.start(ready=False)
+    path = "/api/v1/auth/password"
+    wrong = {"current_password": "not-it-at-all", "new_password": "a-new-password-9"}
+    status, body = await api.request("POST", path, token=token, json=wrong)
+    assert status == 403 and body["error"]["code"] == "wrong_password"
+    weak = {"current_password": "agent-password", "new_password": "password"}
+    status, body = await api.request("POST", path, token=token, json=weak)
+    assert status == 400 and body["error"]["code"] == "weak_password"
+    status, _ = await api.request("GET", "/api/v1/auth/me", token=token)
+    assert status == 200  # nothing changed so far
+
+    good = {"current_password": "agent-password", "new_password": "a-new-password-9"}
+    status, body = await api.request("POST", path, token=token, json=good)
+    assert status == 200, body
+    assert body["agent"]["id"] == agent["id"]
+    status, me = await api.request("GET", "/api/v1/auth/me", token=body["token"])
+    assert status == 200 and me["id"] == agent["id"]
+    status, old = await api.request("GET", "/api/v1/auth/me", token=token)
+    assert status == 401 and old["error"]["code"] == "token_revoked"
+    # The other tab was signed out with the old token (its socket closed by the hub).
+    assert await _disconnected(other_tab)
+    fresh, _ = await api.login(agent["email"], "a-new-password-9")
+    assert fresh
+
+
+async def _disconnected(client: AgentClient) -> bool:
+    closed = asyncio.Event()
+    client.sio.on("disconnect", closed.set, namespace="/agent")
+    if client.sio.connected:
+        await asyncio.wait_for(closed.wait(), 10)
+    return True
+
+
+@pytest.mark.parametrize(
+    ("phone", "accepted"),
+    [
+        ("not-a-phone-number!!", False),
+        ("1234", False),
+        ("+1 (555) 010-9999", True),
+        ("+86 138-0013-8000", True),
+        ("1" * 21, False),
+        ("12345", True),
+    ],
+)
+async def test_phone_numbers_are_checked_everywhere(
+    running_hub: RunningHub, phone: str, accepted: bool
+) -> None:
+    """Item 9: before, the contact panel and the leave-a-message form took any text."""
+    visitor = await running_hub.visitor()
+    api, admin = running_hub.api, running_hub.admin_token
+    contact_id = visitor.session["contact_id"]
+    status, body = await api.request(
+        "PATCH", f"/api/v1/contacts/{contact_id}", token=admin, json={"phone": phone}
+    )
+    assert (status == 200) is accepted, body
+    if not accepted:
+        assert body["error"]["code"] == "invalid_phone"
+        status, contact = await api.request("GET", f"/api/v1/contacts/{contact_id}", token=admin)
+        assert contact["phone"] in ("", None)
+    status, body = await api.request(
+        "POST",
+        "/api/v1/left-messages",
+        headers={"X-Visitor-Token": visitor.token},
+        json={"phone": phone, "text": "call me"},
+    )
+    assert (status == 201) is accepted, body
+    profile = await visitor.call("profile", {"phone": phone})
+    assert profile["ok"] is accepted
+    if not accepted:
+        assert profile["error"]["code"] == "invalid_phone"

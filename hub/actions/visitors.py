@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.actions.contacts import CONTACT_FIELDS, announce_contact
+from hub.actions.contacts import CONTACT_FIELDS, announce_contact, check_phone
 from hub.actions.messages import MAX_SYNC_PAGE, read_messages
 from hub.context import Hub
 from hub.domain import (
@@ -28,8 +28,6 @@ PROFILE_FIELDS = ("name", "phone", "email")
 # are looked through at all (a visitor with more than this many sees the newest ones).
 HISTORY_PAGE = 3
 HISTORY_SCAN = 1000
-# Loose on purpose: people write numbers as "+86 138-0013-8000" or "(021) 6888 8888".
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -110,8 +108,8 @@ def check_profile(raw: object) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
             raise Invalid(f"{key} must be text of 1 to {limit} characters", code=f"invalid_{key}")
         profile[key] = value.strip()
-    if "phone" in profile and not _PHONE.match(profile["phone"]):
-        raise Invalid("that does not look like a phone number", code="invalid_phone")
+    if "phone" in profile:
+        check_phone(profile["phone"], required=True)
     if "email" in profile and not _EMAIL.match(profile["email"]):
         raise Invalid("that does not look like an email address", code="invalid_email")
     return profile

@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.actions.contacts import check_phone
 from hub.context import Hub
 from hub.domain import Agent, LeftMessage, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
@@ -57,6 +58,7 @@ async def leave_message(
         raise Invalid("the message text is required", code="invalid_left_message")
     if not (fields["phone"] or fields["email"]):
         raise Invalid("leave a phone number or an email", code="invalid_left_message")
+    fields["phone"] = check_phone(fields["phone"])
     contact = await hub.store.get_contact(tenant, contact_id)
     if contact is not None and contact.is_blocked(utcnow()):
         raise Forbidden("this visitor is blocked", code="blocked")  # no spam by the back door
