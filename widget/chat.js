@@ -575,7 +575,8 @@ async function offerLeaveMessage(title) {
       box.replaceChildren(el("div", { textContent: t("leaveThanks"), testid: "leave-thanks" }));
     } catch (err) {
       const code = /** @type {{code?: string}} */ (err).code;
-      error.textContent = t(code === "blocked" ? "blocked" : code === "invalid_left_message" ? "leaveInvalid" : "failed");
+      const reasons = { blocked: "blocked", invalid_left_message: "leaveInvalid", invalid_phone: "prechatBad_phone" };
+      error.textContent = t(reasons[/** @type {keyof typeof reasons} */ (code)] || "failed");
     }
   };
   log.appendChild(box);

@@ -223,3 +223,195 @@ def test_widget_shows_the_visitors_earlier_conversations(
     expect(frame.locator("[data-testid=message][data-state=sent]")).to_have_count(1, timeout=WAIT)
     expect(earlier).to_have_count(4)
     ctx.close()
+
+
+# Item 9: polish.
+
+
+def test_inbox_fits_a_phone(hub_url: str, browser: Any, admin_token: str) -> None:
+    """Before, at 390×844 'Sign out' was off screen and the conversation header took three rows."""
+    skill = f"p{next(_numbers)}"
+    email = new_agent(hub_url, admin_token, skill)
+    ctx = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+    page = ctx.new_page()
+    sign_in(page, hub_url, email, "agent-password-1", ready=True)
+    top = page.locator(".top")
+    assert top.evaluate("bar => bar.scrollWidth <= bar.clientWidth"), "the top bar overflows"
+    page.get_by_test_id("account-menu-toggle").click()
+    sign_out = page.get_by_test_id("sign-out")
+    expect(sign_out).to_be_visible()
+    box = sign_out.bounding_box()
+    assert box and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.get_by_test_id("account-menu-toggle").click()
+    text = f"hello from a phone {skill}"
+    visitor_says(hub_url, text, skill=skill)
+    page.get_by_test_id("conversation-item").filter(has_text=text).click(timeout=WAIT)
+    bar = page.locator(".pane .bar")
+    expect(page.get_by_test_id("conversation-close")).to_be_attached(timeout=WAIT)
+    height = bar.bounding_box()["height"]
+    assert height < 56, f"the conversation header is {height}px high (more than one row)"
+    ctx.close()
+
+
+def test_pane_header_follows_a_renamed_contact(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    ctx, page, _ = serving(browser, hub_url, admin_token)
+    name = page.get_by_test_id("pane-contact-name")
+    expect(name).to_have_text(re.compile(r"^Visitor "))
+    conversation_id = page.evaluate("location.hash").split("=")[1]
+    conversation = call(
+        hub_url, "GET", f"/api/v1/conversations/{conversation_id}", token=admin_token
+    )
+    call(
+        hub_url,
+        "PATCH",
+        f"/api/v1/contacts/{conversation['contact_id']}",
+        {"name": "Zhang Wei"},
+        admin_token,
+    )
+    expect(name).to_have_text("Zhang Wei", timeout=WAIT)
+    ctx.close()
+
+
+def test_quick_replies_with_the_keyboard(hub_url: str, browser: Any, admin_token: str) -> None:
+    """Before, Enter sent the literal '/sh'."""
+    items = [
+        {"title": "shipping", "text": "Orders ship within 24 hours."},
+        {"title": "shop hours", "text": "We are open 9 to 6."},
+    ]
+    call(hub_url, "PUT", "/api/v1/quick-replies", {"items": items}, admin_token)
+    ctx, page, _ = serving(browser, hub_url, admin_token)
+    composer = page.get_by_test_id("composer-input")
+    composer.press_sequentially("/sh")
+    options = page.get_by_test_id("quick-reply-item")
+    expect(options).to_have_count(2)
+    expect(options.first).to_have_attribute("aria-selected", "true")
+    composer.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    composer.press("Enter")
+    expect(composer).to_have_value("We are open 9 to 6.")
+    expect(page.get_by_test_id("quick-replies")).to_be_hidden()
+    expect(page.get_by_test_id("message-pending")).to_have_count(0)
+    composer.fill("")
+    composer.press_sequentially("/sh")
+    composer.press("ArrowUp")  # wraps round to the last
+    composer.press("Tab")
+    expect(composer).to_have_value("We are open 9 to 6.")
+    composer.fill("")
+    composer.press_sequentially("/sh")
+    composer.press("Escape")
+    expect(page.get_by_test_id("quick-replies")).to_be_hidden()
+    expect(composer).to_have_value("/sh")
+    composer.press("Enter")  # closed: Enter sends what is typed, as typed
+    expect(
+        page.locator("[data-testid=message][data-sender-type=agent]", has_text="/sh")
+    ).to_have_count(1, timeout=WAIT)
+    ctx.close()
+
+
+def test_phone_fields_refuse_what_is_not_a_number(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    ctx, page, _ = serving(browser, hub_url, admin_token, locale="zh-CN")
+    page.get_by_test_id("contact-phone").fill("not-a-phone-number!!")
+    page.get_by_test_id("contact-save").click()
+    expect(page.get_by_test_id("contact-error")).to_have_text(
+        "电话号码格式不正确：应为 5 到 20 位数字，可含空格、+、- 或括号。"
+    )
+    expect(page.get_by_test_id("contact-phone")).to_have_value("not-a-phone-number!!")
+    page.get_by_test_id("contact-phone").fill("+86 138-0013-8000")
+    expect(page.get_by_test_id("contact-error")).to_have_text("")
+    page.get_by_test_id("contact-save").click()
+    expect(page.get_by_test_id("contact-phone")).to_have_value("+86 138-0013-8000", timeout=WAIT)
+    expect(page.get_by_test_id("contact-error")).to_have_text("")
+    ctx.close()
+
+
+def test_rating_without_stars_says_so(hub_url: str, browser: Any, admin_token: str) -> None:
+    ctx, page, who = serving(browser, hub_url, admin_token)
+    visitor_ctx = browser.new_context(locale="en-US")
+    token = who["visitor_token"]
+    visitor_ctx.add_init_script(f"localStorage.setItem('hub:visitor:default', {token!r})")
+    host = visitor_ctx.new_page()
+    host.goto(hub_url + "/")
+    host.get_by_test_id("hub-launcher").click()
+    frame = host.frame_locator("[data-testid=hub-frame]")
+    expect(frame.get_by_test_id("conversation-status")).to_have_text(
+        re.compile("is serving you"), timeout=WAIT
+    )
+    page.get_by_test_id("conversation-close").click()
+    frame.get_by_test_id("rating-submit").click(timeout=WAIT)
+    expect(frame.get_by_test_id("rating-hint")).to_have_text("Please choose 1 to 5 stars first.")
+    frame.get_by_test_id("rating-star-4").click()
+    expect(frame.get_by_test_id("rating-hint")).to_have_text("")
+    frame.get_by_test_id("rating-submit").click()
+    expect(frame.get_by_test_id("rating")).to_have_text(
+        "Thank you for your feedback!", timeout=WAIT
+    )
+    visitor_ctx.close()
+    ctx.close()
+
+
+def test_a_reply_typed_offline_waits_and_goes_out_once(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    """Before, a reply sent while the socket was down showed nothing until it came back."""
+    ctx, page, _ = serving(browser, hub_url, admin_token)
+    conversation_id = page.evaluate("location.hash").split("=")[1]
+    ctx.set_offline(True)
+    expect(page.get_by_test_id("presence-toggle")).to_be_disabled(timeout=WAIT)
+    page.get_by_test_id("composer-input").fill("typed in the lift")
+    page.get_by_test_id("composer-input").press("Enter")
+    pending = page.get_by_test_id("message-pending")
+    expect(pending).to_have_attribute("data-state", "pending")
+    expect(pending).to_contain_text("Waiting for the connection")
+    ctx.set_offline(False)
+    expect(pending).to_have_count(0, timeout=WAIT)
+    expect(
+        page.locator("[data-testid=message][data-sender-type=agent]", has_text="typed in the lift")
+    ).to_have_count(1, timeout=WAIT)
+    items = call(
+        hub_url, "GET", f"/api/v1/conversations/{conversation_id}/messages", token=admin_token
+    )["items"]
+    assert [m["text"] for m in items].count("typed in the lift") == 1
+    ctx.close()
+
+
+def test_an_agent_changes_their_password_in_the_inbox(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    skill = f"w{next(_numbers)}"
+    email = new_agent(hub_url, admin_token, skill)
+    other_ctx = browser.new_context(locale="en-US")
+    other = other_ctx.new_page()
+    sign_in(other, hub_url, email, "agent-password-1")
+    ctx = browser.new_context(locale="en-US")
+    page = ctx.new_page()
+    sign_in(page, hub_url, email, "agent-password-1")
+    page.get_by_test_id("account-menu-toggle").click()
+    page.get_by_test_id("change-password").click()
+    page.get_by_test_id("password-current").fill("wrong-password-1")
+    page.get_by_test_id("password-new").fill("a-fresh-password-7")
+    page.get_by_test_id("password-repeat").fill("a-fresh-password-7")
+    page.get_by_test_id("password-submit").click()
+    expect(page.locator("[data-testid=password-dialog] .error")).to_have_text(
+        "The current password is not right."
+    )
+    page.get_by_test_id("password-current").fill("agent-password-1")
+    page.get_by_test_id("password-submit").click()
+    expect(page.get_by_test_id("password-dialog")).to_have_count(0, timeout=WAIT)
+    expect(page.get_by_test_id("inbox-notice")).to_contain_text("Password changed")
+    # This tab carries on with its new token (its socket back, presence usable) …
+    expect(page.get_by_test_id("presence-toggle")).to_be_enabled(timeout=WAIT)
+    page.get_by_test_id("presence-toggle").click()
+    expect(page.locator("[data-testid=presence-toggle][data-status=ready]")).to_be_visible(
+        timeout=WAIT
+    )
+    # … the other session is signed out, and the new password signs in.
+    expect(other.locator("#loginError")).to_have_text(
+        "You were signed out. Please sign in again.", timeout=WAIT
+    )
+    rest(hub_url, "/api/v1/auth/login", {"email": email, "password": "a-fresh-password-7"})
+    other_ctx.close()
+    ctx.close()

@@ -335,6 +335,9 @@ export function refreshPane() {
   else {
     const chip = document.getElementById("paneStatus");
     if (chip) chip.textContent = t(`st_${e.conversation.status}`);
+    // The contact renamed (contact.updated): the header follows.
+    const name = document.getElementById("paneName");
+    if (name) name.textContent = contactName(e.conversation);
   }
 }
 
@@ -363,7 +366,7 @@ export function renderPane(notice = "") {
   const blocked = contact?.blocked_until && new Date(contact.blocked_until) > new Date();
   if (!blocked) actions.push(button(t("block"), "contact-block", () => openBlock(e), "danger"));
   const bar = el("div", { className: "bar" }, back,
-    el("span", { className: "title" }, el("span", { textContent: contactName(c) }), channelBadge(c.channel),
+    el("span", { className: "title" }, el("span", { textContent: contactName(c), id: "paneName", testid: "pane-contact-name" }), channelBadge(c.channel),
       el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) })),
     side, el("span", { className: "actions" }, ...actions));
   const log = el("div", { className: "log", id: "log", testid: "chat-log" });
@@ -434,7 +437,7 @@ function composer(e) {
     email?.sent();
     if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
-  const quick = el("div", { className: "quick", hidden: true });
+  const quick = el("div", { className: "quick", hidden: true, role: "listbox", testid: "quick-replies" });
   input.addEventListener("input", () => showQuickReplies(input, quick));
   const noteBox = el("input", { type: "checkbox", testid: "composer-note" });
   const noteLabel = el("label", { className: "note-toggle", title: t("noteHint") }, noteBox, t("note"));
@@ -460,6 +463,7 @@ function composer(e) {
     idle = setTimeout(() => { typing = false; socket().emit("typing", { conversation_id: c.id, on: false }); }, 3000);
   });
   input.addEventListener("keydown", (ev) => {
+    if (!quick.hidden && quickReplyKey(ev, quick)) return;
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
   });
   form.onsubmit = async (ev) => {
@@ -529,13 +533,39 @@ async function showQuickReplies(/** @type {HTMLTextAreaElement} */ input, /** @t
   if (!quickReplies) quickReplies = /** @type {QuickReply[]} */ ((await api("/api/v1/quick-replies").catch(() => ({ items: [] }))).items);
   const query = value.slice(1).toLowerCase();
   const matches = quickReplies.filter((q) => `${q.title} ${q.text}`.toLowerCase().includes(query)).slice(0, 8);
-  box.replaceChildren(...matches.map((q) => {
-    const item = el("button", { type: "button", className: "quick-item", testid: "quick-reply-item" },
+  box.replaceChildren(...matches.map((q, n) => {
+    const item = el("button", { type: "button", className: `quick-item${n ? "" : " active"}`, testid: "quick-reply-item", tabIndex: -1 },
       el("b", { textContent: q.title }), ` ${q.text}`);
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", String(!n));
     item.onclick = () => { input.value = q.text; input.dispatchEvent(new Event("input")); box.hidden = true; input.focus(); };
     return item;
   }));
   box.hidden = matches.length === 0;
+}
+
+/**
+ * The quick replies from the keyboard while they are open: ↑/↓ move, Enter or Tab picks,
+ * Escape closes. True when the key was theirs (the composer then leaves it alone).
+ * @param {KeyboardEvent} ev @param {HTMLElement} box
+ */
+function quickReplyKey(ev, box) {
+  const items = /** @type {HTMLElement[]} */ ([...box.querySelectorAll(".quick-item")]);
+  if (!items.length || ev.isComposing) return false;
+  const at = Math.max(0, items.findIndex((i) => i.classList.contains("active")));
+  if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+    const next = (at + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+    items.forEach((item, n) => { item.classList.toggle("active", n === next); item.setAttribute("aria-selected", String(n === next)); });
+    items[next].scrollIntoView({ block: "nearest" });
+  } else if ((ev.key === "Enter" && !ev.shiftKey) || ev.key === "Tab") {
+    items[at].click();
+  } else if (ev.key === "Escape") {
+    box.hidden = true;
+  } else {
+    return false;
+  }
+  ev.preventDefault();
+  return true;
 }
 
 async function close(/** @type {Entry} */ e, /** @type {string} */ summary) {

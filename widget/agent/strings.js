@@ -46,6 +46,12 @@ addStrings({
     mergeErr_conversation_open: "Both contacts have an open conversation on the same channel account: close one first.",
     mergeErr_already_merged: "That contact was merged into another one already.",
     mergeErr_not_your_contact: "You may merge only contacts you serve.",
+    contactErr_invalid_phone: "That is not a phone number: 5 to 20 digits, written with spaces, +, - or ( ).",
+    changePassword: "Change password", pwCurrent: "Current password", pwNew: "New password (at least 8 characters)",
+    pwRepeat: "New password again", pwSubmit: "Change password", pwMismatch: "The two new passwords differ.",
+    pwErr_wrong_password: "The current password is not right.",
+    pwErr_weak_password: "Choose a stronger password: at least 8 characters, not a common one, not your email.",
+    pwErr_rate_limited: "Too many tries: wait a few minutes.", pwChanged: "Password changed: your other sessions are signed out.",
   },
   zh: {
     tabMine: "我的", tabQueued: "排队", tabAll: "全部", tabClosed: "已结束", tabsLabel: "会话列表",
@@ -89,5 +95,10 @@ addStrings({
     mergeErr_conversation_open: "两个客户在同一渠道账号上都有进行中的会话，请先结束其中一个。",
     mergeErr_already_merged: "该客户已被合并到其他客户。",
     mergeErr_not_your_contact: "只能合并您正在服务的客户。",
+    contactErr_invalid_phone: "电话号码格式不正确：应为 5 到 20 位数字，可含空格、+、- 或括号。",
+    changePassword: "修改密码", pwCurrent: "当前密码", pwNew: "新密码（至少 8 个字符）", pwRepeat: "再次输入新密码",
+    pwSubmit: "确认修改", pwMismatch: "两次输入的新密码不一致。", pwErr_wrong_password: "当前密码不正确。",
+    pwErr_weak_password: "密码太简单：至少 8 个字符，不能是常见密码或您的邮箱。",
+    pwErr_rate_limited: "尝试次数过多，请几分钟后再试。", pwChanged: "密码已修改，您在其他地方的登录已退出。",
   },
 });
