@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, call, rest, sign_in
+from tests.e2e.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, ARTIFACTS, call, rest, sign_in
 from tests.e2e.test_widget_more import _open_widget, _send
 from tests.realtime_clients import AgentClient, Visitor
 from tests.test_day_one import chat_and_close
@@ -248,8 +248,12 @@ def test_inbox_fits_a_phone(hub_url: str, browser: Any, admin_token: str) -> Non
     page.get_by_test_id("conversation-item").filter(has_text=text).click(timeout=WAIT)
     bar = page.locator(".pane .bar")
     expect(page.get_by_test_id("conversation-close")).to_be_attached(timeout=WAIT)
+    name = page.get_by_test_id("pane-contact-name").bounding_box()
+    assert name and name["width"] > 40, f"the contact's name is squeezed out: {name}"
     height = bar.bounding_box()["height"]
     assert height < 56, f"the conversation header is {height}px high (more than one row)"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "inbox-phone.png"))
     ctx.close()
 
 
