@@ -56,6 +56,25 @@ def _arguments() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def _announce(text: str) -> None:
+    """aiohttp's "Running on <url>" once the hub listens, then the pages to open there."""
+    import logging
+    import re
+
+    log = logging.getLogger("hub")
+    log.info(text.strip())
+    found = re.search(r"https?://\S+", text)
+    if not found:
+        return
+    base = found.group(0).rstrip("/").replace("://0.0.0.0:", "://127.0.0.1:")
+    log.info(
+        "open the inbox at %s/agent/, the console at %s/agent/console, the widget demo at %s/",
+        base,
+        base,
+        base,
+    )
+
+
 def main() -> None:
     if not _dependencies_present():
         _bootstrap()
@@ -98,7 +117,7 @@ def main() -> None:
         app,
         host=settings.host,
         port=settings.port,
-        print=lambda text: logging.getLogger("hub").info(text.strip()),
+        print=_announce,
         shutdown_timeout=1,
         **server_options(settings),
     )

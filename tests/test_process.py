@@ -42,6 +42,10 @@ async def test_first_start_creates_admin_and_sigterm_exits_cleanly(tmp_path: Pat
             process.kill()
             process.wait()
     log = first_log.read_text()
+    base = f"http://127.0.0.1:{port}"
+    # Issue 23 item 9: the log says which pages to open.
+    assert f"the inbox at {base}/agent/, the console at {base}/agent/console" in log, log
+    assert f"the widget demo at {base}/" in log
     found = re.search(r"created administrator admin@example.com with password (\S+)", log)
     assert found, log
     # The printed password works, once the hub runs again on the same data.

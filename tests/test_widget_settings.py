@@ -135,7 +135,10 @@ async def test_settings_round_trip_and_public_config(running_hub: RunningHub) ->
     assert saved["working_hours"]["days"] == [1, 5]
     assert saved["working_hours"]["holidays"] == ["2026-10-02"]
     status, public = await api.request("GET", "/api/v1/widget/config?tenant=default")
-    assert public == saved and public["prechat_fields"] == ["phone", "name"]
+    # The public config also names the upload limit (issue 23 item 2).
+    limit = running_hub.hub.settings.upload_max_bytes
+    assert public == saved | {"upload_max_bytes": limit}
+    assert public["prechat_fields"] == ["phone", "name"]
 
 
 async def test_bad_widget_settings_change_nothing(running_hub: RunningHub) -> None:

@@ -4,6 +4,7 @@ import { t, applyI18n, switchLang, addStrings } from "./i18n.js";
 import { $, el, request, connect, NEWEST, PAGE } from "./shared.js";
 import { attachmentNodes, renderBody, textNode } from "./render.js";
 import { storage } from "./storage.js";
+import { refusal, tooLongText, fileTooLargeText } from "./refusals.js";
 
 /** @import { Attachment, Conversation, Message } from "./types.js" */
 
@@ -19,7 +20,8 @@ addStrings({
     queued: "Waiting for connection…", unread: "{n} new messages", chat: "Chat",
     closeChat: "Close chat", emojiLabel: "Emoji", attachLabel: "Send a file or image",
     leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
-    olderLoading: "Loading earlier messages…",
+    olderLoading: "Loading earlier messages…", historyOf: "Conversation of {date}", historyEnded: "Conversation ended",
+    tapRetry: "Tap to retry.", rateHint: "Please choose 1 to 5 stars first.",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -31,7 +33,8 @@ addStrings({
     queued: "等待网络…", unread: "{n} 条新消息", chat: "在线咨询",
     closeChat: "关闭对话窗口", emojiLabel: "表情", attachLabel: "发送文件或图片",
     leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
-    olderLoading: "正在加载更早的消息…",
+    olderLoading: "正在加载更早的消息…", historyOf: "{date} 的会话", historyEnded: "会话已结束",
+    tapRetry: "点击重试。", rateHint: "请先选择 1 到 5 颗星。",
   },
 });
 
@@ -40,6 +43,7 @@ addStrings({
  *   color: string, max_length: number, send_key: string, company_name?: string, welcome_message?: string,
  *   notice?: string, address?: string, phone?: string, email?: string, working_hours_enabled?: boolean,
  *   offline_message?: string, prechat_enabled?: boolean, prechat_fields?: ("name" | "phone" | "email")[],
+ *   upload_max_bytes?: number,
  * }} WidgetConfig
  * @typedef {{text: string, el: HTMLElement, clientId: string, attachments?: Attachment[]}} Outgoing
  * @typedef {"sending" | "sent" | "queued" | "failed" | "notDelivered"} BubbleState
@@ -49,13 +53,16 @@ const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
 const visitorToken = () => storage.get(tokenKey) || "";
+// The hub's limits (GET /api/v1/widget/config), shown up front and checked before sending.
 let MAX = 2000;
+let uploadMax = 0;
 let sendKey = "enter";
 const log = $("log");
 const statusEl = /** @type {HTMLElement} */ (document.querySelector("[data-testid=conversation-status]"));
 const input = /** @type {HTMLTextAreaElement} */ ($("input"));
 const fileInput = /** @type {HTMLInputElement} */ ($("file"));
 const composerForm = /** @type {HTMLFormElement} */ ($("composer"));
+const composerError = $("composerError");
 /** Scrolled this close to the top (px), the next older page loads. */
 const NEAR_TOP = 150;
 
@@ -74,6 +81,9 @@ applyI18n();
 // Filled once the settings say whether the tenant has its own welcome (no default flashing first).
 const welcomeText = el("span", { className: "text" });
 log.prepend(el("div", { className: "msg welcome", dataset: { senderType: "system" } }, welcomeText));
+// The visitor's earlier conversations, read-only, above everything else (`history`).
+const historyBox = el("div", { className: "history", testid: "history" });
+log.prepend(historyBox);
 $("lang").textContent = t("lang");
 $("lang").onclick = switchLang;
 $("close").onclick = () => parent.postMessage({ type: "hub:close" }, "*");
@@ -86,21 +96,23 @@ const scrollDown = () => { log.scrollTop = log.scrollHeight; };
  * @param {boolean} [scroll] whether to follow it to the bottom (not for older pages)
  */
 function addBubble({ message, clientId, text = "", state }, scroll = true) {
-  const senderType = message ? message.sender.type : "contact";
-  const node = el("div", { className: "msg", testid: "message", dataset: { senderType } });
+  const node = message ? messageNode(message) : el("div", { className: "msg", testid: "message", dataset: { senderType: "contact" } });
   if (clientId) node.dataset.clientId = clientId;
-  if (message) {
-    Object.assign(node.dataset, { conv: message.conversation_id, seq: String(message.seq) });
-    if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
-    node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
-  } else {
-    node.append(textNode(text)); // never innerHTML: people type this
-  }
+  if (!message) node.append(textNode(text)); // never innerHTML: people type this
   if (state) setState(node, state);
   log.appendChild(node);
   if (message) place(node);
   if (scroll) scrollDown();
   if (message) seen.add(message.id);
+  return node;
+}
+
+/** A stored message's bubble, not yet in the page. */
+function messageNode(/** @type {Message} */ message, testid = "message") {
+  const senderType = message.sender.type;
+  const node = el("div", { className: "msg", testid, dataset: { senderType, conv: message.conversation_id, seq: String(message.seq) } });
+  if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
+  node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
   return node;
 }
 
@@ -117,12 +129,15 @@ function place(/** @type {HTMLElement} */ node) {
   if (last && last.compareDocumentPosition(node) & Node.DOCUMENT_POSITION_PRECEDING) last.after(node);
 }
 
-function setState(/** @type {HTMLElement} */ node, /** @type {BubbleState} */ state) {
+/** @param {HTMLElement} node @param {BubbleState} state @param {string} [reason] why it failed */
+function setState(node, state, reason = "") {
   let s = node.querySelector(".state");
-  if (!s) { s = el("span", { className: "state" }); node.appendChild(s); }
+  if (!s) { s = el("span", { className: "state", testid: "message-state" }); node.appendChild(s); }
   node.dataset.state = state;
   node.classList.toggle("failed", state === "failed" || state === "notDelivered");
-  s.textContent = state === "sent" ? "" : t(state);
+  if (state === "sent") s.textContent = "";
+  else if (reason) s.textContent = state === "failed" ? `${reason} ${t("tapRetry")}` : reason;
+  else s.textContent = t(state);
 }
 
 // Unread count for the launcher badge: agent and bot messages that arrive while the frame is hidden.
@@ -215,7 +230,7 @@ socket.on("session", async (/** @type {{visitor_token: string, contact_id: strin
     booted = true;
     setStatus(conversation);
     if (conversation) await loadNewest(conversation.id);
-    else await chooseStart();
+    else { await chooseStart(); fillOlder(); }
     return;
   }
   // Reconnected: catch up. A conversation that ended while we were away is caught up too.
@@ -245,9 +260,11 @@ async function loadNewest(/** @type {string} */ conversationId) {
   fillOlder();
 }
 
-/** While the top of the log is in view (and the frame shown), load the older pages. */
+/** While the top of the log is in view (and the frame shown), load the older pages, then the
+ * earlier conversations. */
 async function fillOlder() {
-  if (older.complete || older.loading || !log.clientHeight || log.scrollTop >= NEAR_TOP) return;
+  if (older.loading || !log.clientHeight || log.scrollTop >= NEAR_TOP) return;
+  if (older.complete) { await fillHistory(); return; }
   older.loading = true;
   const loading = el("div", { className: "older", testid: "log-older", dataset: { state: "loading" }, textContent: t("olderLoading") });
   log.querySelector(".welcome")?.after(loading);
@@ -265,6 +282,40 @@ async function fillOlder() {
   if (messages) fillOlder();
 }
 log.addEventListener("scroll", fillOlder, { passive: true });
+
+/** Paging back through the earlier conversations: the oldest one shown, and whether more exist. */
+const past = { before: "", more: true, loading: false };
+
+/** One page of earlier conversations (newest first), put above what is shown. */
+async function fillHistory() {
+  if (!booted || !past.more || past.loading) return;
+  past.loading = true;
+  const loading = el("div", { className: "older", testid: "log-older", dataset: { state: "loading" }, textContent: t("olderLoading") });
+  log.prepend(loading);
+  const before = past.before || older.conversationId;
+  /** @type {{ok: boolean, conversations: {conversation: Conversation, messages: Message[]}[], more: boolean} | null} */
+  const ack = await socket.timeout(10000).emitWithAck("history", before ? { before_conversation: before } : {}).catch(() => null);
+  const fromBottom = log.scrollHeight - log.scrollTop;
+  loading.remove();
+  if (ack?.ok) {
+    for (const { conversation: c, messages } of ack.conversations) historyBox.prepend(pastConversation(c, messages));
+    past.before = ack.conversations.at(-1)?.conversation.id || past.before;
+    past.more = ack.more && ack.conversations.length > 0;
+  }
+  log.scrollTop = log.scrollHeight - fromBottom;
+  past.loading = false;
+  if (ack?.ok) fillOlder();
+}
+
+/** An earlier conversation: its date, its messages (read-only), and that it ended. */
+function pastConversation(/** @type {Conversation} */ c, /** @type {Message[]} */ messages) {
+  const date = new Date(c.created_at).toLocaleString(document.documentElement.lang || undefined,
+    { year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit" });
+  return el("div", { className: "history-conv", testid: "history-conversation", dataset: { conv: c.id } },
+    el("div", { className: "history-divider", testid: "history-divider", textContent: t("historyOf", { date }) }),
+    ...messages.filter((m) => m.type !== "note").map((m) => messageNode(m, "history-message")),
+    el("div", { className: "history-divider ended", textContent: t("historyEnded") }));
+}
 
 /** After a reconnect: what came while we were away, after the last message on screen. */
 async function catchUp(/** @type {string} */ conversationId) {
@@ -319,16 +370,21 @@ async function flush() {
       let ack;
       try {
         ack = await socket.timeout(10000).emitWithAck("message", body);
-      } catch {
+      } catch (err) {
         if (!socket.connected || !online) { setState(item.el, "queued"); break; } // goes again on reconnect
         outbox.shift();
-        failed(item);
+        failed(item, refusal(err).text);
         continue;
       }
       outbox.shift();
       if (ack.ok) delivered(item, ack.message);
       else if (ack.error?.code === "blocked") { setState(item.el, "notDelivered"); showBlocked(); }
-      else failed(item);
+      else {
+        // A refusal that can never pass (too long) is not offered again; a rate limit is.
+        const why = refusal(ack.error);
+        if (why.retry) failed(item, why.text);
+        else setState(item.el, "notDelivered", why.text);
+      }
     }
   } finally {
     flushing = false;
@@ -347,8 +403,8 @@ function delivered(/** @type {Outgoing} */ item, /** @type {Message} */ message)
   setState(item.el, "sent");
 }
 
-function failed(/** @type {Outgoing} */ item) {
-  setState(item.el, "failed");
+function failed(/** @type {Outgoing} */ item, /** @type {string} */ reason = "") {
+  setState(item.el, "failed", reason);
   item.el.onclick = () => { item.el.onclick = null; send(item); };
 }
 
@@ -373,6 +429,9 @@ composerForm.addEventListener("submit", (e) => {
   e.preventDefault();
   const text = input.value.trim();
   if (!text || blocked) return;
+  // Refused here with the reason, the text kept for the visitor to shorten.
+  if (text.length > MAX) { composerError.textContent = tooLongText(text.length, MAX); return; }
+  composerError.textContent = "";
   input.value = "";
   updateCounter();
   const clientId = crypto.randomUUID();
@@ -395,12 +454,16 @@ function stopTyping() {
 }
 input.addEventListener("input", () => {
   updateCounter();
+  composerError.textContent = "";
   // volatile: a typing hint is worthless later, so it is never queued while disconnected.
   if (!typingSent) { socket.volatile.emit("typing", { on: true }); typingSent = true; }
   clearTimeout(idleTimer);
   idleTimer = setTimeout(stopTyping, 3000);
 });
-function updateCounter() { $("counter").textContent = `${input.value.length} / ${MAX}`; }
+function updateCounter() {
+  $("counter").textContent = `${input.value.length} / ${MAX}`;
+  $("counter").classList.toggle("over", input.value.length > MAX);
+}
 updateCounter();
 
 function offerRating() {
@@ -417,12 +480,14 @@ function offerRating() {
   }
   const comment = el("textarea", { placeholder: t("comment") });
   const submit = el("button", { type: "button", textContent: t("submit"), testid: "rating-submit" });
+  const hint = el("div", { className: "rating-hint", role: "alert", testid: "rating-hint" });
+  stars.addEventListener("click", () => { hint.textContent = ""; });
   submit.onclick = async () => {
-    if (!score) return;
+    if (!score) { hint.textContent = t("rateHint"); return; }
     const ack = await socket.emitWithAck("rate", { conversation_id: convId, score, comment: comment.value });
     if (ack.ok) box.replaceChildren(el("div", { textContent: t("rateThanks") }));
   };
-  box.append(el("div", { textContent: t("rate") }), stars, comment, submit);
+  box.append(el("div", { textContent: t("rate") }), stars, comment, hint, submit);
   log.appendChild(box);
   scrollDown();
 }
@@ -433,6 +498,8 @@ fileInput.addEventListener("change", () => {
   const file = fileInput.files?.[0];
   fileInput.value = "";
   if (!file || blocked) return;
+  if (uploadMax && file.size > uploadMax) { composerError.textContent = fileTooLargeText(uploadMax); return; }
+  composerError.textContent = "";
   const clientId = crypto.randomUUID();
   seen.add(clientId);
   upload(file, addBubble({ clientId, text: file.name, state: "sending" }), clientId);
@@ -444,12 +511,16 @@ async function upload(file, bubble, clientId) {
   await sessionReady; // uploads are authorised by the visitor token the session hands out
   const form = new FormData();
   form.append("file", file);
-  /** @type {Attachment | null} */
-  const attachment = await request("/api/v1/uploads", {
-    method: "POST", body: form, headers: { "X-Visitor-Token": visitorToken() },
-  }).catch(() => null);
-  if (!attachment) {
-    setState(bubble, "failed");
+  /** @type {Attachment} */
+  let attachment;
+  try {
+    attachment = await request("/api/v1/uploads", {
+      method: "POST", body: form, headers: { "X-Visitor-Token": visitorToken() },
+    });
+  } catch (err) {
+    const why = refusal(err);
+    if (!why.retry) { setState(bubble, "notDelivered", why.text); return; }
+    setState(bubble, "failed", why.text);
     bubble.onclick = () => { bubble.onclick = null; if (!blocked) upload(file, bubble, clientId); };
     return;
   }
@@ -517,7 +588,8 @@ async function offerLeaveMessage(title) {
       box.replaceChildren(el("div", { textContent: t("leaveThanks"), testid: "leave-thanks" }));
     } catch (err) {
       const code = /** @type {{code?: string}} */ (err).code;
-      error.textContent = t(code === "blocked" ? "blocked" : code === "invalid_left_message" ? "leaveInvalid" : "failed");
+      const reasons = { blocked: "blocked", invalid_left_message: "leaveInvalid", invalid_phone: "prechatBad_phone" };
+      error.textContent = t(reasons[/** @type {keyof typeof reasons} */ (code)] || "failed");
     }
   };
   log.appendChild(box);
@@ -586,7 +658,7 @@ async function chooseStart() {
 function applyConfig(/** @type {WidgetConfig} */ cfg) {
   document.documentElement.style.setProperty("--brand", cfg.color);
   if (cfg.company_name) /** @type {HTMLElement} */ (document.querySelector(".head h1")).textContent = cfg.company_name;
-  MAX = cfg.max_length; input.maxLength = MAX; sendKey = cfg.send_key;
+  MAX = cfg.max_length; uploadMax = cfg.upload_max_bytes || 0; sendKey = cfg.send_key;
   welcomeText.textContent = cfg.welcome_message || t("welcome");
   const details = [cfg.notice, cfg.address, cfg.phone, cfg.email].filter(Boolean).join(" · ");
   if (details) {

@@ -37,6 +37,7 @@
  * @typedef {{
  *   id: string, name: string, email: string, roles: string[], skills: string[], max_concurrent: number,
  *   presence?: string, disabled?: boolean, tenant?: string,
+ *   limits?: {max_text_length: number, upload_max_bytes: number},
  * }} Agent
  * @typedef {{
  *   key: string, kind: "text" | "secret" | "integer" | "boolean" | "choice", secret: boolean, required: boolean,

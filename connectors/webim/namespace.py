@@ -21,7 +21,12 @@ from hub.actions.messages import (
     receive_inbound,
     type_for,
 )
-from hub.actions.visitors import start_visitor_session, update_visitor_profile, visitor_view
+from hub.actions.visitors import (
+    start_visitor_session,
+    update_visitor_profile,
+    visitor_history,
+    visitor_view,
+)
 from hub.channels import InboundMessage
 from hub.context import Hub
 from hub.domain import Channel, Conversation, ConversationStatus, Identity
@@ -197,6 +202,17 @@ class VisitorNamespace(socketio.AsyncNamespace):
             include_notes=False,
         )
         return {"messages": [m.public() for m in messages]}
+
+    @acked
+    async def on_history(self, sid: str, data: object = None) -> dict[str, Any]:
+        """The visitor's earlier conversations, read-only, a page at a time."""
+        visitor = self._visitor(sid)
+        return await visitor_history(
+            self.hub,
+            visitor.tenant,
+            visitor.contact_id,
+            payload(data).get("before_conversation"),
+        )
 
     @acked
     async def on_typing(self, sid: str, data: object = None) -> dict[str, Any]:

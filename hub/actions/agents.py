@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id
-from hub.errors import Invalid, Unauthorized
+from hub.errors import Forbidden, Invalid, Unauthorized
 from hub.events import AgentSignedOut, AgentUpdated
 from hub.security import AgentClaims, check_password, dummy_hash, hash_password, verify_password
 
@@ -95,6 +95,21 @@ async def do_update_agent(
     )
     await apply_change(hub, agent.tenant, change)
     return agent
+
+
+async def do_change_own_password(
+    hub: Hub, agent: Agent, current_password: str, new_password: str, *, address: str
+) -> tuple[str, Agent]:
+    """An agent changes their own password: the current one proves it is them (a borrowed
+    open tab is not enough), guessed at no faster than at sign-in. Every token signed before
+    stops working, so other sessions are signed out; the caller gets a fresh token for the
+    tab it asked from."""
+    hub.login_guard.refuse(address, agent.email)
+    if not await verify_password(agent.password_hash, current_password):
+        hub.login_guard.failed(address, agent.email)
+        raise Forbidden("the current password is not right", code="wrong_password")
+    updated = await do_update_agent(hub, agent, {}, password=new_password)
+    return hub.tokens.agent_token(updated.tenant, updated.id, updated.token_version), updated
 
 
 async def signed_in_agent(hub: Hub, claims: AgentClaims) -> Agent:

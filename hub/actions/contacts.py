@@ -22,6 +22,25 @@ MAX_BLOCK_MINUTES = 10 * 365 * 24 * 60
 # one comparison and listing the blacklist stays one range query.
 FOREVER = datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)
 _COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# As people write numbers: "+86 138-0013-8000", "(021) 6888 8888"; 5 to 20 digits in all.
+_PHONE_CHARACTERS = re.compile(r"^\+?[0-9 ()\-]+$")
+PHONE_DIGITS = (5, 20)
+
+
+def check_phone(raw: str, *, required: bool = False) -> str:
+    """A phone number as typed, trimmed; "" (none) unless `required`. Obviously wrong ones
+    (letters, punctuation, too few or too many digits) are refused with invalid_phone."""
+    phone = raw.strip()
+    if not phone and not required:
+        return ""
+    digits = sum(ch.isdigit() for ch in phone)
+    low, high = PHONE_DIGITS
+    if not _PHONE_CHARACTERS.match(phone) or not low <= digits <= high:
+        raise Invalid(
+            f"a phone number has {low} to {high} digits, written with spaces, +, - or ()",
+            code="invalid_phone",
+        )
+    return phone
 
 
 def check_tag(raw: object) -> str:
@@ -59,7 +78,7 @@ async def edit_contact(hub: Hub, actor: Agent, contact_id: str, raw: object) -> 
         limit = CONTACT_FIELDS.get(key)
         if limit is None or not isinstance(value, str) or len(value) > limit:
             raise Invalid(f"{key} cannot be set this way", code="invalid_contact")
-        changes[key] = value.strip()
+        changes[key] = check_phone(value) if key == "phone" else value.strip()
     contact = await check_contact(hub, actor, contact_id)
     for key, value in changes.items():
         setattr(contact, key, value)

@@ -5,17 +5,29 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from hub.actions.contacts import CONTACT_FIELDS, announce_contact
+from hub.actions.contacts import CONTACT_FIELDS, announce_contact, check_phone
+from hub.actions.messages import MAX_SYNC_PAGE, read_messages
 from hub.context import Hub
-from hub.domain import Channel, Contact, Conversation, Identity, new_id, utcnow
+from hub.domain import (
+    Channel,
+    Contact,
+    Conversation,
+    ConversationStatus,
+    Identity,
+    iso,
+    new_id,
+    utcnow,
+)
 from hub.errors import Forbidden, Invalid, NotFound
 
 MAX_NAME = 100
 MAX_MERGE_HOPS = 10
 MAX_DETAIL = 2000
 PROFILE_FIELDS = ("name", "phone", "email")
-# Loose on purpose: people write numbers as "+86 138-0013-8000" or "(021) 6888 8888".
-_PHONE = re.compile(r"^\+?[0-9][0-9 ()\-]{4,38}$")
+# Earlier conversations a `history` page holds, and how many of a contact's conversations
+# are looked through at all (a visitor with more than this many sees the newest ones).
+HISTORY_PAGE = 3
+HISTORY_SCAN = 1000
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -96,8 +108,8 @@ def check_profile(raw: object) -> dict[str, str]:
         if not isinstance(value, str) or not value.strip() or len(value) > limit:
             raise Invalid(f"{key} must be text of 1 to {limit} characters", code=f"invalid_{key}")
         profile[key] = value.strip()
-    if "phone" in profile and not _PHONE.match(profile["phone"]):
-        raise Invalid("that does not look like a phone number", code="invalid_phone")
+    if "phone" in profile:
+        check_phone(profile["phone"], required=True)
     if "email" in profile and not _EMAIL.match(profile["email"]):
         raise Invalid("that does not look like an email address", code="invalid_email")
     return profile
@@ -124,3 +136,59 @@ async def update_visitor_profile(hub: Hub, tenant: str, contact_id: str, raw: ob
     await hub.store.update_contact(contact, changed)
     await announce_contact(hub, contact)
     return contact
+
+
+def visitor_conversation(conversation: Conversation) -> dict[str, Any]:
+    """What a visitor may see of an earlier conversation: when and how it ended, never the
+    agents' summary, tags or rating notes."""
+    return {
+        "id": conversation.id,
+        "status": conversation.status,
+        "created_at": iso(conversation.created_at),
+        "closed_at": iso(conversation.closed_at),
+        "close_reason": conversation.close_reason,
+    }
+
+
+async def visitor_history(
+    hub: Hub, tenant: str, contact_id: str, before_conversation: object = None
+) -> dict[str, Any]:
+    """The visitor's own earlier (closed) web-chat conversations, newest first, each with its
+    newest messages (private notes never), HISTORY_PAGE at a time: the next page is the one
+    before the oldest conversation of this one. Another contact's conversation as
+    `before_conversation` is answered like a missing one."""
+    if before_conversation is not None and not isinstance(before_conversation, str):
+        raise Invalid(
+            "before_conversation must be a conversation id", code="invalid_conversation_id"
+        )
+    closed = await hub.store.list_conversations(
+        tenant,
+        contact_id=contact_id,
+        channel=Channel.WEBIM.value,
+        status=[ConversationStatus.CLOSED.value],
+        limit=HISTORY_SCAN,
+    )
+    if before_conversation is not None:
+        before = await hub.store.get_conversation(tenant, before_conversation)
+        if before is None or before.contact_id != contact_id:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        key = (before.created_at, before.id)
+        closed = [c for c in closed if (c.created_at, c.id) < key]
+    page = closed[:HISTORY_PAGE]
+    conversations = []
+    for conversation in page:
+        messages = await read_messages(
+            hub,
+            conversation,
+            after_seq=0,
+            before_seq=conversation.last_seq + 1,
+            limit=MAX_SYNC_PAGE,
+            include_notes=False,
+        )
+        conversations.append(
+            {
+                "conversation": visitor_conversation(conversation),
+                "messages": [m.public() for m in messages],
+            }
+        )
+    return {"conversations": conversations, "more": len(closed) > len(page)}

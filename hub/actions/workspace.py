@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.actions.contacts import fill_missing_details
+from hub.actions.contacts import check_phone, fill_missing_details
 from hub.context import Hub
 from hub.domain import LeftMessage, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
@@ -58,6 +58,7 @@ async def leave_message(
         raise Invalid("the message text is required", code="invalid_left_message")
     if not (fields["phone"] or fields["email"]):
         raise Invalid("leave a phone number or an email", code="invalid_left_message")
+    fields["phone"] = check_phone(fields["phone"])
     conversation_id = body.get("conversation_id")
     if conversation_id is not None:
         # The conversation the form was offered in (a queue that timed out, say): the
@@ -125,6 +126,24 @@ def widget_config(doc: dict[str, Any] | None) -> dict[str, Any]:
     return {
         **copy.deepcopy(WIDGET_DEFAULTS),
         **{k: v for k, v in (doc or {}).items() if k in WIDGET_DEFAULTS},
+    }
+
+
+def public_widget_config(hub: Hub, doc: dict[str, Any] | None) -> dict[str, Any]:
+    """The widget's settings as the chat page reads them, with the limits the hub enforces,
+    so the page shows them up front instead of learning them from a refusal."""
+    config = widget_config(doc)
+    config["max_length"] = min(config["max_length"], hub.settings.max_text_length)
+    config["upload_max_bytes"] = hub.settings.upload_max_bytes
+    return config
+
+
+def agent_limits(hub: Hub) -> dict[str, int]:
+    """What an agent's composer may send: the text a reply may hold (a channel may allow
+    less, and says so with text_too_long and its limit) and the size of one upload."""
+    return {
+        "max_text_length": hub.settings.max_text_length,
+        "upload_max_bytes": hub.settings.upload_max_bytes,
     }
 
 

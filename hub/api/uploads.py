@@ -23,7 +23,6 @@ from hub.uploads import display_name, is_stored_name
 
 routes = web.RouteTableDef()
 
-MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 ALLOWED = {
     "image/png": ".png",
     "image/jpeg": ".jpg",
@@ -95,12 +94,13 @@ async def upload(request: web.Request) -> web.Response:
     with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
             size += len(chunk)
-            if size > MAX_UPLOAD_BYTES:
+            if size > (limit := hub_of(request).settings.upload_max_bytes):
                 out.close()
                 target.unlink(missing_ok=True)
                 raise TooLarge(
-                    f"files are limited to {MAX_UPLOAD_BYTES // 1024 // 1024} MB",
+                    f"files are limited to {limit / 1024 / 1024:g} MB",
                     code="file_too_large",
+                    limit=limit,
                 )
             try:
                 _check_disk(request, folder, len(chunk))  # a body without Content-Length

@@ -8,10 +8,10 @@ from aiohttp import web
 from hub.actions.left_messages import do_update_left_message
 from hub.actions.workspace import (
     leave_message,
+    public_widget_config,
     put_quick_replies,
     put_widget_config,
     widget_availability,
-    widget_config,
 )
 from hub.api.common import current_admin, current_agent, hub_of, read_json, request_address
 from hub.errors import Invalid
@@ -78,10 +78,13 @@ async def patch_left_message(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/widget/config")
 async def get_widget_config(request: web.Request) -> web.Response:
-    """Public: the widget's appearance for a tenant."""
+    """Public: the widget's appearance for a tenant, and the limits of what it may send."""
     tenant = request.query.get("tenant", "default")
-    doc = await hub_of(request).store.get_settings(tenant, "widget")
-    return web.json_response(widget_config(doc), headers={"Access-Control-Allow-Origin": "*"})
+    hub = hub_of(request)
+    doc = await hub.store.get_settings(tenant, "widget")
+    return web.json_response(
+        public_widget_config(hub, doc), headers={"Access-Control-Allow-Origin": "*"}
+    )
 
 
 @routes.put("/api/v1/settings/widget")

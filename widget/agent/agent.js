@@ -3,11 +3,11 @@
 // list, the chat pane and the contact panel current. The parts live in their own modules.
 import { t, applyI18n, switchLang } from "../i18n.js";
 import {
-  $, api, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, TOKEN, ApiError,
+  $, el, api, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, agentToken, TOKEN, ApiError,
 } from "../shared.js";
-import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage } from "./core.js";
+import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage, dialog } from "./core.js";
 import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed } from "./list.js";
-import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage } from "./pane.js";
+import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage, flushPending } from "./pane.js";
 import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
@@ -47,6 +47,34 @@ $("login").addEventListener("submit", async (e) => {
 });
 
 $("logout").onclick = () => signOut();
+$("notice").onclick = () => { $("notice").textContent = ""; };
+$("changePassword").onclick = () => { /** @type {HTMLDetailsElement} */ ($("menu")).open = false; openPasswordChange(); };
+
+/** The agent's own password; the hub signs out every other session and hands this tab a new token. */
+function openPasswordChange() {
+  const field = (/** @type {string} */ key, /** @type {string} */ autocomplete) => {
+    const f = el("input", { type: "password", required: true, autocomplete, placeholder: t(key), testid: `password-${key.slice(2).toLowerCase()}` });
+    f.setAttribute("aria-label", t(key));
+    return f;
+  };
+  const current = field("pwCurrent", "current-password");
+  const next = field("pwNew", "new-password");
+  const again = field("pwRepeat", "new-password");
+  dialog("password-dialog", t("changePassword"), [current, next, again], t("pwSubmit"), async () => {
+    if (next.value !== again.value) throw new Error(t("pwMismatch"));
+    /** @type {{token: string, agent: Agent}} */
+    let body;
+    try {
+      body = await api("/api/v1/auth/password", { method: "POST", body: { current_password: current.value, new_password: next.value } });
+    } catch (err) {
+      const known = err instanceof ApiError ? t(`pwErr_${err.code}`) : "";
+      throw known && !known.startsWith("pwErr_") ? new Error(known) : err;
+    }
+    state.token = body.token;
+    localStorage.setItem(TOKEN, body.token);
+    $("notice").textContent = t("pwChanged");
+  }, "password-submit");
+}
 
 function showLogin() {
   $("login").hidden = false;
@@ -170,10 +198,14 @@ function start() {
   renderList();
   setPresence("not_ready");
   presenceButton.disabled = true;
-  const socket = connect("/agent", { auth: { token: state.token } });
+  // The token as stored now: a password changed in this browser hands every tab the new one.
+  const socket = connect("/agent", { auth: (cb) => cb({ token: agentToken() || state.token }) });
   state.socket = socket;
   socket.on("connect_error", (err) => { if (isAuthRefusal(err)) signOut(true); });
-  socket.on("disconnect", () => {
+  socket.on("disconnect", (reason) => {
+    // The hub closed it (a password change revokes older tokens): connect again, with the
+    // token we hold now; a token that is no longer good is refused and signs out.
+    if (reason === "io server disconnect") socket.connect();
     presenceButton.disabled = true;
     state.watching = null;
     // What is not on screen may miss messages until we are back: read it afresh when opened.
@@ -183,6 +215,7 @@ function start() {
     // The presence itself comes from the server (its `presence` event, just before this):
     // ready again after a reload or a short drop within the grace.
     presenceButton.disabled = false;
+    flushPending();
     refreshStats();
     refreshLeftMessages();
     try {
@@ -195,6 +228,10 @@ function start() {
     if (state.current) resume();
     else openFromHash();
   });
+  // The browser knows the network is gone before a heartbeat does: replies typed meanwhile
+  // show as pending at once, and go out when it is back.
+  addEventListener("offline", () => socket.disconnect());
+  addEventListener("online", () => { if (!socket.connected) socket.connect(); });
   socket.on("presence", (/** @type {{status: string}} */ { status }) => setPresence(status));
   socket.on("queue.updated", (/** @type {{queued: number}} */ { queued }) => {
     $("statQueued").textContent = t("queued_n", { n: queued });

@@ -124,12 +124,22 @@ function editForm(/** @type {Contact} */ contact) {
     inputs[key] = f;
     form.append(f);
   }
-  form.append(el("button", { type: "submit", textContent: t("save"), testid: "contact-save" }));
+  const error = el("div", { className: "error", role: "alert", testid: "contact-error" });
+  form.append(error, el("button", { type: "submit", textContent: t("save"), testid: "contact-save" }));
+  form.addEventListener("input", () => { error.textContent = ""; });
   form.onsubmit = async (e) => {
     e.preventDefault();
     const body = Object.fromEntries(Object.entries(inputs).map(([k, f]) => [k, f.value]));
     /** @type {Contact} */
-    const updated = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}`, { method: "PATCH", body });
+    let updated;
+    try {
+      updated = await api(`/api/v1/contacts/${encodeURIComponent(contact.id)}`, { method: "PATCH", body });
+    } catch (err) {
+      // Refused (a phone number that is not one): the reason, the typed values kept.
+      const why = explained(err, "contactErr_");
+      error.textContent = why instanceof Error ? why.message : String(why);
+      return;
+    }
     state.contacts.set(updated.id, updated);
     renderSide();
     ui.list();

@@ -16,10 +16,16 @@ import "./strings.js";
  * @typedef {{conversation: Conversation, messages: Message[], complete: boolean}} Segment
  * @typedef {Segment & {
  *   unread: number, loaded: boolean, draft?: string, emailDraft?: {subject: string, cc: string},
- *   history: Segment[] | null,
+ *   history: Segment[] | null, pending?: PendingReply[],
  * }} Entry
  *   `history`: the contact's earlier conversations, oldest first, each paged the same way
  *   (null until the current conversation is read back to its start).
+ *   `pending`: replies typed but not acknowledged yet, shown after the messages.
+ * @typedef {{
+ *   clientId: string, text: string, note: boolean, options: Record<string, unknown>,
+ *   state: "pending" | "sending" | "failed", error?: string, retry?: boolean,
+ * }} PendingReply
+ *   `pending`: waits for the socket; `failed`: refused (`retry` when another try may pass).
  */
 
 export const state = {

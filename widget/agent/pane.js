@@ -6,6 +6,7 @@
 import { t } from "../i18n.js";
 import { $, el, api, ApiError } from "../shared.js";
 import { kindOf, renderBody } from "../render.js";
+import { refusal, tooLongText, fileTooLargeText } from "../refusals.js";
 import {
   state, ui, call, socket, entry, addMessage, isSupervisor, contactName, agentName, longTime,
   ensureContact, dialog, loadNewest, loadOlder, hasOlder, catchUp,
@@ -14,12 +15,14 @@ import { channelBadge } from "./channels.js";
 import { deliveryLine } from "./delivery.js";
 
 /** @import { Conversation, Message, QuickReply, Agent, Contact } from "../types.js" */
-/** @import { Entry } from "./core.js" */
+/** @import { Entry, PendingReply } from "./core.js" */
 
 const CLIP_ICON = '<svg width="20" height="20" viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9"/></svg>';
 const BLOCK_DURATIONS = [60, 1440, 10080, 43200, null];
 /** Scrolled this close to the top (px), the next older page loads. */
 const NEAR_TOP = 150;
+/** How long a reply waits for its ack on a live connection before it is offered a retry (ms). */
+const ACK_TIMEOUT = 15000;
 
 /** How the pane shows a conversation: the holder writes, others (supervisors) watch. */
 export function mode(/** @type {Conversation} */ c) {
@@ -182,7 +185,80 @@ function logNodes(e) {
       t("currentSince", { date: longTime(e.conversation.created_at) })));
   }
   nodes.push(...e.messages.map((m) => bubble(m, e.conversation)));
+  nodes.push(...(e.pending || []).map((p) => pendingBubble(e, p)));
   return nodes;
+}
+
+/** A reply not yet stored: waiting for the connection, on its way, or failed with a retry. */
+function pendingBubble(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  const label = p.state === "failed" ? p.error || t("failed") : t(p.state === "sending" ? "sending" : "pendingOffline");
+  const line = el("div", { className: `delivery dl-${p.state === "failed" ? "failed" : "pending"}`, testid: "pending-state" },
+    el("span", { className: "dl-state", textContent: label }));
+  if (p.state === "failed" && p.retry) line.append(button(t("rf_retry"), "pending-retry", () => deliver(e, p), "dl-retry"));
+  return el("div", {
+    className: `msg kind-${p.note ? "note note" : "text"} pending`, testid: "message-pending",
+    dataset: { senderType: "agent", clientId: p.clientId, state: p.state },
+  }, el("span", { className: "text", textContent: p.text }), line);
+}
+
+/** Redraw one pending reply where it is shown (added at the end of the log the first time). */
+function showPending(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  const log = logOf(e.conversation.id);
+  if (!log) return;
+  const shown = log.querySelector(`[data-client-id="${CSS.escape(p.clientId)}"]`);
+  if (shown) shown.replaceWith(pendingBubble(e, p));
+  else { log.append(pendingBubble(e, p)); scrollLog(); }
+}
+
+function dropPending(/** @type {Entry} */ e, /** @type {PendingReply} */ p) {
+  e.pending = (e.pending || []).filter((x) => x !== p);
+  logOf(e.conversation.id)?.querySelector(`[data-client-id="${CSS.escape(p.clientId)}"]`)?.remove();
+}
+
+/**
+ * Send a reply, or keep it pending until the socket is back: it goes out with the same
+ * client_id however often it is tried, and the hub stores it once.
+ * @param {Entry} e @param {PendingReply} p
+ */
+async function deliver(e, p) {
+  const live = state.socket;
+  if (!live?.connected) { p.state = "pending"; showPending(e, p); return; }
+  p.state = "sending";
+  showPending(e, p);
+  let ack;
+  try {
+    ack = await live.timeout(ACK_TIMEOUT).emitWithAck("message",
+      { conversation_id: e.conversation.id, client_id: p.clientId, text: p.text, private: p.note, ...p.options });
+  } catch (err) {
+    // No answer: the connection dropped (it goes out on reconnect), or the hub is stuck.
+    Object.assign(p, live.connected ? { state: "failed", error: refusal(err).text, retry: true } : { state: "pending" });
+    showPending(e, p);
+    return;
+  }
+  if (ack.ok) {
+    dropPending(e, p);
+    if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
+    return;
+  }
+  const why = { text: sendError(ack.error), retry: refusal(ack.error).retry };
+  const input = /** @type {HTMLTextAreaElement | null} */ (document.getElementById("composerInput"));
+  if (!why.retry && state.current === e.conversation.id && input && !input.value) {
+    // Refused for good: the text goes back into the composer, the reason beside it.
+    dropPending(e, p);
+    input.value = e.draft = p.text;
+    const failed = document.querySelector("[data-testid=composer-error]");
+    if (failed) failed.textContent = why.text;
+    return;
+  }
+  Object.assign(p, { state: "failed", error: why.text, retry: why.retry });
+  showPending(e, p);
+}
+
+/** After a reconnect: the replies typed while the socket was down go out, in order. */
+export async function flushPending() {
+  for (const e of state.convs.values()) {
+    for (const p of [...(e.pending || [])]) if (p.state === "pending") await deliver(e, p);
+  }
 }
 
 /**
@@ -260,6 +336,9 @@ export function refreshPane() {
   else {
     const chip = document.getElementById("paneStatus");
     if (chip) chip.textContent = t(`st_${e.conversation.status}`);
+    // The contact renamed (contact.updated): the header follows.
+    const name = document.getElementById("paneName");
+    if (name) name.textContent = contactName(e.conversation);
   }
 }
 
@@ -288,7 +367,7 @@ export function renderPane(notice = "") {
   const blocked = contact?.blocked_until && new Date(contact.blocked_until) > new Date();
   if (!blocked) actions.push(button(t("block"), "contact-block", () => openBlock(e), "danger"));
   const bar = el("div", { className: "bar" }, back,
-    el("span", { className: "title" }, el("span", { textContent: contactName(c) }), channelBadge(c.channel),
+    el("span", { className: "title" }, el("span", { textContent: contactName(c), id: "paneName", testid: "pane-contact-name" }), channelBadge(c.channel),
       el("span", { className: `status st-${c.status}`, id: "paneStatus", textContent: t(`st_${c.status}`) }),
       ratingBadge(c)),
     side, el("span", { className: "actions" }, ...actions));
@@ -352,6 +431,16 @@ function composer(e) {
   // Each conversation keeps its own unsent reply while the agent switches between them.
   const input = el("textarea", { placeholder: t("placeholder"), id: "composerInput", testid: "composer-input", value: e.draft || "" });
   input.addEventListener("input", () => { e.draft = input.value; });
+  // The hub's limits, shown up front (GET /api/v1/auth/me `limits`).
+  const maxText = state.me?.limits?.max_text_length || 0;
+  const uploadMax = state.me?.limits?.upload_max_bytes || 0;
+  const counter = el("span", { className: "composer-counter", testid: "composer-counter" });
+  const count = () => {
+    counter.textContent = maxText ? `${input.value.length} / ${maxText}` : "";
+    counter.classList.toggle("over", Boolean(maxText) && input.value.length > maxText);
+  };
+  input.addEventListener("input", count);
+  count();
   input.setAttribute("aria-label", t("placeholder"));
   const send = el("button", { type: "submit", textContent: t("send"), testid: "composer-send" });
   const file = el("input", { type: "file", hidden: true, testid: "composer-file" });
@@ -363,24 +452,32 @@ function composer(e) {
     const chosen = file.files?.[0];
     file.value = "";
     if (!chosen) return;
+    if (uploadMax && chosen.size > uploadMax) { failed.textContent = fileTooLargeText(uploadMax); return; }
     const data = new FormData();
     data.append("file", chosen);
-    const attachment = await api("/api/v1/uploads", { method: "POST", body: data }).catch(() => null);
-    if (!attachment) return;
-    const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment], ...email?.options() });
+    let attachment;
+    try {
+      attachment = await api("/api/v1/uploads", { method: "POST", body: data });
+    } catch (err) {
+      failed.textContent = refusal(err).text;
+      return;
+    }
+    const ack = await socket().timeout(ACK_TIMEOUT).emitWithAck("message",
+      { conversation_id: c.id, client_id: crypto.randomUUID(), text: "", attachments: [attachment], ...email?.options() })
+      .catch(() => ({ ok: false, error: { code: "timeout" } }));
     if (!ack.ok) { failed.textContent = sendError(ack.error); return; }
     failed.textContent = "";
     email?.sent();
     if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
   };
-  const quick = el("div", { className: "quick", hidden: true });
+  const quick = el("div", { className: "quick", hidden: true, role: "listbox", testid: "quick-replies" });
   input.addEventListener("input", () => showQuickReplies(input, quick));
   const noteBox = el("input", { type: "checkbox", testid: "composer-note" });
   const noteLabel = el("label", { className: "note-toggle", title: t("noteHint") }, noteBox, t("note"));
   const form = el("form", { className: "composer" }, attach, file, noteLabel, input, send);
   const email = c.channel === "email" ? emailFields(e) : null;
   const failed = el("div", { className: "error composer-error", testid: "composer-error", role: "alert" });
+  const notes = el("div", { className: "composer-notes" }, failed, counter);
   // The reason a reply was refused stands until the agent corrects something.
   form.addEventListener("input", () => { failed.textContent = ""; });
   email?.node.addEventListener("input", () => { failed.textContent = ""; });
@@ -399,29 +496,33 @@ function composer(e) {
     idle = setTimeout(() => { typing = false; socket().emit("typing", { conversation_id: c.id, on: false }); }, 3000);
   });
   input.addEventListener("keydown", (ev) => {
+    if (!quick.hidden && quickReplyKey(ev, quick)) return;
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); form.requestSubmit(); }
   });
   form.onsubmit = async (ev) => {
     ev.preventDefault();
     const text = input.value.trim();
     if (!text) return;
+    // Refused here, with the reason, the text kept: the hub would refuse it anyway.
+    if (maxText && text.length > maxText) { failed.textContent = tooLongText(text.length, maxText); return; }
     input.value = e.draft = "";
+    count();
     quick.hidden = true;
-    const note = noteBox.checked;
-    const ack = await socket().emitWithAck("message",
-      { conversation_id: c.id, client_id: crypto.randomUUID(), text, private: note, ...(note ? {} : email?.options()) });
-    if (!ack.ok) { input.value = e.draft = text; failed.textContent = sendError(ack.error); return; }
     failed.textContent = "";
+    const note = noteBox.checked;
+    /** @type {PendingReply} */
+    const reply = { clientId: crypto.randomUUID(), text, note, options: note ? {} : email?.options() || {}, state: "pending" };
     if (!note) email?.sent();
-    if (addMessage(e, ack.message)) { appendMessage(ack.message); ui.list(); }
+    (e.pending ||= []).push(reply);
+    await deliver(e, reply);
   };
-  return [quick, ...(email ? [email.node] : []), failed, form];
+  return [quick, ...(email ? [email.node] : []), notes, form];
 }
 
 /** Why a reply was refused, in the agent's language where the inbox knows the reason. */
 function sendError(/** @type {{code?: string, message?: string} | undefined} */ error) {
   const known = error?.code ? t(`sendErr_${error.code}`) : "";
-  return known && known !== `sendErr_${error?.code}` ? known : t("sendFailed", { error: error?.message || "" });
+  return known && known !== `sendErr_${error?.code}` ? known : refusal(error).text;
 }
 
 /**
@@ -465,13 +566,39 @@ async function showQuickReplies(/** @type {HTMLTextAreaElement} */ input, /** @t
   if (!quickReplies) quickReplies = /** @type {QuickReply[]} */ ((await api("/api/v1/quick-replies").catch(() => ({ items: [] }))).items);
   const query = value.slice(1).toLowerCase();
   const matches = quickReplies.filter((q) => `${q.title} ${q.text}`.toLowerCase().includes(query)).slice(0, 8);
-  box.replaceChildren(...matches.map((q) => {
-    const item = el("button", { type: "button", className: "quick-item", testid: "quick-reply-item" },
+  box.replaceChildren(...matches.map((q, n) => {
+    const item = el("button", { type: "button", className: `quick-item${n ? "" : " active"}`, testid: "quick-reply-item", tabIndex: -1 },
       el("b", { textContent: q.title }), ` ${q.text}`);
+    item.setAttribute("role", "option");
+    item.setAttribute("aria-selected", String(!n));
     item.onclick = () => { input.value = q.text; input.dispatchEvent(new Event("input")); box.hidden = true; input.focus(); };
     return item;
   }));
   box.hidden = matches.length === 0;
+}
+
+/**
+ * The quick replies from the keyboard while they are open: ↑/↓ move, Enter or Tab picks,
+ * Escape closes. True when the key was theirs (the composer then leaves it alone).
+ * @param {KeyboardEvent} ev @param {HTMLElement} box
+ */
+function quickReplyKey(ev, box) {
+  const items = /** @type {HTMLElement[]} */ ([...box.querySelectorAll(".quick-item")]);
+  if (!items.length || ev.isComposing) return false;
+  const at = Math.max(0, items.findIndex((i) => i.classList.contains("active")));
+  if (ev.key === "ArrowDown" || ev.key === "ArrowUp") {
+    const next = (at + (ev.key === "ArrowDown" ? 1 : items.length - 1)) % items.length;
+    items.forEach((item, n) => { item.classList.toggle("active", n === next); item.setAttribute("aria-selected", String(n === next)); });
+    items[next].scrollIntoView({ block: "nearest" });
+  } else if ((ev.key === "Enter" && !ev.shiftKey) || ev.key === "Tab") {
+    items[at].click();
+  } else if (ev.key === "Escape") {
+    box.hidden = true;
+  } else {
+    return false;
+  }
+  ev.preventDefault();
+  return true;
 }
 
 async function close(/** @type {Entry} */ e, /** @type {string} */ summary) {
