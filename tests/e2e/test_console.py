@@ -81,18 +81,17 @@ def test_supervisor_monitor_is_live(hub_url: str, browser) -> None:
     create_agent(hub_url, "Wendy Worker", "wendy@example.com", ["agent"])
     supervisor = open_page(browser, viewport={"width": 1280, "height": 860})
     sign_in(supervisor, hub_url, "sam@example.com", "password-123")
-    # Leaving the inbox for the console: the supervisor's only agent socket is gone and the
-    # console's monitor socket must not bring the supervisor back online.
+    # Leaving the inbox for the console (same tab) is not leaving: the console's socket
+    # continues the supervisor's session, present and not ready as chosen.
     open_console(supervisor, hub_url, "monitor")
     supervisor.locator("[data-testid=console-live][data-state=on]").wait_for()
     sam = supervisor.locator("[data-testid=monitor-agent]", has_text="Sam Supervisor")
     wendy = supervisor.locator("[data-testid=monitor-agent]", has_text="Wendy Worker")
-    # (The inbox's socket may close just after the console's first read: wait, don't peek.)
     supervisor.locator(
-        "[data-testid=monitor-agent][data-presence=offline]", has_text="Sam Supervisor"
+        "[data-testid=monitor-agent][data-presence=not_ready]", has_text="Sam Supervisor"
     ).wait_for()
     assert wendy.get_attribute("data-presence") == "offline"
-    supervisor.locator("[data-testid=monitor-online]", has_text=re.compile(r"^0$")).wait_for()
+    supervisor.locator("[data-testid=monitor-online]", has_text=re.compile(r"^1$")).wait_for()
     # A supervisor sees the monitor and the blacklist only.
     nav = supervisor.locator("nav [data-testid^=console-nav-]")
     assert nav.evaluate_all("links => links.map(a => a.dataset.section)") == [
@@ -105,7 +104,7 @@ def test_supervisor_monitor_is_live(hub_url: str, browser) -> None:
     supervisor.locator(
         "[data-testid=monitor-agent][data-presence=not_ready]", has_text="Wendy Worker"
     ).wait_for()
-    supervisor.locator("[data-testid=monitor-online]", has_text=re.compile(r"^1$")).wait_for()
+    supervisor.locator("[data-testid=monitor-online]", has_text=re.compile(r"^2$")).wait_for()
 
     visitor = visitor_says(browser, hub_url, "Is the tent waterproof?")
     waiting = newest_conversation(hub_url, "Is the tent waterproof?")
@@ -134,8 +133,8 @@ def test_supervisor_monitor_is_live(hub_url: str, browser) -> None:
     ).wait_for()
     assert wendy.get_by_test_id("monitor-agent-load").text_content().startswith("1 / ")
     supervisor.locator("[data-testid=monitor-serving]", has_text=re.compile(r"^1$")).wait_for()
-    # The supervisor is still offline: watching never made them available for routing.
-    assert sam.get_attribute("data-presence") == "offline"
+    # The supervisor is still not ready: watching never made them available for routing.
+    assert sam.get_attribute("data-presence") == "not_ready"
     for page in (supervisor, worker, visitor):
         assert page.js_errors == []
         page.context.close()

@@ -108,7 +108,7 @@ def test_chinese_and_mobile_layout(hub_url: str, browser) -> None:
     frame.get_by_text("在线咨询").wait_for()
     frame.get_by_test_id("composer-input").fill("你好")
     frame.get_by_test_id("composer-send").click()
-    frame.get_by_test_id("conversation-status").filter(has_text="排队").wait_for()
+    frame.get_by_test_id("conversation-status").filter(has_text="排在第").wait_for()
     box = frame_el.bounding_box()
     assert box is not None and box["width"] == 390 and box["height"] == 844  # full screen
     page.screenshot(path=str(SCREENSHOTS / "widget-mobile.png"))
