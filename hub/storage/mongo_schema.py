@@ -118,6 +118,22 @@ INDEXES = [
     IndexSpec("channel_accounts", "enabled", [("enabled", ASCENDING), ("tenant", ASCENDING)]),
     # The outbox: outbound messages whose delivery is pending, by when the next attempt is due.
     IndexSpec("messages", "due", [("due_at", ASCENDING)], partial=_is_string("due_at")),
+    IndexSpec("left_messages", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
+    # Upload records: an uploader's recent files (quotas), and the ones no message uses
+    # (`orphan_since` is set until a message takes the file) for the clean-up.
+    IndexSpec(
+        "uploads",
+        "uploader",
+        [
+            ("tenant", ASCENDING),
+            ("uploader_type", ASCENDING),
+            ("uploader_id", ASCENDING),
+            ("created_at", ASCENDING),
+        ],
+    ),
+    IndexSpec(
+        "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
+    ),
 ]
 
 COLLECTIONS = (
@@ -130,6 +146,8 @@ COLLECTIONS = (
     "messages",
     "left_messages",
     "channel_accounts",
+    "uploads",
+    "upload_totals",
 )
 
 
@@ -186,6 +204,9 @@ MIGRATIONS = [
     # Version 3: channel accounts and the outbox's `due_at` on messages. Both are new: no
     # document needs changing, the indexes are declared after the migrations.
     Migration(3, "channel accounts and the outbox", _nothing),
+    # Version 4: upload records and each tenant's totals (new collections), and the index
+    # paging left messages without a filter; declared after the migrations.
+    Migration(4, "upload records and paging", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -20,8 +20,19 @@ import pytest
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import ASCENDING, AsyncMongoClient
 
-from hub.domain import Contact, Conversation, Identity, Message, Sender, Tenant
+from hub.domain import (
+    ChannelAccount,
+    Contact,
+    Conversation,
+    Delivery,
+    Identity,
+    Message,
+    Sender,
+    Tenant,
+    Upload,
+)
 from hub.storage import mongo_schema, sqlite_schema
+from hub.storage.base import UploadQuota
 from hub.storage.codec import to_doc
 from hub.storage.mongo import MongoStore
 from hub.storage.sqlite import SqliteStore
@@ -126,9 +137,40 @@ def _seed_sqlite_v2(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v3_data() -> tuple[ChannelAccount, Message]:
+    """Version 3 brought channel accounts and the outbox: a mailbox, and a reply in c-box
+    waiting for its first attempt."""
+    account = ChannelAccount(id="box1", tenant="t", type="email", name="Box", created_at=T0)
+    reply = a_message(
+        "c-box",
+        tenant="t",
+        sender=Sender("agent", "a1", "Ann"),
+        text="pending reply",
+        delivery=Delivery(status="pending", updated_at=T0, due_at=T0),
+    )
+    reply.seq = 2
+    return account, reply
+
+
+def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
+    account, reply = _v3_data()
+    doc = to_doc(account)
+    conn.execute(
+        "INSERT INTO channel_accounts (id, tenant, type, enabled, created_at, doc) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        ("box1", "t", "email", 1, doc["created_at"], orjson.dumps(doc)),
+    )
+    message = to_doc(reply)
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, tenant, due_at, doc) VALUES (?, ?, ?, ?, ?)",
+        ("c-box", 2, "t", message["delivery"]["due_at"], orjson.dumps(message)),
+    )
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
+    3: _seed_sqlite_v3,
 }
 
 
@@ -155,6 +197,14 @@ async def _check_migrated(store: Any) -> None:
     # And the one-open-conversation rule holds from now on.
     reply = Message(id="r", tenant="t", conversation_id="c-new", sender=Sender("agent", "a1"))
     assert (await store.append_message(reply)).created
+    # Version 4 lists contacts by a column of their own and records uploads.
+    assert [c.id for c in await store.list_contacts("t")] == ["k1"]
+    assert [c.id for c in await store.list_contacts("t", after=(contact.last_seen_at, "k1"))] == []
+    upload = Upload(
+        id=f"{1:032x}.txt", tenant="t", uploader_type="agent", uploader_id="a1", size=5, mime="x"
+    )
+    assert await store.create_upload(upload, UploadQuota(tenant_bytes=10)) is None
+    assert await store.upload_totals("t") == (1, 5)
 
 
 async def _check_v2_data(store: Any) -> None:
@@ -164,8 +214,15 @@ async def _check_v2_data(store: Any) -> None:
     assert [m.text for m in in_box] == ["in the box"]
 
 
+async def _check_v3_data(store: Any) -> None:
+    account = await store.get_channel_account("t", "box1")
+    assert account is not None and account.name == "Box"
+    claimed = await store.claim_due_deliveries(at(1), at(100), 10)
+    assert [c.message.text for c in claimed] == ["pending reply"]
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data}
+CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -238,7 +295,14 @@ async def _seed_mongo_v2(db: Any) -> None:
     await db["messages"].insert_one({**to_doc(message), "platform_scope": "box1"})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2}
+async def _seed_mongo_v3(db: Any) -> None:
+    account, reply = _v3_data()
+    await db["channel_accounts"].insert_one({"_id": "box1", **to_doc(account)})
+    message = to_doc(reply)
+    await db["messages"].insert_one({**message, "due_at": message["delivery"]["due_at"]})
+
+
+MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
