@@ -82,6 +82,12 @@ export function attachmentNodes(/** @type {Attachment[] | undefined} */ attachme
   /** @type {Node[]} */
   const nodes = [];
   for (const a of attachments || []) {
+    if (a.kept === false) {
+      // A file a channel brought in that the hub could not keep (quota, disk): say so.
+      nodes.push(el("span", { className: "file file-not-kept", testid: "message-file-not-kept",
+        textContent: `📄 ${a.name || t("r_file")} · ${t("r_not_kept")}` }));
+      continue;
+    }
     const url = hubFileUrl(a.url);
     if (url) nodes.push(a.type === "image" ? imageNode(a, url) : fileNode(a, url));
   }
@@ -104,6 +110,6 @@ registerKind("note", (m) => [
 ]);
 
 addStrings({
-  en: { r_attachment: "[attachment]", r_file: "file", r_note: "Private note" },
-  zh: { r_attachment: "[附件]", r_file: "文件", r_note: "内部备注" },
+  en: { r_attachment: "[attachment]", r_file: "file", r_note: "Private note", r_not_kept: "not kept (no storage room)" },
+  zh: { r_attachment: "[附件]", r_file: "文件", r_note: "内部备注", r_not_kept: "未保存（存储空间不足）" },
 });
