@@ -11,9 +11,23 @@ import { shortTime } from "./core.js";
 
 /** @type {LeftMessage[]} */
 let items = [];
+/** The cursor of the next page (the hub lists 100 at a time), null at the end. */
+/** @type {string | null} */
+let next = null;
 
 export async function refreshLeftMessages() {
-  try { items = (await api("/api/v1/left-messages")).items; } catch { return; }
+  try { ({ items, next } = await api("/api/v1/left-messages")); } catch { return; }
+  renderLeft();
+}
+
+async function loadMore() {
+  if (!next) return;
+  /** @type {{items: LeftMessage[], next: string | null}} */
+  let page;
+  try { page = await api(`/api/v1/left-messages?cursor=${encodeURIComponent(next)}`); } catch { return; }
+  const known = new Set(items.map((m) => m.id));
+  items = [...items, ...page.items.filter((m) => !known.has(m.id))];
+  next = page.next;
   renderLeft();
 }
 
@@ -28,6 +42,8 @@ function renderLeft() {
   // Open ones first (newest first within each group, as the hub lists them).
   const sorted = [...items.filter((m) => !m.handled), ...items.filter((m) => m.handled)];
   $("leftCount").textContent = String(items.filter((m) => !m.handled).length || "");
+  const more = next ? el("button", { type: "button", className: "link more", testid: "left-more", textContent: t("loadMore") }) : null;
+  if (more) more.onclick = () => { more.disabled = true; loadMore(); };
   $("left").replaceChildren(...sorted.map((m) => {
     const toggle = el("button", {
       type: "button", className: "link", testid: "left-message-handle",
@@ -49,5 +65,5 @@ function renderLeft() {
       el("span", { className: "contact", textContent: [m.phone, m.email].filter(Boolean).join(" · ") }),
       el("span", { className: "preview full", textContent: m.text }),
       el("span", { className: "row" }, m.handled ? el("span", { className: "status st-closed", textContent: t("handled") }) : el("span"), toggle));
-  }));
+  }), ...(more ? [more] : []));
 }
