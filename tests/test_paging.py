@@ -13,10 +13,11 @@ from hub.domain import LeftMessage, utcnow
 from tests.conftest import RunningHub
 
 
-async def walk(running: RunningHub, path: str, token: str) -> list[dict[str, Any]]:
-    """Every page of a list, following `next`."""
+async def walk(
+    running: RunningHub, path: str, token: str, cursor: str | None = None
+) -> list[dict[str, Any]]:
+    """Every page of a list (from `cursor` on), following `next`."""
     items: list[dict[str, Any]] = []
-    cursor = None
     separator = "&" if "?" in path else "?"
     while True:
         url = path if cursor is None else f"{path}{separator}cursor={cursor}"
@@ -126,8 +127,8 @@ async def test_the_waiting_queue_pages_in_order_even_as_it_moves(running_hub: Ru
     # the page's last entry.
     agent = await running_hub.agent(max_concurrent=1)
     await agent.wait_for("conversation.assigned")
-    rest = await walk(running_hub, f"/api/v1/monitor/queue?limit=2&cursor={first['next']}", token)
+    rest = await walk(running_hub, "/api/v1/monitor/queue?limit=2", token, first["next"])
     _, whole = await running_hub.api.request("GET", "/api/v1/monitor/queue", token=token)
-    assert [cid for cid in first["items"][1:]] + [e["conversation_id"] for e in rest] == whole[
-        "items"
-    ]
+    # `items` are the conversation ids of each page, in queue order.
+    assert first["items"][1:] + rest == whole["items"]
+    assert len(whole["items"]) == 4 and whole["next"] is None
