@@ -55,6 +55,15 @@ class Settings(BaseModel):
     # which the hub refuses new uploads (so that the database never runs out of room).
     uploads_per_minute: int = Field(20, ge=1)
     upload_min_free_bytes: int = Field(256 * 1024 * 1024, ge=0)
+    # Upload quotas (docs/protocol.md, "Limits"): a visitor's files and bytes over the last
+    # 24 hours, and all the bytes a tenant's uploads hold (None: no limit).
+    visitor_upload_files_per_day: int = Field(100, ge=1)
+    visitor_upload_bytes_per_day: int = Field(200 * 1024 * 1024, ge=1)
+    tenant_upload_bytes: int | None = Field(20 * 1024**3, ge=1)
+    # Files no message took are removed this long after they were uploaded; the clean-up
+    # looks for them every upload_cleanup_seconds.
+    upload_orphan_grace_seconds: float = Field(24 * 3600.0, ge=0)
+    upload_cleanup_seconds: float = Field(600.0, gt=0)
     # Idle keep-alive connections, and requests whose headers never finish, are closed after
     # this long (aiohttp's default, 75 s, let a slow client hold a connection that long).
     http_keepalive_seconds: float = Field(15.0, gt=0, le=600)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 from collections.abc import AsyncIterator, Sequence
@@ -16,6 +18,7 @@ from connectors.email.channel import EmailChannel
 from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
+from hub.actions.uploads import run_upload_cleanup
 from hub.api import add_api_routes
 from hub.api.common import drain_middleware, error_middleware
 from hub.api.headers import add_header_signal
@@ -110,6 +113,17 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     await app[HUB].background.drain()
 
 
+async def _upload_cleanup(app: web.Application) -> AsyncIterator[None]:
+    """Removes uploads no message took after their grace period (hub/actions/uploads.py)."""
+    task = asyncio.get_running_loop().create_task(
+        run_upload_cleanup(app[HUB]), name="upload-cleanup"
+    )
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _channels(app: web.Application) -> AsyncIterator[None]:
     """Channel accounts' connectors and the outbox that sends through them."""
     hub = app[HUB]
@@ -183,5 +197,7 @@ def create_app(
     else:
         add_static_routes(app, WIDGET_DIR)
     # Order matters: storage opens first and closes last, after timers stopped firing.
-    app.cleanup_ctx.extend([_storage, _background, _timers, _state, _channels, _connectors])
+    app.cleanup_ctx.extend(
+        [_storage, _background, _timers, _state, _upload_cleanup, _channels, _connectors]
+    )
     return app

@@ -1,18 +1,18 @@
 """Files the hub keeps for messages: what visitors and agents upload (hub/api/uploads.py) and
-what channels bring in (an email's attachments, a WeChat image), stored under
+what channels bring in (an email's attachments, a WeChat image; recorded by
+hub/actions/uploads.py), stored under
 `<data dir>/uploads/<tenant>/` with random names and served from `/uploads/<tenant>/<name>`,
 which is what attachments point at. Files are served as downloads unless they are images, and
 never sniffed, so what a customer sends cannot run in the inbox."""
 
 from __future__ import annotations
 
-import asyncio
 import mimetypes
 import os
 import re
 import secrets
+import shutil
 from pathlib import Path
-from typing import Any
 
 from hub.context import Hub
 
@@ -45,31 +45,22 @@ def display_name(name: str, fallback: str) -> str:
     return cleaned[:MAX_NAME] or fallback
 
 
-def _write_private(path: Path, data: bytes) -> None:
+def write_private(path: Path, data: bytes) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "wb") as out:
         out.write(data)
 
 
-async def save_attachment(
-    hub: Hub, tenant: str, data: bytes, *, name: str, mime: str, content_id: str | None = None
-) -> dict[str, Any]:
-    """Store a file a channel brought in; returns the attachment as messages carry it."""
-    mime = mime.lower() or "application/octet-stream"
-    folder = folder_for(hub, tenant)
-    stored = secrets.token_hex(16) + extension_for(mime, name)
-    await asyncio.to_thread(_write_private, folder / stored, data)
-    attachment: dict[str, Any] = {
-        "url": f"/uploads/{folder.name}/{stored}",
-        "name": display_name(name, stored),
-        "type": "image" if stored.endswith(IMAGE_EXTENSIONS) else "file",
-        "size": len(data),
-        "mime": mime,
-    }
-    if content_id:
-        attachment["content_id"] = content_id  # an email's inline image (cid:)
-    return attachment
+def new_stored_name(extension: str) -> str:
+    return secrets.token_hex(16) + extension
+
+
+def disk_has_room(hub: Hub, folder: Path, incoming: int) -> bool:
+    """Whether `incoming` more bytes leave the disk upload_min_free_bytes free: below that
+    the hub takes no more files, rather than let the database's commits fail."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return shutil.disk_usage(folder).free >= hub.settings.upload_min_free_bytes + incoming
 
 
 def is_stored_name(name: str) -> bool:

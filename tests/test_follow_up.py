@@ -69,7 +69,7 @@ async def test_a_left_message_is_linked_and_fills_the_contact(running_hub: Runni
         "POST",
         "/api/v1/left-messages",
         headers={"X-Visitor-Token": other.token},
-        json={"phone": "1", "text": "x", "conversation_id": conversation_id},
+        json={"phone": "13800000000", "text": "x", "conversation_id": conversation_id},
     )
     assert status == 404 and refused["error"]["code"] == "conversation_not_found"
     assert len(await running_hub.hub.store.list_left_messages("default")) == 1

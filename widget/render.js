@@ -112,6 +112,12 @@ export function attachmentNodes(/** @type {Attachment[] | undefined} */ attachme
   /** @type {Node[]} */
   const nodes = [];
   for (const a of attachments || []) {
+    if (a.kept === false) {
+      // A file a channel brought in that the hub could not keep (quota, disk): say so.
+      nodes.push(el("span", { className: "file file-not-kept", testid: "message-file-not-kept",
+        textContent: `📄 ${a.name || t("r_file")} · ${t("r_not_kept")}` }));
+      continue;
+    }
     const url = hubFileUrl(a.url);
     if (url) nodes.push(a.type === "image" ? imageNode(a, url) : fileNode(a, url));
   }
@@ -146,12 +152,12 @@ registerKind("note", (m) => [
 addStrings({
   en: {
     r_attachment: "[attachment]", r_file: "file", r_note: "Private note", r_close: "Close",
-    r_original: "Open original",
+    r_original: "Open original", r_not_kept: "not kept (no storage room)",
     sys_queue_timeout: "No agent is available right now: please leave a message and we will get back to you.",
   },
   zh: {
     r_attachment: "[附件]", r_file: "文件", r_note: "内部备注", r_close: "关闭",
-    r_original: "查看原图",
+    r_original: "查看原图", r_not_kept: "未保存（存储空间不足）",
     sys_queue_timeout: "暂时没有坐席可以接待，请留言，我们会尽快联系您。",
   },
 });

@@ -147,6 +147,25 @@ export async function api(path, options = {}) {
   }
 }
 
+/**
+ * Every item of a paged hub list (`{items, next}`), following `next` page after page: for
+ * the short lists the inbox needs whole (agents).
+ * @returns {Promise<any[]>}
+ */
+export async function apiAll(/** @type {string} */ path) {
+  const separator = path.includes("?") ? "&" : "?";
+  /** @type {any[]} */
+  const items = [];
+  /** @type {string | null} */
+  let cursor = null;
+  do {
+    const page = await api(cursor ? `${path}${separator}cursor=${encodeURIComponent(cursor)}` : path);
+    items.push(...page.items);
+    cursor = page.next ?? null;
+  } while (cursor);
+  return items;
+}
+
 /** A refused socket connection whose reason is the token (expired, unknown, disabled). */
 export function isAuthRefusal(/** @type {Error & {data?: unknown}} */ err) {
   return /auth|token|unauth/i.test(err.message) || /token_/.test(JSON.stringify(err.data ?? ""));

@@ -4,7 +4,7 @@
 /**
  * @typedef {{code: string, message: string}} ErrorBody
  * @typedef {{type: "contact" | "agent" | "bot" | "system", id: string | null, name: string | null}} Sender
- * @typedef {{url: string, name?: string, type?: string, size?: number, mime?: string}} Attachment
+ * @typedef {{url: string | null, name?: string, type?: string, size?: number, mime?: string, kept?: boolean, not_kept?: string}} Attachment
  * @typedef {"pending" | "sent" | "delivered" | "read" | "failed"} DeliveryStatus
  * @typedef {{status: DeliveryStatus, error?: ErrorBody, updated_at?: string}} Delivery
  * @typedef {string | {name?: string, address?: string, email?: string}} Address

@@ -65,6 +65,7 @@ from hub.actions.messages import (
     receive_inbound,
     type_for,
 )
+from hub.actions.uploads import do_save_inbound_attachment
 from hub.channels import (
     Capabilities,
     ChannelError,
@@ -85,7 +86,7 @@ from hub.domain import (
     SenderType,
 )
 from hub.errors import Forbidden, Invalid
-from hub.uploads import attachment_path, save_attachment
+from hub.uploads import attachment_path
 
 log = logging.getLogger(__name__)
 
@@ -214,10 +215,11 @@ class EmailConnector(Connector):
     ) -> InboundMessage:
         tenant = self.account.tenant
         attachments = [
-            await save_attachment(
+            await do_save_inbound_attachment(
                 self.hub,
                 tenant,
                 part.data,
+                channel_id=self.account.id,
                 name=part.filename,
                 mime=part.content_type,
                 content_id=part.content_id if part.inline else None,
@@ -226,11 +228,18 @@ class EmailConnector(Connector):
         ]
         if parsed.unreadable or len(parsed.text) > MAX_STORED_TEXT:
             # Kept whole beside what the inbox shows (cut, or as well as it could be read).
-            raw = await save_attachment(
-                self.hub, tenant, mail.raw, name="message.eml", mime="message/rfc822"
+            raw = await do_save_inbound_attachment(
+                self.hub,
+                tenant,
+                mail.raw,
+                channel_id=self.account.id,
+                name="message.eml",
+                mime="message/rfc822",
             )
             attachments.append(raw)
-        inline = {a["content_id"]: a["url"] for a in attachments if a.get("content_id")}
+        inline = {
+            a["content_id"]: a["url"] for a in attachments if a.get("content_id") and a["url"]
+        }
         meta = parsed.meta() | {
             "quoted": parsed.quoted,
             "html": sanitize_html(parsed.html, inline_urls=inline) if parsed.html else None,

@@ -21,6 +21,7 @@ from hub.actions.messages import (
     receive_inbound,
     type_for,
 )
+from hub.actions.uploads import check_attachment_owners
 from hub.actions.visitors import (
     start_visitor_session,
     update_visitor_profile,
@@ -29,7 +30,7 @@ from hub.actions.visitors import (
 )
 from hub.channels import InboundMessage
 from hub.context import Hub
-from hub.domain import Channel, Conversation, ConversationStatus, Identity
+from hub.domain import Channel, Conversation, ConversationStatus, Identity, UploaderType
 from hub.errors import HubError, Invalid, NotFound, Unauthorized
 from hub.events import ContactUpdated
 from hub.realtime.guard import dispatch
@@ -154,7 +155,13 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_message(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
         visitor = self._visitor(sid)
-        attachments = check_attachments(body.get("attachments"))
+        attachments = await check_attachment_owners(
+            self.hub,
+            visitor.tenant,
+            check_attachments(body.get("attachments")),
+            sender_type=UploaderType.CONTACT.value,
+            sender_id=visitor.contact_id,
+        )
         text = check_text(
             self.hub, body.get("text", "" if attachments else None), allow_empty=bool(attachments)
         )

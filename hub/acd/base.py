@@ -26,6 +26,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from hub.domain import ConversationRef, RoutingSettings
 
@@ -152,6 +153,15 @@ class AcdState(ABC):
     @abstractmethod
     async def queue(self, tenant: str, skill: str | None) -> list[str]:
         """Waiting conversation ids of one skill's queue, in order."""
+
+    @abstractmethod
+    async def queue_page(
+        self, tenant: str, skill: str | None, *, after: list[Any] | None, limit: int
+    ) -> list[tuple[int, str, list[Any]]]:
+        """Up to `limit` waiting conversations of one skill's queue after the one whose mark
+        is `after` (from the start without): (position, conversation id, mark) each. A mark
+        is the entry's place in the queue's order (JSON-able), so a page after it is right
+        even if that entry has left the queue meanwhile."""
 
     @abstractmethod
     async def take_position_changes(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
 
 from sortedcontainers import SortedList
 
@@ -283,6 +285,19 @@ class MemoryAcd(AcdState):
 
     async def queue(self, tenant: str, skill: str | None) -> list[str]:
         return [key[2] for key in self._tenant(tenant).queues.get(skill, ())]
+
+    async def queue_page(
+        self, tenant: str, skill: str | None, *, after: list[Any] | None, limit: int
+    ) -> list[tuple[int, str, list[Any]]]:
+        queue = self._tenant(tenant).queues.get(skill)
+        if not queue:
+            return []
+        start: QueueKey | None = None
+        if after is not None:
+            start = (float(after[0]), int(after[1]), str(after[2]))
+        first = 0 if start is None else queue.bisect_right(start)
+        keys = islice(queue.irange(minimum=start, inclusive=(False, False)), limit)
+        return [(first + offset + 1, key[2], list(key)) for offset, key in enumerate(keys)]
 
     async def take_position_changes(
         self, tenant: str, skill: str | None

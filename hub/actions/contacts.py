@@ -12,6 +12,7 @@ from hub.context import Hub
 from hub.domain import Agent, Contact, iso, utcnow
 from hub.errors import Conflict, Invalid, NotFound
 from hub.events import ContactUpdated, TagsChanged
+from hub.storage.base import Position
 
 CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
 MAX_TAG = 32
@@ -125,8 +126,10 @@ async def do_unblock_contact(hub: Hub, actor: Agent, contact_id: str) -> Contact
     return contact
 
 
-async def list_blocked(hub: Hub, tenant: str, limit: int) -> list[Contact]:
-    return await hub.store.list_contacts(tenant, blocked_at=utcnow(), limit=limit)
+async def list_blocked(
+    hub: Hub, tenant: str, limit: int, *, after: Position | None = None
+) -> list[Contact]:
+    return await hub.store.list_contacts(tenant, blocked_at=utcnow(), after=after, limit=limit)
 
 
 def tag_catalogue(doc: dict[str, Any] | None) -> list[dict[str, str]]:

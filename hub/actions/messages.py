@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 from hub.actions.access import Act, check_conversation
 from hub.actions.delivery import connector_for, deliver, initial_delivery
 from hub.actions.routing import do_route
+from hub.actions.uploads import check_attachment_owners
 from hub.channels import InboundMessage
 from hub.context import Hub
 from hub.domain import (
@@ -25,6 +26,7 @@ from hub.domain import (
     MessageType,
     Sender,
     SenderType,
+    UploaderType,
     new_id,
     utcnow,
 )
@@ -286,6 +288,13 @@ async def do_send_agent_message(
     )
     if not conversation.is_open and not private:
         raise Conflict("the conversation is closed", code="conversation_closed")
+    checked_attachments = await check_attachment_owners(
+        hub,
+        agent.tenant,
+        checked_attachments,
+        sender_type=UploaderType.AGENT.value,
+        sender_id=agent.id,
+    )
     now = utcnow()
     message_id = new_id()
     platform_id = None

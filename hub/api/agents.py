@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from hub.actions.agents import do_create_agent, do_update_agent
 from hub.actions.routing import routing_settings
 from hub.api.common import current_admin, current_agent, hub_of, parse_body
+from hub.api.paging import page, page_limit, page_position
 from hub.errors import Forbidden, Invalid, NotFound
 
 routes = web.RouteTableDef()
@@ -49,14 +50,19 @@ async def list_agents(request: web.Request) -> web.Response:
     # Disabled accounts are listed only for administrators, who can enable them again.
     if include_disabled == "true" and not agent.is_admin():
         raise Forbidden("administrators only", code="admin_only")
-    agents = await hub.store.list_agents(agent.tenant)
+    limit = page_limit(request)
+    records = await hub.store.list_agents(
+        agent.tenant, after=page_position(request, "agents"), limit=limit + 1
+    )
+    # Disabled agents are left out after the read: a page may hold fewer than `limit`.
+    agents, after = page("agents", records, limit, lambda a: (a.created_at, a.id))
     items = []
     for other in agents:
         if other.disabled and include_disabled != "true":
             continue
         presence = hub.presence.presence((other.tenant, other.id))
         items.append(other.public() | {"presence": presence, "disabled": other.disabled})
-    return web.json_response({"items": items})
+    return web.json_response({"items": items, "next": after})
 
 
 @routes.post("/api/v1/agents")

@@ -14,7 +14,8 @@ from hub.actions.contacts import (
     put_tag_catalogue,
     tag_catalogue,
 )
-from hub.api.common import current_admin, current_agent, hub_of, query_int, read_json
+from hub.api.common import current_admin, current_agent, hub_of, read_json
+from hub.api.paging import page, page_limit, page_position
 from hub.errors import Invalid
 
 routes = web.RouteTableDef()
@@ -24,15 +25,17 @@ routes = web.RouteTableDef()
 async def list_contacts(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     hub = hub_of(request)
-    limit = query_int(request, "limit", 100, low=1, high=1000)
+    limit = page_limit(request)
     blocked = request.query.get("blocked", "")
     if blocked not in ("", "true", "false"):
         raise Invalid("blocked is true or false", code="invalid_blocked")
+    after = page_position(request, "contacts")
     if blocked == "true":
-        contacts = await list_blocked(hub, agent.tenant, limit)
+        records = await list_blocked(hub, agent.tenant, limit + 1, after=after)
     else:
-        contacts = await hub.store.list_contacts(agent.tenant, limit=limit)
-    return web.json_response({"items": [c.public() for c in contacts]})
+        records = await hub.store.list_contacts(agent.tenant, after=after, limit=limit + 1)
+    items, following = page("contacts", records, limit, lambda c: (c.last_seen_at, c.id))
+    return web.json_response({"items": [c.public() for c in items], "next": following})
 
 
 @routes.get("/api/v1/contacts/{contact_id}")

@@ -8,7 +8,8 @@ from hub.actions.access import Act, check_conversation, check_listing
 from hub.actions.conversations import do_reopen, do_start_conversation
 from hub.actions.delivery import do_retry_delivery
 from hub.api.common import current_agent, current_supervisor, hub_of, query_int, read_json
-from hub.api.monitor import queue_entries, supervisor_agents
+from hub.api.monitor import QUEUE_DETAIL_LIMIT, queue_entries, supervisor_agents
+from hub.api.paging import decode_cursor, encode_cursor, page, page_limit, page_position
 from hub.domain import Channel, ConversationStatus
 from hub.errors import Invalid
 
@@ -34,15 +35,18 @@ async def list_conversations(request: web.Request) -> web.Response:
     agent_id = query.get("agent_id") or None
     contact_id = query.get("contact_id") or None
     await check_listing(hub, agent, statuses=statuses, agent_id=agent_id, contact_id=contact_id)
-    items = await hub.store.list_conversations(
+    limit = page_limit(request)
+    records = await hub.store.list_conversations(
         agent.tenant,
         status=statuses or None,
         agent_id=agent_id,
         channel=channel,
         contact_id=contact_id,
-        limit=query_int(request, "limit", 100, low=1, high=1000),
+        after=page_position(request, "conversations"),
+        limit=limit + 1,
     )
-    return web.json_response({"items": [c.public() for c in items]})
+    items, after = page("conversations", records, limit, lambda c: (c.created_at, c.id))
+    return web.json_response({"items": [c.public() for c in items], "next": after})
 
 
 @routes.post("/api/v1/conversations")
@@ -130,9 +134,42 @@ async def monitor(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/monitor/queue")
 async def monitor_queue(request: web.Request) -> web.Response:
+    """One skill's waiting queue a page at a time, in queue order; `next` continues after the
+    page's last entry, even once that one has been served."""
     supervisor = await current_supervisor(request)
     hub = hub_of(request)
     skill = request.query.get("skill") or None
-    waiting = await hub.acd.queue(supervisor.tenant, skill)
-    entries = await queue_entries(hub, supervisor.tenant, waiting)
-    return web.json_response({"skill": skill, "items": waiting, "entries": entries})
+    limit = page_limit(request, high=QUEUE_DETAIL_LIMIT)
+    cursor = request.query.get("cursor") or None
+    after = None if cursor is None else decode_cursor("queue", cursor)
+    if after is not None and (
+        len(after) != 4 or after[0] != skill or not _is_queue_mark(after[1:])
+    ):
+        raise Invalid("cursor is not one this list gave", code="invalid_cursor")
+    waiting = await hub.acd.queue_page(
+        supervisor.tenant, skill, after=after[1:] if after else None, limit=limit + 1
+    )
+    shown = waiting[:limit]
+    following = encode_cursor("queue", [skill, *shown[-1][2]]) if len(waiting) > limit else None
+    entries = await queue_entries(
+        hub, supervisor.tenant, [(position, cid) for position, cid, _ in shown]
+    )
+    return web.json_response(
+        {
+            "skill": skill,
+            "items": [cid for _, cid, _ in shown],
+            "entries": entries,
+            "next": following,
+        }
+    )
+
+
+def _is_queue_mark(mark: list[object]) -> bool:
+    since, arrival, conversation_id = mark
+    return (
+        isinstance(since, int | float)
+        and not isinstance(since, bool)
+        and isinstance(arrival, int)
+        and not isinstance(arrival, bool)
+        and isinstance(conversation_id, str)
+    )

@@ -79,13 +79,13 @@ async def supervisor_agents(
 async def queue_entries(
     hub: Hub,
     tenant: str,
-    waiting: list[str],
+    waiting: list[tuple[int, str]],
     known: dict[str, Conversation] | None = None,
 ) -> list[dict[str, Any]]:
-    """Details of the first waiting conversations of one queue, in queue order."""
+    """Details of waiting conversations of one queue: (position, conversation id) each."""
     now = utcnow()
     entries = []
-    for position, conversation_id in enumerate(waiting[:QUEUE_DETAIL_LIMIT], start=1):
+    for position, conversation_id in waiting:
         conversation = (known or {}).get(conversation_id) or await hub.store.get_conversation(
             tenant, conversation_id
         )
@@ -129,11 +129,12 @@ async def monitor_queues(request: web.Request) -> web.Response:
     queues = []
     for skill in [None, *sorted(skills)]:
         waiting = await hub.acd.queue(tenant, skill)
+        head = list(enumerate(waiting[:QUEUE_DETAIL_LIMIT], start=1))
         queues.append(
             {
                 "skill": skill,
                 "count": len(waiting),
-                "items": await queue_entries(hub, tenant, waiting, known),
+                "items": await queue_entries(hub, tenant, head, known),
             }
         )
     return web.json_response({"queued": await hub.acd.queued_count(tenant), "queues": queues})

@@ -1,25 +1,26 @@
 """File and image uploads for the chat widget and the inbox, with size and type limits.
 
 Visitors authenticate with their visitor token (`X-Visitor-Token`), agents with their bearer
-token. Files land under `<data dir>/uploads/<tenant>/` with random names and are served back
-from `/uploads/<tenant>/<name>`, which is what message attachments point at.
+token. Each stored file is recorded (hub/actions/uploads.py) against the quotas. Files land
+under `<data dir>/uploads/<tenant>/` with random names and are served back from
+`/uploads/<tenant>/<name>`, which is what message attachments point at.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import secrets
-import shutil
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
+from hub.actions.uploads import do_record_upload
 from hub.api.common import current_agent, hub_of
 from hub.boundary import repair_text
+from hub.domain import Upload, UploaderType
 from hub.errors import HubError, Invalid, NotFound, TooLarge
 from hub.throttle import rate_limited
-from hub.uploads import display_name, is_stored_name
+from hub.uploads import disk_has_room, display_name, folder_for, is_stored_name, new_stored_name
 
 routes = web.RouteTableDef()
 
@@ -38,21 +39,20 @@ ALLOWED = {
 }
 
 
-async def _uploader_of(request: web.Request) -> tuple[str, tuple[str, str, str]]:
-    """The tenant, and who uploads (counted against uploads_per_minute)."""
+async def _uploader_of(request: web.Request) -> tuple[str, str, str]:
+    """The tenant, and who uploads: (contact, its id) for a visitor token, (agent, its id)."""
     visitor_token = request.headers.get("X-Visitor-Token")
     if visitor_token:
         claims = hub_of(request).tokens.read_visitor_token(visitor_token)
-        return claims.tenant, (claims.tenant, "visitor", claims.contact_id)
+        return claims.tenant, UploaderType.CONTACT.value, claims.contact_id
     agent = await current_agent(request)
-    return agent.tenant, (agent.tenant, "agent", agent.id)
+    return agent.tenant, UploaderType.AGENT.value, agent.id
 
 
 def _check_disk(request: web.Request, folder: Path, incoming: int) -> None:
     """Refuse an upload, rather than let the database's commits fail, when the disk is
     nearly full."""
-    needed = hub_of(request).settings.upload_min_free_bytes + incoming
-    if shutil.disk_usage(folder).free < needed:
+    if not disk_has_room(hub_of(request), folder, incoming):
         raise HubError(
             "the hub is low on disk space; try again later",
             code="insufficient_storage",
@@ -60,17 +60,12 @@ def _check_disk(request: web.Request, folder: Path, incoming: int) -> None:
         )
 
 
-def _upload_dir(request: web.Request, tenant: str) -> Path:
-    return (
-        Path(hub_of(request).settings.data_dir) / "uploads" / re.sub(r"[^A-Za-z0-9_-]", "_", tenant)
-    )
-
-
 @routes.post("/api/v1/uploads")
 async def upload(request: web.Request) -> web.Response:
-    tenant, uploader = await _uploader_of(request)
-    limits = hub_of(request).visitor_limits
-    if wait := limits.uploads.retry_after(uploader):
+    tenant, uploader_type, uploader_id = await _uploader_of(request)
+    hub = hub_of(request)
+    limits = hub.visitor_limits
+    if wait := limits.uploads.retry_after((tenant, uploader_type, uploader_id)):
         raise rate_limited("too many uploads; wait a moment", wait)
     if not request.content_type.startswith("multipart/"):
         raise Invalid("send multipart/form-data with one field named file", code="invalid_upload")
@@ -83,11 +78,10 @@ async def upload(request: web.Request) -> web.Response:
     mime = (part.headers.get("Content-Type") or "").split(";")[0].strip().lower()
     if mime not in ALLOWED:
         raise Invalid(f"file type {mime or 'unknown'} is not allowed", code="invalid_file_type")
-    folder = _upload_dir(request, tenant)
-    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    folder = folder_for(hub, tenant)
     _check_disk(request, folder, request.content_length or 0)
-    limits.uploads.record(uploader)
-    name = secrets.token_hex(16) + ALLOWED[mime]
+    limits.uploads.record((tenant, uploader_type, uploader_id))
+    name = new_stored_name(ALLOWED[mime])
     target = folder / name
     size = 0
     # Private like everything in the data directory: the hub serves them, nobody else reads.
@@ -110,6 +104,20 @@ async def upload(request: web.Request) -> web.Response:
                 raise
             out.write(chunk)
     original = display_name(repair_text(getattr(part, "filename", None) or ""), name)
+    record = Upload(
+        id=name,
+        tenant=tenant,
+        uploader_type=uploader_type,
+        uploader_id=uploader_id,
+        size=size,
+        mime=mime,
+        name=original,
+    )
+    try:
+        await do_record_upload(hub, record)
+    except BaseException:
+        target.unlink(missing_ok=True)  # past a quota (or not recorded): nothing stays
+        raise
     body = {
         "url": f"/uploads/{folder.name}/{name}",
         "name": original,
@@ -126,7 +134,7 @@ async def download(request: web.Request) -> web.StreamResponse:
     tenant = request.match_info["tenant"]
     if not is_stored_name(name) or not re.fullmatch(r"[A-Za-z0-9_-]+", tenant):
         raise NotFound("no such file", code="file_not_found")
-    path = _upload_dir(request, tenant) / name
+    path = folder_for(hub_of(request), tenant) / name
     if not path.is_file():
         raise NotFound("no such file", code="file_not_found")
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"}

@@ -14,6 +14,7 @@ from hub.actions.workspace import (
     widget_availability,
 )
 from hub.api.common import current_admin, current_agent, hub_of, read_json, request_address
+from hub.api.paging import page, page_limit, page_position
 from hub.errors import Invalid
 
 routes = web.RouteTableDef()
@@ -63,8 +64,18 @@ async def create_left_message(request: web.Request) -> web.Response:
 @routes.get("/api/v1/left-messages")
 async def list_left_messages(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    items = await hub_of(request).store.list_left_messages(agent.tenant)
-    return web.json_response({"items": [left.public() for left in items]})
+    handled = request.query.get("handled", "")
+    if handled not in ("", "true", "false"):
+        raise Invalid("handled is true or false", code="invalid_handled")
+    limit = page_limit(request)
+    records = await hub_of(request).store.list_left_messages(
+        agent.tenant,
+        handled=None if not handled else handled == "true",
+        after=page_position(request, "left-messages"),
+        limit=limit + 1,
+    )
+    items, after = page("left-messages", records, limit, lambda m: (m.created_at, m.id))
+    return web.json_response({"items": [left.public() for left in items], "next": after})
 
 
 @routes.patch("/api/v1/left-messages/{left_id}")

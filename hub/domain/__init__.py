@@ -436,6 +436,40 @@ class LeftMessage:
         }
 
 
+class UploaderType(StrEnum):
+    CONTACT = "contact"  # a web visitor, through POST /api/v1/uploads
+    AGENT = "agent"
+    CHANNEL = "channel"  # brought in by a channel account (an email's attachments)
+
+
+@dataclass(slots=True)
+class Upload:
+    """A file the hub stores for messages (hub/uploads.py), recorded so that quotas can
+    count it, a message may attach only its sender's files, and a file no message took is
+    removed after a grace period. `id` is the stored file name (random hex and extension),
+    the last part of the attachment URL; `message_id` is set once a message uses it."""
+
+    id: str
+    tenant: str
+    uploader_type: str
+    uploader_id: str
+    size: int
+    mime: str
+    name: str = ""
+    created_at: datetime = field(default_factory=utcnow)
+    message_id: str | None = None
+
+
+def upload_ids(attachments: list[dict[str, Any]]) -> list[str]:
+    """The uploads a message's attachments name (the last part of each stored file's URL;
+    an attachment a channel brought in but the hub did not keep has no URL)."""
+    return [
+        url.rsplit("/", 1)[-1]
+        for url in (a.get("url") for a in attachments)
+        if isinstance(url, str) and url.startswith("/uploads/")
+    ]
+
+
 @dataclass(slots=True)
 class RoutingSettings:
     policy: str = RoutingPolicy.IDLE_FIRST.value

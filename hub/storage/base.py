@@ -15,6 +15,11 @@ Rules every backend keeps (tests/storage/ checks them on every backend):
   newer than the code.
 * Partial updates name their fields, so two actions touching different fields of the same
   record never overwrite each other with stale values.
+* Lists are paged by position, never by offset: `after` is the sort key of the last record
+  of the previous page (`Position`), so records added between two pages are neither
+  skipped nor repeated, and each page is a range read of an index.
+* Uploads are recorded with their quotas checked in the same step, and a stored message
+  marks the uploads its attachments name as used by it (`append_message`, `ingest`).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ from hub.domain import (
     LeftMessage,
     Message,
     Tenant,
+    Upload,
 )
 
 # Written by append_message alone, so that concurrent appends and updates never overwrite
@@ -57,6 +63,22 @@ def check_message_fields(fields: Sequence[str]) -> None:
     fixed = set(fields) - MESSAGE_UPDATABLE
     if fixed:
         raise ValueError(f"{', '.join(sorted(fixed))} of a stored message never change")
+
+
+# Where a page ends: the sort key of its last record and that record's id (the tie-break).
+# The next page starts after it, in the list's order.
+Position = tuple[datetime, str]
+
+
+@dataclass(frozen=True, slots=True)
+class UploadQuota:
+    """What `create_upload` checks in the step that records a file: the tenant's stored
+    bytes, and the files and bytes its uploader recorded since `since`. None: no limit."""
+
+    tenant_bytes: int | None = None
+    since: datetime | None = None
+    uploader_files: int | None = None
+    uploader_bytes: int | None = None
 
 
 @dataclass(slots=True)
@@ -146,8 +168,11 @@ class Store(ABC):
         """Login looks agents up by email alone, so emails are unique across tenants."""
 
     @abstractmethod
-    async def list_agents(self, tenant: str) -> list[Agent]:
-        """All agents of the tenant, oldest first."""
+    async def list_agents(
+        self, tenant: str, *, after: Position | None = None, limit: int | None = None
+    ) -> list[Agent]:
+        """The tenant's agents oldest first (created_at, then id); all of them unless
+        `limit` is given."""
 
     @abstractmethod
     async def update_agent(self, agent: Agent, fields: Sequence[str]) -> None:
@@ -167,10 +192,16 @@ class Store(ABC):
 
     @abstractmethod
     async def list_contacts(
-        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        blocked_at: datetime | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[Contact]:
-        """Most recently seen first. With `blocked_at`, only the contacts blacklisted at that
-        moment (`blocked_until` later than it)."""
+        """Most recently seen first (last_seen_at descending, then id ascending). With
+        `blocked_at`, only the contacts blacklisted at that moment (`blocked_until` later
+        than it)."""
 
     @abstractmethod
     async def update_contact(self, contact: Contact, fields: Sequence[str]) -> None:
@@ -220,9 +251,10 @@ class Store(ABC):
         agent_id: str | None = None,
         channel: str | None = None,
         contact_id: str | None = None,
+        after: Position | None = None,
         limit: int = 100,
     ) -> list[Conversation]:
-        """Newest first (by created_at)."""
+        """Newest first (created_at, then id, both descending)."""
 
     @abstractmethod
     async def find_open_conversation(
@@ -240,7 +272,8 @@ class Store(ABC):
     @abstractmethod
     async def append_message(self, message: Message, *, require_open: bool = False) -> AppendResult:
         """Assigns seq (and on the conversation: last_seq, last_message_at, preview), dedupes
-        by client_id / platform_message_id, commits, then returns. Raises NotFound if the
+        by client_id / platform_message_id, marks the uploads its attachments name (the
+        tenant's, not used yet) as used by it, commits, then returns. Raises NotFound if the
         conversation does not exist in the message's tenant; with `require_open`, Conflict
         (conversation_closed) if it is closed, checked in the same atomic step."""
 
@@ -331,9 +364,14 @@ class Store(ABC):
 
     @abstractmethod
     async def list_left_messages(
-        self, tenant: str, *, handled: bool | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        handled: bool | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[LeftMessage]:
-        """Newest first."""
+        """Newest first (created_at, then id, both descending)."""
 
     @abstractmethod
     async def update_left_message(self, left: LeftMessage, fields: Sequence[str]) -> None: ...
@@ -379,3 +417,30 @@ class Store(ABC):
         self, tenant: str, *, limit: int = 50, after: After | None = None
     ) -> list[Conversation]:
         """Rated conversations, most recently closed first (then by id descending)."""
+
+    # uploads ----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def create_upload(self, upload: Upload, quota: UploadQuota) -> str | None:
+        """Records a stored file unless that would pass a limit of `quota`; answers None
+        when recorded, else the limit it would pass ("tenant_bytes", "uploader_files",
+        "uploader_bytes") and writes nothing. The tenant's total is kept beside the records
+        (`upload_totals`), so the check reads no list of files."""
+
+    @abstractmethod
+    async def get_uploads(self, tenant: str, upload_ids: Sequence[str]) -> list[Upload]:
+        """The tenant's uploads with these ids (those that exist)."""
+
+    @abstractmethod
+    async def upload_totals(self, tenant: str) -> tuple[int, int]:
+        """(files, bytes) the tenant's upload records hold."""
+
+    @abstractmethod
+    async def list_orphan_uploads(self, created_before: datetime, limit: int) -> list[Upload]:
+        """Uploads of every tenant that no message uses, recorded before `created_before`,
+        oldest first."""
+
+    @abstractmethod
+    async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
+        """Removes the record if no message uses it (checked in the same step), taking it
+        off the tenant's total. True if removed."""

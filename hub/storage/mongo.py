@@ -83,8 +83,10 @@ from hub.domain import (
     LeftMessage,
     Message,
     Tenant,
+    Upload,
     iso,
     open_key,
+    upload_ids,
 )
 from hub.errors import Conflict, NotFound
 from hub.storage.base import (
@@ -92,7 +94,9 @@ from hub.storage.base import (
     ClaimedDelivery,
     ConversationHit,
     Ingested,
+    Position,
     Store,
+    UploadQuota,
     check_message_fields,
     check_not_append_owned,
 )
@@ -182,6 +186,26 @@ def _refuse_repeated(identities: Sequence[Identity]) -> None:
     # One identity listed twice is refused like a clash, as the SQLite store does.
     if len(set(identities)) != len(identities):
         raise _identity_conflict()
+
+
+def _past(
+    field_name: str, after: Position | None, *, descending: bool, id_descending: bool
+) -> dict[str, Any]:
+    """The filter for the records after `after` in a list sorted by `field_name`, then _id."""
+    if after is None:
+        return {}
+    moment, record_id = iso(after[0]), after[1]
+    beyond, id_beyond = ("$lt" if descending else "$gt"), ("$lt" if id_descending else "$gt")
+    return {
+        "$or": [
+            {field_name: {beyond: moment}},
+            {field_name: moment, "_id": {id_beyond: record_id}},
+        ]
+    }
+
+
+def _upload_key(tenant: str, upload_id: str) -> str:
+    return f"{tenant}/{upload_id}"
 
 
 @dataclass(slots=True)
@@ -311,8 +335,15 @@ class MongoStore(Store):
         doc = await self._col("agents").find_one({"email_key": email.lower()})
         return from_doc(Agent, doc) if doc else None
 
-    async def list_agents(self, tenant: str) -> list[Agent]:
-        cursor = self._col("agents").find({"tenant": tenant}).sort(OLDEST_FIRST)
+    async def list_agents(
+        self, tenant: str, *, after: Position | None = None, limit: int | None = None
+    ) -> list[Agent]:
+        where = {"tenant": tenant} | _past(
+            "created_at", after, descending=False, id_descending=False
+        )
+        cursor = self._col("agents").find(where).sort(OLDEST_FIRST)
+        if limit is not None:
+            cursor = cursor.limit(limit)
         return [from_doc(Agent, doc) async for doc in cursor]
 
     async def update_agent(self, agent: Agent, fields: Sequence[str]) -> None:
@@ -403,9 +434,16 @@ class MongoStore(Store):
         return await self.get_contact(tenant, owner["contact_id"]) if owner else None
 
     async def list_contacts(
-        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        blocked_at: datetime | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[Contact]:
-        where: dict[str, Any] = {"tenant": tenant}
+        where: dict[str, Any] = {"tenant": tenant} | _past(
+            "last_seen_at", after, descending=True, id_descending=False
+        )
         if blocked_at is not None:
             # ISO 8601 UTC strings of one format order like the moments they name; `$gt` on
             # a string never matches null, so contacts never blocked stay out.
@@ -556,9 +594,12 @@ class MongoStore(Store):
         agent_id: str | None = None,
         channel: str | None = None,
         contact_id: str | None = None,
+        after: Position | None = None,
         limit: int = 100,
     ) -> list[Conversation]:
-        where: dict[str, Any] = {"tenant": tenant}
+        where: dict[str, Any] = {"tenant": tenant} | _past(
+            "created_at", after, descending=True, id_descending=True
+        )
         if status:
             where["status"] = {"$in": list(status)}
         for name, value in (
@@ -643,6 +684,16 @@ class MongoStore(Store):
                     ):
                         raise  # not a lost race for this seq: a conflict we do not expect
                     seq = await self._highest_seq(message.conversation_id) + 1
+            if ids := upload_ids(message.attachments):
+                # Not one transaction with the insert: a crash between the two leaves the
+                # files unmarked, and the clean-up would take them after its grace period.
+                await self._col("uploads").update_many(
+                    {
+                        "_id": {"$in": [_upload_key(message.tenant, i) for i in ids]},
+                        "message_id": None,
+                    },
+                    {"$set": {"message_id": message.id}, "$unset": {"orphan_since": ""}},
+                )
             await conversations.update_one(
                 where | {"last_seq": {"$lt": seq}},
                 {
@@ -914,9 +965,16 @@ class MongoStore(Store):
         await self._write(self._col("left_messages").insert_one(_with_id(left)))
 
     async def list_left_messages(
-        self, tenant: str, *, handled: bool | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        handled: bool | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[LeftMessage]:
-        where: dict[str, Any] = {"tenant": tenant}
+        where: dict[str, Any] = {"tenant": tenant} | _past(
+            "created_at", after, descending=True, id_descending=True
+        )
         if handled is not None:
             where["handled"] = handled
         cursor = self._col("left_messages").find(where).sort(NEWEST_FIRST).limit(limit)
@@ -1044,3 +1102,86 @@ class MongoStore(Store):
             .limit(limit)
         )
         return [from_doc(Conversation, doc) async for doc in cursor]
+
+    # uploads ---------------------------------------------------------------------------
+
+    async def create_upload(self, upload: Upload, quota: UploadQuota) -> str | None:
+        return await self._write(self._create_upload(upload, quota))
+
+    async def _create_upload(self, upload: Upload, quota: UploadQuota) -> str | None:
+        """The tenant's total is taken with one conditional `$inc` (atomic on the server, so
+        concurrent uploads in several processes never pass it together) and given back if
+        the record is refused. The uploader's own limits are a read of its recent records:
+        two of its uploads at the same moment in two processes could both pass them, within
+        what its rate limit allows."""
+        uploads, totals = self._col("uploads"), self._col("upload_totals")
+        if quota.since is not None:
+            recent = uploads.find(
+                {
+                    "tenant": upload.tenant,
+                    "uploader_type": upload.uploader_type,
+                    "uploader_id": upload.uploader_id,
+                    "created_at": {"$gte": iso(quota.since)},
+                },
+                {"size": 1},
+            )
+            sizes = [int(doc["size"]) async for doc in recent]
+            if quota.uploader_files is not None and len(sizes) + 1 > quota.uploader_files:
+                return "uploader_files"
+            if quota.uploader_bytes is not None and sum(sizes) + upload.size > quota.uploader_bytes:
+                return "uploader_bytes"
+        await totals.update_one(
+            {"_id": upload.tenant}, {"$setOnInsert": {"files": 0, "bytes": 0}}, upsert=True
+        )
+        room: dict[str, Any] = {"_id": upload.tenant}
+        if quota.tenant_bytes is not None:
+            room["bytes"] = {"$lte": quota.tenant_bytes - upload.size}
+        taken = await totals.update_one(room, {"$inc": {"files": 1, "bytes": upload.size}})
+        if taken.matched_count != 1:
+            return "tenant_bytes"
+        doc = {"_id": _upload_key(upload.tenant, upload.id), **to_doc(upload)}
+        if upload.message_id is None:
+            doc["orphan_since"] = doc["created_at"]
+        try:
+            await uploads.insert_one(doc)
+        except BaseException:
+            await totals.update_one(
+                {"_id": upload.tenant}, {"$inc": {"files": -1, "bytes": -upload.size}}
+            )
+            raise
+        return None
+
+    async def get_uploads(self, tenant: str, upload_ids: Sequence[str]) -> list[Upload]:
+        if not upload_ids:
+            return []
+        cursor = self._col("uploads").find(
+            {"_id": {"$in": [_upload_key(tenant, i) for i in upload_ids]}, "tenant": tenant}
+        )
+        return [from_doc(Upload, doc) async for doc in cursor]
+
+    async def upload_totals(self, tenant: str) -> tuple[int, int]:
+        doc = await self._col("upload_totals").find_one({"_id": tenant})
+        return (int(doc["files"]), int(doc["bytes"])) if doc else (0, 0)
+
+    async def list_orphan_uploads(self, created_before: datetime, limit: int) -> list[Upload]:
+        cursor = (
+            self._col("uploads")
+            .find({"orphan_since": {"$lt": iso(created_before)}})
+            .sort("orphan_since", ASCENDING)
+            .limit(limit)
+        )
+        return [from_doc(Upload, doc) async for doc in cursor]
+
+    async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
+        async def op() -> bool:
+            removed = await self._col("uploads").find_one_and_delete(
+                {"_id": _upload_key(tenant, upload_id), "message_id": None}
+            )
+            if removed is None:
+                return False
+            await self._col("upload_totals").update_one(
+                {"_id": tenant}, {"$inc": {"files": -1, "bytes": -int(removed["size"])}}
+            )
+            return True
+
+        return await self._write(op())

@@ -127,6 +127,22 @@ INDEXES = [
         [("tenant", ASCENDING), ("closed_at", DESCENDING), ("_id", DESCENDING)],
         partial={"rating": {"$type": "object"}},
     ),
+    IndexSpec("left_messages", "tenant_created", [("tenant", ASCENDING), *NEWEST_FIRST]),
+    # Upload records: an uploader's recent files (quotas), and the ones no message uses
+    # (`orphan_since` is set until a message takes the file) for the clean-up.
+    IndexSpec(
+        "uploads",
+        "uploader",
+        [
+            ("tenant", ASCENDING),
+            ("uploader_type", ASCENDING),
+            ("uploader_id", ASCENDING),
+            ("created_at", ASCENDING),
+        ],
+    ),
+    IndexSpec(
+        "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
+    ),
 ]
 
 COLLECTIONS = (
@@ -139,6 +155,8 @@ COLLECTIONS = (
     "messages",
     "left_messages",
     "channel_accounts",
+    "uploads",
+    "upload_totals",
 )
 
 
@@ -198,6 +216,9 @@ MIGRATIONS = [
     # Version 4: search (a regex over the fields: no document changes) and the ratings
     # list's index, declared after the migrations.
     Migration(4, "search and ratings", _nothing),
+    # Version 5: upload records and each tenant's totals (new collections), and the index
+    # paging left messages without a filter; declared after the migrations.
+    Migration(5, "upload records and paging", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -34,6 +34,7 @@ from hub.domain import (
     LeftMessage,
     Message,
     Tenant,
+    Upload,
     iso,
     open_key,
 )
@@ -42,7 +43,9 @@ from hub.storage.base import (
     ClaimedDelivery,
     ConversationHit,
     Ingested,
+    Position,
     Store,
+    UploadQuota,
     check_message_fields,
     check_not_append_owned,
 )
@@ -107,6 +110,21 @@ def _as_stored(message: Message, seq: int) -> Message:
             ),
         )
     return stored
+
+
+def _past(
+    column: str, after: Position | None, *, descending: bool, id_descending: bool
+) -> tuple[str, list[Any]]:
+    """The condition for the records after `after` in a list ordered by `column`, then id
+    (ISO 8601 UTC strings of one format order like the moments they name)."""
+    if after is None:
+        return "", []
+    moment, record_id = iso(after[0]), after[1]
+    beyond, id_beyond = ("<" if descending else ">"), ("<" if id_descending else ">")
+    return (
+        f" AND ({column} {beyond} ? OR ({column} = ? AND id {id_beyond} ?))",
+        [moment, moment, record_id],
+    )
 
 
 class SqliteStore(Store):
@@ -312,9 +330,13 @@ class SqliteStore(Store):
         doc = await self._one("SELECT doc FROM agents WHERE email = ?", (email.lower(),))
         return from_doc(Agent, doc) if doc else None
 
-    async def list_agents(self, tenant: str) -> list[Agent]:
+    async def list_agents(
+        self, tenant: str, *, after: Position | None = None, limit: int | None = None
+    ) -> list[Agent]:
+        past, params = _past("created_at", after, descending=False, id_descending=False)
         docs = await self._all(
-            "SELECT doc FROM agents WHERE tenant = ? ORDER BY created_at, id", (tenant,)
+            f"SELECT doc FROM agents WHERE tenant = ?{past} ORDER BY created_at, id LIMIT ?",
+            [tenant, *params, -1 if limit is None else limit],
         )
         return [from_doc(Agent, d) for d in docs]
 
@@ -342,17 +364,22 @@ class SqliteStore(Store):
         return from_doc(Contact, doc) if doc else None
 
     async def list_contacts(
-        self, tenant: str, *, blocked_at: datetime | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        blocked_at: datetime | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[Contact]:
         where, params = "tenant = ?", [tenant]
         if blocked_at is not None:
             # ISO 8601 UTC strings of one format order like the moments they name.
             where += " AND json_extract(doc, '$.blocked_until') > ?"
             params.append(iso(blocked_at))  # type: ignore[arg-type]
+        past, past_params = _past("last_seen_at", after, descending=True, id_descending=False)
         docs = await self._all(
-            f"SELECT doc FROM contacts WHERE {where} "
-            "ORDER BY json_extract(doc, '$.last_seen_at') DESC, id LIMIT ?",
-            [*params, limit],
+            f"SELECT doc FROM contacts WHERE {where}{past} ORDER BY last_seen_at DESC, id LIMIT ?",
+            [*params, *past_params, limit],
         )
         return [from_doc(Contact, d) for d in docs]
 
@@ -403,6 +430,7 @@ class SqliteStore(Store):
         agent_id: str | None = None,
         channel: str | None = None,
         contact_id: str | None = None,
+        after: Position | None = None,
         limit: int = 100,
     ) -> list[Conversation]:
         where = ["tenant = ?"]
@@ -418,11 +446,11 @@ class SqliteStore(Store):
             if value is not None:
                 where.append(f"{column} = ?")
                 params.append(value)
-        params.append(limit)
+        past, past_params = _past("created_at", after, descending=True, id_descending=True)
         docs = await self._all(
-            f"SELECT doc FROM conversations WHERE {' AND '.join(where)} "
+            f"SELECT doc FROM conversations WHERE {' AND '.join(where)}{past} "
             "ORDER BY created_at DESC, id DESC LIMIT ?",
-            params,
+            [*params, *past_params, limit],
         )
         return [from_doc(Conversation, d) for d in docs]
 
@@ -587,15 +615,22 @@ class SqliteStore(Store):
         await self._write("create_left_message", to_doc(left))
 
     async def list_left_messages(
-        self, tenant: str, *, handled: bool | None = None, limit: int = 100
+        self,
+        tenant: str,
+        *,
+        handled: bool | None = None,
+        after: Position | None = None,
+        limit: int = 100,
     ) -> list[LeftMessage]:
         where, params = "tenant = ?", [tenant]
         if handled is not None:
             where += " AND handled = ?"
             params.append(int(handled))  # type: ignore[arg-type]
+        past, past_params = _past("created_at", after, descending=True, id_descending=True)
         docs = await self._all(
-            f"SELECT doc FROM left_messages WHERE {where} ORDER BY created_at DESC LIMIT ?",
-            [*params, limit],
+            f"SELECT doc FROM left_messages WHERE {where}{past} "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            [*params, *past_params, limit],
         )
         return [from_doc(LeftMessage, d) for d in docs]
 
@@ -690,3 +725,36 @@ class SqliteStore(Store):
             [*params, limit],
         )
         return [from_doc(Conversation, d) for d in docs]
+
+    # uploads ---------------------------------------------------------------------------
+
+    async def create_upload(self, upload: Upload, quota: UploadQuota) -> str | None:
+        return await self._write("create_upload", to_doc(upload), to_doc(quota))
+
+    async def get_uploads(self, tenant: str, upload_ids: Sequence[str]) -> list[Upload]:
+        if not upload_ids:
+            return []
+        marks = ", ".join("?" for _ in upload_ids)
+        docs = await self._all(
+            f"SELECT doc FROM uploads WHERE tenant = ? AND id IN ({marks})",
+            [tenant, *upload_ids],
+        )
+        return [from_doc(Upload, d) for d in docs]
+
+    async def upload_totals(self, tenant: str) -> tuple[int, int]:
+        assert self._reader is not None
+        rows = await self._reader.execute_fetchall(
+            "SELECT files, bytes FROM upload_totals WHERE tenant = ?", (tenant,)
+        )
+        return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
+
+    async def list_orphan_uploads(self, created_before: datetime, limit: int) -> list[Upload]:
+        docs = await self._all(
+            "SELECT doc FROM uploads WHERE message_id IS NULL AND created_at < ? "
+            "ORDER BY created_at LIMIT ?",
+            (iso(created_before), limit),
+        )
+        return [from_doc(Upload, d) for d in docs]
+
+    async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
+        return bool(await self._write("delete_orphan_upload", tenant, upload_id))

@@ -190,6 +190,23 @@ def _search(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+V5_UPLOADS_AND_PAGING = """
+CREATE TABLE uploads (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, uploader_type TEXT NOT NULL,
+    uploader_id TEXT NOT NULL, size INTEGER NOT NULL, created_at TEXT NOT NULL,
+    message_id TEXT, doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+CREATE INDEX uploads_uploader ON uploads (tenant, uploader_type, uploader_id, created_at);
+CREATE INDEX uploads_orphan ON uploads (created_at) WHERE message_id IS NULL;
+CREATE TABLE upload_totals (
+    tenant TEXT PRIMARY KEY, files INTEGER NOT NULL, bytes INTEGER NOT NULL);
+ALTER TABLE contacts ADD COLUMN last_seen_at TEXT;
+UPDATE contacts SET last_seen_at = json_extract(doc, '$.last_seen_at');
+CREATE INDEX contacts_seen ON contacts (tenant, last_seen_at DESC, id);
+CREATE INDEX conversations_created ON conversations (tenant, created_at, id);
+CREATE INDEX left_messages_created ON left_messages (tenant, created_at, id)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -197,6 +214,9 @@ MIGRATIONS: list[Migration] = [
     # delivery is pending (their next attempt's time in due_at, indexed only while set).
     Migration(3, "channel accounts and the outbox", _statements(V3_CHANNELS)),
     Migration(4, "search and ratings", _search),
+    # Version 5: upload records (quotas, ownership, clean-up) with each tenant's totals;
+    # contacts' last_seen_at as a column, and indexes in every list's order, for paging.
+    Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
 ]
 LATEST = MIGRATIONS[-1].version
 

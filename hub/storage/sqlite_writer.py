@@ -40,7 +40,7 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from hub.domain import open_key
+from hub.domain import open_key, upload_ids
 from hub.errors import Conflict, HubError, NotFound
 from hub.storage.codec import preview_of
 from hub.storage.sqlite_schema import migrate
@@ -130,10 +130,18 @@ def _insert_identities(conn: sqlite3.Connection, doc: Doc) -> None:
 def create_contact(conn: sqlite3.Connection, doc: Doc) -> None:
     with _duplicate_is_conflict("contact exists", code="contact_exists"):
         conn.execute(
-            "INSERT INTO contacts (id, tenant, doc) VALUES (?, ?, ?)",
-            (doc["id"], doc["tenant"], _dump(doc)),
+            "INSERT INTO contacts (id, tenant, last_seen_at, doc) VALUES (?, ?, ?, ?)",
+            (doc["id"], doc["tenant"], doc.get("last_seen_at"), _dump(doc)),
         )
     _insert_identities(conn, doc)
+
+
+def _write_contact(conn: sqlite3.Connection, doc: Doc) -> None:
+    # The listing's order column follows the document.
+    conn.execute(
+        "UPDATE contacts SET last_seen_at = ?, doc = ? WHERE id = ?",
+        (doc.get("last_seen_at"), _dump(doc), doc["id"]),
+    )
 
 
 def update_contact(conn: sqlite3.Connection, tenant: str, contact_id: str, changes: Doc) -> None:
@@ -141,7 +149,7 @@ def update_contact(conn: sqlite3.Connection, tenant: str, contact_id: str, chang
     if "identities" in changes:
         conn.execute("DELETE FROM identities WHERE contact_id = ?", (contact_id,))
         _insert_identities(conn, doc)
-    conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), contact_id))
+    _write_contact(conn, doc)
 
 
 def merge_contacts(conn: sqlite3.Connection, target: Doc, source: Doc) -> list[str]:
@@ -164,7 +172,7 @@ def merge_contacts(conn: sqlite3.Connection, target: Doc, source: Doc) -> list[s
         (target["id"], tenant, source["id"]),
     )
     for doc in (target, source):
-        conn.execute("UPDATE contacts SET doc = ? WHERE id = ?", (_dump(doc), doc["id"]))
+        _write_contact(conn, doc)
     return moved
 
 
@@ -342,7 +350,23 @@ def append_message(
         "UPDATE conversations SET doc = ? WHERE id = ?",
         (_dump(conversation), doc["conversation_id"]),
     )
+    if attachments := doc.get("attachments"):
+        _mark_uploads_used(conn, doc["tenant"], upload_ids(attachments), doc["id"])
     return ["new", seq, conversation["status"], conversation.get("agent_id")]
+
+
+def _mark_uploads_used(
+    conn: sqlite3.Connection, tenant: str, ids: list[str], message_id: str
+) -> None:
+    """In the append's transaction: an upload a stored message uses is never an orphan."""
+    if not ids:
+        return
+    marks = ", ".join("?" for _ in ids)
+    conn.execute(
+        "UPDATE uploads SET message_id = ?, doc = json_set(doc, '$.message_id', ?) "
+        f"WHERE tenant = ? AND id IN ({marks}) AND message_id IS NULL",
+        (message_id, message_id, tenant, *ids),
+    )
 
 
 def ingest(
@@ -514,6 +538,64 @@ def update_left_message_if(
     return True
 
 
+def create_upload(conn: sqlite3.Connection, doc: Doc, quota: Doc) -> str | None:
+    """None once recorded (the tenant's total with it), else the limit of `quota` it
+    would pass, with nothing written. The check and the write are one transaction."""
+    tenant, size = doc["tenant"], int(doc["size"])
+    if quota.get("since") is not None:
+        files, used = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(size), 0) FROM uploads WHERE tenant = ? "
+            "AND uploader_type = ? AND uploader_id = ? AND created_at >= ?",
+            (tenant, doc["uploader_type"], doc["uploader_id"], quota["since"]),
+        ).fetchone()
+        if quota.get("uploader_files") is not None and files + 1 > quota["uploader_files"]:
+            return "uploader_files"
+        if quota.get("uploader_bytes") is not None and used + size > quota["uploader_bytes"]:
+            return "uploader_bytes"
+    row = conn.execute("SELECT bytes FROM upload_totals WHERE tenant = ?", (tenant,)).fetchone()
+    if (
+        quota.get("tenant_bytes") is not None
+        and (row[0] if row else 0) + size > quota["tenant_bytes"]
+    ):
+        return "tenant_bytes"
+    with _duplicate_is_conflict("upload exists", code="upload_exists"):
+        conn.execute(
+            "INSERT INTO uploads (tenant, id, uploader_type, uploader_id, size, created_at, "
+            "message_id, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                tenant,
+                doc["id"],
+                doc["uploader_type"],
+                doc["uploader_id"],
+                size,
+                doc["created_at"],
+                doc.get("message_id"),
+                _dump(doc),
+            ),
+        )
+    conn.execute(
+        "INSERT INTO upload_totals (tenant, files, bytes) VALUES (?, 1, ?) ON CONFLICT (tenant) "
+        "DO UPDATE SET files = files + 1, bytes = bytes + excluded.bytes",
+        (tenant, size),
+    )
+    return None
+
+
+def delete_orphan_upload(conn: sqlite3.Connection, tenant: str, upload_id: str) -> bool:
+    row = conn.execute(
+        "SELECT size FROM uploads WHERE tenant = ? AND id = ? AND message_id IS NULL",
+        (tenant, upload_id),
+    ).fetchone()
+    if row is None:
+        return False
+    conn.execute("DELETE FROM uploads WHERE tenant = ? AND id = ?", (tenant, upload_id))
+    conn.execute(
+        "UPDATE upload_totals SET files = files - 1, bytes = bytes - ? WHERE tenant = ?",
+        (row[0], tenant),
+    )
+    return True
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -542,6 +624,8 @@ OPS: dict[str, Callable[..., Any]] = {
         create_left_message,
         update_left_message,
         update_left_message_if,
+        create_upload,
+        delete_orphan_upload,
     )
 }
 

@@ -26,10 +26,11 @@ from hub.domain import (
     Rating,
     Sender,
     Tenant,
+    Upload,
     new_id,
 )
 from hub.errors import Conflict, NotFound
-from hub.storage.base import Store
+from hub.storage.base import Store, UploadQuota
 from tests.storage.conftest import Backend
 
 # Stores keep datetimes to the millisecond (ISO 8601 strings), so test moments have no more.
@@ -1152,3 +1153,196 @@ async def test_rated_conversations_are_listed_most_recently_closed_first(store: 
     assert [(c.id, c.rating.score if c.rating else 0) for c in rated] == [("c3", 2), ("c1", 5)]
     page = await store.list_rated_conversations("a", limit=1, after=(iso_of(at(3)), "c3"))
     assert [c.id for c in page] == ["c1"]
+
+
+# paging: every list by position ------------------------------------------------------------
+
+PageFetch = Any  # (after, limit) -> the page
+
+
+async def _walk(fetch: PageFetch, position: Any, limit: int, between: Any = None) -> list[str]:
+    """Every page of a list until an empty one, calling `between` after the first page (a
+    record added meanwhile); the ids met, in order."""
+    met: list[str] = []
+    after = None
+    first = True
+    while True:
+        page = await fetch(after, limit)
+        if not page:
+            return met
+        met.extend(record.id for record in page)
+        after = position(page[-1])
+        if first and between is not None:
+            await between()
+        first = False
+
+
+async def test_conversation_pages_cover_the_list_once_in_order_with_inserts(store: Store) -> None:
+    # Ties on created_at are broken by id: c0 .. c8 share three moments.
+    for number in range(9):
+        await store.create_conversation(
+            a_conversation(f"c{number}", created_at=at(number // 3), status="queued")
+        )
+    await store.create_conversation(a_conversation("other", tenant="b", created_at=at(1)))
+    expected = [c.id for c in await store.list_conversations("a", limit=100)]
+    assert expected == ["c8", "c7", "c6", "c5", "c4", "c3", "c2", "c1", "c0"]
+
+    async def newer() -> None:  # newer than every page: it belongs before the first
+        await store.create_conversation(a_conversation("new", created_at=at(50)))
+
+    def fetch(after: Any, limit: int) -> Any:
+        return store.list_conversations("a", status=["queued"], after=after, limit=limit)
+
+    met = await _walk(fetch, lambda c: (c.created_at, c.id), 2, newer)
+    assert met == expected
+
+
+async def test_contact_pages_cover_the_list_once_in_order_with_inserts(store: Store) -> None:
+    for number in range(7):
+        await store.create_contact(a_contact(f"k{number}", last_seen_at=at(number // 2)))
+
+    async def newer() -> None:
+        await store.create_contact(a_contact("fresh", last_seen_at=at(60)))
+
+    expected = [c.id for c in await store.list_contacts("a")]
+    assert expected == ["k6", "k4", "k5", "k2", "k3", "k0", "k1"]
+
+    def fetch(after: Any, limit: int) -> Any:
+        return store.list_contacts("a", after=after, limit=limit)
+
+    met = await _walk(fetch, lambda c: (c.last_seen_at, c.id), 3, newer)
+    assert met == expected
+
+
+async def test_left_message_pages_cover_the_list_once_in_order_with_inserts(
+    store: Store,
+) -> None:
+    for number in range(6):
+        await store.create_left_message(a_left_message(f"l{number}", created_at=at(number // 2)))
+
+    async def newer() -> None:
+        await store.create_left_message(a_left_message("spam", created_at=at(70)))
+
+    def fetch(after: Any, limit: int) -> Any:
+        return store.list_left_messages("a", after=after, limit=limit)
+
+    met = await _walk(fetch, lambda m: (m.created_at, m.id), 4, newer)
+    assert met == ["l5", "l4", "l3", "l2", "l1", "l0"]
+    handled = await _walk(
+        lambda after, limit: store.list_left_messages("a", handled=False, after=after, limit=limit),
+        lambda m: (m.created_at, m.id),
+        5,
+    )
+    assert handled == ["spam", "l5", "l4", "l3", "l2", "l1", "l0"]
+
+
+async def test_agent_pages_cover_the_list_once_oldest_first_with_inserts(store: Store) -> None:
+    made = []
+    for number in range(5):
+        agent = an_agent(f"a{number}@x.org", created_at=at(number // 2))
+        await store.create_agent(agent)
+        made.append(agent)
+    expected = [a.id for a in sorted(made, key=lambda a: (a.created_at, a.id))]
+    late = an_agent("late@x.org", created_at=at(90))
+
+    async def newer() -> None:  # oldest first: a new agent comes on the last page
+        await store.create_agent(late)
+
+    def fetch(after: Any, limit: int) -> Any:
+        return store.list_agents("a", after=after, limit=limit)
+
+    met = await _walk(fetch, lambda a: (a.created_at, a.id), 2, newer)
+    assert met == [*expected, late.id]
+    assert [a.id for a in await store.list_agents("a")] == met
+
+
+# uploads ---------------------------------------------------------------------------------
+
+
+def an_upload(upload_id: str, tenant: str = "a", **values: Any) -> Upload:
+    values.setdefault("created_at", T0)
+    values.setdefault("uploader_type", "contact")
+    values.setdefault("uploader_id", "k1")
+    values.setdefault("size", 100)
+    values.setdefault("mime", "text/plain")
+    return Upload(id=upload_id, tenant=tenant, **values)
+
+
+def upload_name(number: int) -> str:
+    return f"{number:032x}.txt"
+
+
+async def test_uploads_are_recorded_per_tenant_and_totalled(store: Store) -> None:
+    first = an_upload(upload_name(1), name="a.txt")
+    assert await store.create_upload(first, UploadQuota()) is None
+    assert await store.create_upload(an_upload(upload_name(2), size=50), UploadQuota()) is None
+    assert await store.create_upload(an_upload(upload_name(3), tenant="b"), UploadQuota()) is None
+    assert await store.get_uploads("a", [upload_name(1), upload_name(9)]) == [first]
+    assert await store.get_uploads("b", [upload_name(1)]) == []
+    assert await store.upload_totals("a") == (2, 150)
+    assert await store.upload_totals("b") == (1, 100)
+    assert await store.upload_totals("c") == (0, 0)
+
+
+async def test_upload_quotas_refuse_and_record_nothing(store: Store) -> None:
+    quota = UploadQuota(tenant_bytes=1000, since=at(0), uploader_files=3, uploader_bytes=500)
+    assert await store.create_upload(an_upload(upload_name(1), size=300), quota) is None
+    # The uploader's bytes in the window: 300 + 300 > 500.
+    refused = an_upload(upload_name(2), size=300)
+    assert await store.create_upload(refused, quota) == "uploader_bytes"
+    assert await store.get_uploads("a", [upload_name(2)]) == []
+    assert await store.upload_totals("a") == (1, 300)
+    # An upload before the window does not count.
+    old = an_upload(upload_name(3), size=100, created_at=at(-10))
+    assert await store.create_upload(old, UploadQuota()) is None
+    for number in (4, 5):
+        assert await store.create_upload(an_upload(upload_name(number), size=10), quota) is None
+    assert await store.create_upload(an_upload(upload_name(6), size=1), quota) == "uploader_files"
+    # The tenant's total counts every uploader: 420 stored, 600 more would pass 1000.
+    other = an_upload(upload_name(7), size=600, uploader_id="k2")
+    assert await store.create_upload(other, UploadQuota(tenant_bytes=1000)) == "tenant_bytes"
+    assert await store.upload_totals("a") == (4, 420)
+    fits = an_upload(upload_name(8), size=580, uploader_id="k2")
+    assert await store.create_upload(fits, UploadQuota(tenant_bytes=1000)) is None
+    assert await store.upload_totals("a") == (5, 1000)
+
+
+async def test_a_stored_message_marks_its_uploads_and_orphans_can_be_removed(
+    store: Store,
+) -> None:
+    for number in (1, 2, 3):
+        upload = an_upload(upload_name(number), created_at=at(number))
+        assert await store.create_upload(upload, UploadQuota()) is None
+    foreign = an_upload(upload_name(1), tenant="b", created_at=at(0))
+    assert await store.create_upload(foreign, UploadQuota()) is None
+    await store.create_conversation(a_conversation("c1"))
+    attachment = {
+        "url": f"/uploads/a/{upload_name(1)}",
+        "name": "a.txt",
+        "type": "file",
+        "size": 100,
+        "mime": "text/plain",
+    }
+    message = a_message("c1", attachments=[attachment])
+    assert (await store.append_message(message)).created
+    (used,) = await store.get_uploads("a", [upload_name(1)])
+    assert used.message_id == message.id
+    # The same name in tenant b is another file: still unused.
+    assert (await store.get_uploads("b", [upload_name(1)]))[0].message_id is None
+    orphans = await store.list_orphan_uploads(at(2.5), 10)
+    assert [(u.tenant, u.id) for u in orphans] == [("b", upload_name(1)), ("a", upload_name(2))]
+    assert [u.id for u in await store.list_orphan_uploads(at(100), 1)] == [upload_name(1)]
+    assert not await store.delete_orphan_upload("a", upload_name(1))  # used: kept
+    assert await store.delete_orphan_upload("a", upload_name(2))
+    assert not await store.delete_orphan_upload("a", upload_name(2))
+    assert await store.get_uploads("a", [upload_name(2)]) == []
+    assert await store.upload_totals("a") == (2, 200)
+    # Ingest marks them too (an inbound channel's attachments).
+    contact = a_contact("k9", Identity("email", "k9@x.org"))
+    template = a_conversation("c9", channel="email", contact_id="")
+    inbound = a_message("", attachments=[attachment | {"url": f"/uploads/a/{upload_name(3)}"}])
+    ingested = await store.ingest(contact, template, inbound, now=at(0))
+    assert ingested.outcome == "new" and ingested.message is not None
+    (taken,) = await store.get_uploads("a", [upload_name(3)])
+    assert taken.message_id == ingested.message.id
+    assert await store.list_orphan_uploads(at(100), 10) == [foreign]

@@ -20,8 +20,20 @@ import pytest
 from mongomock_motor import AsyncMongoMockClient
 from pymongo import ASCENDING, AsyncMongoClient
 
-from hub.domain import Contact, Conversation, Identity, Message, Rating, Sender, Tenant
+from hub.domain import (
+    ChannelAccount,
+    Contact,
+    Conversation,
+    Delivery,
+    Identity,
+    Message,
+    Rating,
+    Sender,
+    Tenant,
+    Upload,
+)
 from hub.storage import mongo_schema, sqlite_schema
+from hub.storage.base import UploadQuota
 from hub.storage.codec import to_doc
 from hub.storage.mongo import MongoStore
 from hub.storage.sqlite import SqliteStore
@@ -129,10 +141,10 @@ def _seed_sqlite_v2(conn: sqlite3.Connection) -> None:
 def _v3_records() -> tuple[Contact, Conversation, Message]:
     """What search and the ratings list (version 4) must find among older records: a
     contact and a message in Chinese, a rated conversation."""
-    contact = Contact(id="k-zh", tenant="t", name="王小明", notes="老客户")
+    contact = Contact(id="k-zh", tenant="t3", name="王小明", notes="老客户")
     rated = Conversation(
         id="c-rated",
-        tenant="t",
+        tenant="t3",
         channel="webim",
         contact_id="k-zh",
         status="closed",
@@ -140,15 +152,15 @@ def _v3_records() -> tuple[Contact, Conversation, Message]:
         rating=Rating(4, "很好"),
         last_seq=1,
     )
-    message = a_message("c-rated", tenant="t", text="我想查询订单")
+    message = a_message("c-rated", tenant="t3", text="我想查询订单")
     message.seq = 1
     return contact, rated, message
 
 
-def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
+def _seed_sqlite_v3_search(conn: sqlite3.Connection) -> None:
     contact, rated, message = _v3_records()
     conn.execute(
-        "INSERT INTO contacts VALUES (?, ?, ?)", ("k-zh", "t", orjson.dumps(to_doc(contact)))
+        "INSERT INTO contacts VALUES (?, ?, ?)", ("k-zh", "t3", orjson.dumps(to_doc(contact)))
     )
     doc = to_doc(rated)
     conn.execute(
@@ -156,7 +168,7 @@ def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
         "created_at, channel_id, open_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             "c-rated",
-            "t",
+            "t3",
             "closed",
             None,
             "k-zh",
@@ -169,14 +181,66 @@ def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
     )
     conn.execute(
         "INSERT INTO messages (conversation_id, seq, tenant, doc) VALUES (?, ?, ?, ?)",
-        ("c-rated", 1, "t", orjson.dumps(to_doc(message))),
+        ("c-rated", 1, "t3", orjson.dumps(to_doc(message))),
     )
+
+
+def _v3_data() -> tuple[ChannelAccount, Message]:
+    """Version 3 brought channel accounts and the outbox: a mailbox, and a reply in c-box
+    waiting for its first attempt."""
+    account = ChannelAccount(id="box1", tenant="t", type="email", name="Box", created_at=T0)
+    reply = a_message(
+        "c-box",
+        tenant="t",
+        sender=Sender("agent", "a1", "Ann"),
+        text="pending reply",
+        delivery=Delivery(status="pending", updated_at=T0, due_at=T0),
+    )
+    reply.seq = 2
+    return account, reply
+
+
+def _seed_sqlite_v3_outbox(conn: sqlite3.Connection) -> None:
+    account, reply = _v3_data()
+    doc = to_doc(account)
+    conn.execute(
+        "INSERT INTO channel_accounts (id, tenant, type, enabled, created_at, doc) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        ("box1", "t", "email", 1, doc["created_at"], orjson.dumps(doc)),
+    )
+    message = to_doc(reply)
+    conn.execute(
+        "INSERT INTO messages (conversation_id, seq, tenant, due_at, doc) VALUES (?, ?, ?, ?, ?)",
+        ("c-box", 2, "t", message["delivery"]["due_at"], orjson.dumps(message)),
+    )
+
+
+def _seed_sqlite_v3(conn: sqlite3.Connection) -> None:
+    _seed_sqlite_v3_search(conn)
+    _seed_sqlite_v3_outbox(conn)
+
+
+def _v4_contacts() -> list[Contact]:
+    """Version 5 lists contacts by a column of their own (paging): older contacts, seen at
+    different times, must come in that order."""
+    return [
+        Contact(id=f"k4-{n}", tenant="t4", name=f"Seen {n}", last_seen_at=at(n)) for n in (1, 3, 2)
+    ]
+
+
+def _seed_sqlite_v4(conn: sqlite3.Connection) -> None:
+    for contact in _v4_contacts():
+        conn.execute(
+            "INSERT INTO contacts VALUES (?, ?, ?)",
+            (contact.id, "t4", orjson.dumps(to_doc(contact))),
+        )
 
 
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
+    4: _seed_sqlite_v4,
 }
 
 
@@ -203,6 +267,14 @@ async def _check_migrated(store: Any) -> None:
     # And the one-open-conversation rule holds from now on.
     reply = Message(id="r", tenant="t", conversation_id="c-new", sender=Sender("agent", "a1"))
     assert (await store.append_message(reply)).created
+    # Version 4 lists contacts by a column of their own and records uploads.
+    assert [c.id for c in await store.list_contacts("t")] == ["k1"]
+    assert [c.id for c in await store.list_contacts("t", after=(contact.last_seen_at, "k1"))] == []
+    upload = Upload(
+        id=f"{1:032x}.txt", tenant="t", uploader_type="agent", uploader_id="a1", size=5, mime="x"
+    )
+    assert await store.create_upload(upload, UploadQuota(tenant_bytes=10)) is None
+    assert await store.upload_totals("t") == (1, 5)
 
 
 async def _check_v2_data(store: Any) -> None:
@@ -213,16 +285,26 @@ async def _check_v2_data(store: Any) -> None:
 
 
 async def _check_v3_data(store: Any) -> None:
-    assert [c.id for c in await store.search_contacts("t", "小明")] == ["k-zh"]
-    assert [c.id for c in await store.search_contacts("t", "老客户")] == ["k-zh"]
-    hits = await store.search_conversations("t", "订单")
+    account = await store.get_channel_account("t", "box1")
+    assert account is not None and account.name == "Box"
+    claimed = await store.claim_due_deliveries(at(1), at(100), 10)
+    assert [c.message.text for c in claimed] == ["pending reply"]
+    assert [c.id for c in await store.search_contacts("t3", "小明")] == ["k-zh"]
+    assert [c.id for c in await store.search_contacts("t3", "老客户")] == ["k-zh"]
+    hits = await store.search_conversations("t3", "订单")
     assert [(h.conversation.id, h.message.seq) for h in hits] == [("c-rated", 1)]
-    rated = await store.list_rated_conversations("t")
+    rated = await store.list_rated_conversations("t3")
     assert [(c.id, c.rating.comment) for c in rated] == [("c-rated", "很好")]
 
 
+async def _check_v4_data(store: Any) -> None:
+    assert [c.id for c in await store.list_contacts("t4")] == ["k4-3", "k4-2", "k4-1"]
+    second = await store.list_contacts("t4", after=(at(3), "k4-3"), limit=1)
+    assert [c.id for c in second] == ["k4-2"]
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data}
+CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data, 4: _check_v4_data}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -296,13 +378,22 @@ async def _seed_mongo_v2(db: Any) -> None:
 
 
 async def _seed_mongo_v3(db: Any) -> None:
+    account, reply = _v3_data()
+    await db["channel_accounts"].insert_one({"_id": "box1", **to_doc(account)})
+    message = to_doc(reply)
+    await db["messages"].insert_one({**message, "due_at": message["delivery"]["due_at"]})
     contact, rated, message = _v3_records()
     await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
     await db["conversations"].insert_one({"_id": rated.id, **to_doc(rated), "open_key": None})
     await db["messages"].insert_one(to_doc(message))
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3}
+async def _seed_mongo_v4(db: Any) -> None:
+    for contact in _v4_contacts():
+        await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
+
+
+MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3, 4: _seed_mongo_v4}
 
 
 async def _build_mongo(db: Any, version: int) -> None:

@@ -3,7 +3,7 @@
 // list, the chat pane and the contact panel current. The parts live in their own modules.
 import { t, applyI18n, switchLang } from "../i18n.js";
 import {
-  $, el, api, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, agentToken, TOKEN, ApiError,
+  $, el, api, apiAll, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, agentToken, TOKEN, ApiError,
 } from "../shared.js";
 import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage, dialog } from "./core.js";
 import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed } from "./list.js";
@@ -171,7 +171,7 @@ async function loadReference() {
   /** @type {[Agent, {items: Agent[]}, {items: Tag[]}]} */
   const [me, agents, tags] = await Promise.all([
     api("/api/v1/auth/me").catch((err) => { if (err.status === 401) throw err; return state.me; }),
-    api("/api/v1/agents").catch(() => ({ items: [] })),
+    apiAll("/api/v1/agents").then((items) => ({ items })).catch(() => ({ items: [] })),
     api("/api/v1/tags").catch(() => ({ items: [] })),
   ]);
   // Roles may have changed since sign-in (an admin promoted this agent).

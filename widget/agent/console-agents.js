@@ -1,7 +1,7 @@
 // @ts-check
 // Agents (坐席管理): list, create, edit, disable and enable again.
 import { addStrings, t } from "../i18n.js";
-import { api, el } from "../shared.js";
+import { api, apiAll, el } from "../shared.js";
 import { checkbox, field, sectionHeader, statusLine } from "./console-common.js";
 
 /** @import { Agent } from "../types.js" */
@@ -22,7 +22,7 @@ async function render(/** @type {ConsoleContext} */ ctx) {
   let agents = [];
 
   async function load() {
-    agents = (await api("/api/v1/agents?include_disabled=true")).items;
+    agents = await apiAll("/api/v1/agents?include_disabled=true");
     list.replaceChildren(...agents.map(row));
   }
 

@@ -14,9 +14,23 @@ import { shortTime, state, ui, dialog, entry, addMessage } from "./core.js";
 
 /** @type {LeftMessage[]} */
 let items = [];
+/** The cursor of the next page (the hub lists 100 at a time), null at the end. */
+/** @type {string | null} */
+let next = null;
 
 export async function refreshLeftMessages() {
-  try { items = (await api("/api/v1/left-messages")).items; } catch { return; }
+  try { ({ items, next } = await api("/api/v1/left-messages")); } catch { return; }
+  renderLeft();
+}
+
+async function loadMore() {
+  if (!next) return;
+  /** @type {{items: LeftMessage[], next: string | null}} */
+  let page;
+  try { page = await api(`/api/v1/left-messages?cursor=${encodeURIComponent(next)}`); } catch { return; }
+  const known = new Set(items.map((m) => m.id));
+  items = [...items, ...page.items.filter((m) => !known.has(m.id))];
+  next = page.next;
   renderLeft();
 }
 
@@ -130,11 +144,13 @@ function renderLeft() {
     const field = /** @type {HTMLTextAreaElement | null} */ (node.querySelector(".left-note"));
     return [/** @type {HTMLElement} */ (node).dataset.id, field && document.activeElement === field ? field.value : null];
   }));
+  const more = next ? el("button", { type: "button", className: "link more", testid: "left-more", textContent: t("loadMore") }) : null;
+  if (more) more.onclick = () => { more.disabled = true; loadMore(); };
   $("left").replaceChildren(...sorted.map((m) => {
     const node = leftItem(m);
     const draft = drafts.get(m.id);
     const field = /** @type {HTMLTextAreaElement | null} */ (node.querySelector(".left-note"));
     if (typeof draft === "string" && field) field.value = draft;
     return node;
-  }));
+  }), ...(more ? [more] : []));
 }

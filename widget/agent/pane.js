@@ -4,7 +4,7 @@
 // notes), delivery state with retry, transfer, close with a service summary, blacklist, and
 // for supervisors a read-only view with "Take over".
 import { t } from "../i18n.js";
-import { $, el, api, ApiError } from "../shared.js";
+import { $, el, api, apiAll, ApiError } from "../shared.js";
 import { kindOf, renderBody } from "../render.js";
 import { refusal, tooLongText, fileTooLargeText } from "../refusals.js";
 import {
@@ -624,8 +624,8 @@ function openSummary(/** @type {Entry} */ e) {
 }
 
 async function openTransfer(/** @type {Entry} */ e) {
-  /** @type {{items: Agent[]}} */
-  const { items } = await api("/api/v1/agents");
+  /** @type {Agent[]} */
+  const items = await apiAll("/api/v1/agents");
   const select = el("select", { testid: "transfer-agent" }, ...items.filter((a) => a.id !== state.me?.id)
     .map((a) => el("option", { value: a.id, textContent: `${a.name} <${a.email}>` })));
   select.setAttribute("aria-label", t("transfer"));
