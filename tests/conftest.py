@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import socket
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -119,9 +120,11 @@ async def start_hub(
     return runner, f"http://127.0.0.1:{settings.port}"
 
 
-@pytest.fixture
-async def running_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    runner, base_url = await start_hub(tmp_path / "data")
+@asynccontextmanager
+async def hub_running(data_dir: Path, **overrides: Any) -> AsyncIterator[RunningHub]:
+    """A hub on a free port with the administrator signed in; its clients and the hub are
+    closed afterwards."""
+    runner, base_url = await start_hub(data_dir, **overrides)
     async with aiohttp.ClientSession() as session:
         api = Api(base_url, session)
         admin_token, _ = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -132,3 +135,9 @@ async def running_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
             for client in running.clients:
                 await client.close()
             await runner.cleanup()
+
+
+@pytest.fixture
+async def running_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
+    async with hub_running(tmp_path / "data") as running:
+        yield running

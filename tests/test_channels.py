@@ -19,7 +19,7 @@ from hub.channels import DeliveryError
 from hub.context import HUB
 from hub.domain import Identity
 from hub.outbox import Outbox
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningHub, start_hub
+from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, RunningHub, hub_running, start_hub
 from tests.realtime_clients import AgentClient, Api
 from tests.standin import STANDIN, StandInChannel, StandInConnector
 
@@ -66,17 +66,8 @@ async def _start(
 @pytest.fixture
 async def channel_hub(tmp_path: Path) -> AsyncIterator[ChannelHub]:
     channel = StandInChannel()
-    runner, base_url = await _start(tmp_path, channel)
-    async with aiohttp.ClientSession() as session:
-        api = Api(base_url, session)
-        admin_token, _ = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        running = RunningHub(base_url, runner.app[HUB], api, admin_token)
-        try:
-            yield ChannelHub(running, channel, tmp_path / "data")
-        finally:
-            for client in running.clients:
-                await client.close()
-            await runner.cleanup()
+    async with hub_running(tmp_path / "data", channel_types=[channel], **FAST) as running:
+        yield ChannelHub(running, channel, tmp_path / "data")
 
 
 # accounts ------------------------------------------------------------------------------

@@ -6,8 +6,7 @@ message is kept all the same."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,24 +16,12 @@ import aiohttp
 from hub.actions.messages import receive_inbound
 from hub.actions.uploads import do_remove_orphan_uploads, do_save_inbound_attachment
 from hub.channels import InboundMessage
-from hub.context import HUB
 from hub.domain import Identity, utcnow
-from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, Api, RunningHub, start_hub
+from tests.conftest import RunningHub, hub_running
 
 
-@asynccontextmanager
-async def hub_with(tmp_path: Path, **overrides: Any) -> AsyncIterator[RunningHub]:
-    runner, base_url = await start_hub(tmp_path / "data", **overrides)
-    async with aiohttp.ClientSession() as session:
-        api = Api(base_url, session)
-        admin_token, _ = await api.login(ADMIN_EMAIL, ADMIN_PASSWORD)
-        running = RunningHub(base_url, runner.app[HUB], api, admin_token)
-        try:
-            yield running
-        finally:
-            for client in running.clients:
-                await client.close()
-            await runner.cleanup()
+def hub_with(tmp_path: Path, **overrides: Any) -> AbstractAsyncContextManager[RunningHub]:
+    return hub_running(tmp_path / "data", **overrides)
 
 
 async def upload(
