@@ -211,9 +211,21 @@ const MATCHES_SHOWN = 20;
 
 /** "Merge": another contact (the same person on another channel) is merged into this one. */
 async function openMerge(/** @type {Contact} */ contact) {
-  /** @type {Contact[]} */
-  const others = (await api("/api/v1/contacts?limit=1000")).items
-    .filter((/** @type {Contact} */ c) => c.id !== contact.id && !c.merged_into);
+  const candidates = (/** @type {Contact[]} */ items) => items.filter((c) => c.id !== contact.id && !c.merged_into);
+  // The most recently seen to start with; typed text is searched by the hub, over every contact.
+  const recent = candidates((await api(`/api/v1/contacts?limit=${MATCHES_SHOWN + 1}`)).items);
+  let others = recent;
+  let asked = 0;
+  const lookUp = async () => {
+    const q = search.value.trim();
+    const mine = ++asked;
+    const found = q
+      ? candidates((await api(`/api/v1/search/contacts?q=${encodeURIComponent(q)}&limit=${MATCHES_SHOWN + 1}`)).items)
+      : recent;
+    if (mine !== asked) return; // a later keystroke's answer wins
+    others = found;
+    show();
+  };
   const search = el("input", { type: "search", testid: "merge-search", placeholder: t("mergeSearch") });
   search.setAttribute("aria-label", t("mergeSearch"));
   const results = el("div", { className: "merge-results", testid: "merge-results", role: "listbox" });
@@ -222,11 +234,7 @@ async function openMerge(/** @type {Contact} */ contact) {
   let picked = null;
   const nameOf = (/** @type {Contact} */ c) => c.name || c.email || c.phone || `${t("visitor")} ${c.id.slice(0, 6)}`;
   const show = () => {
-    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
-    const matches = others.filter((c) => {
-      const text = [c.name, c.email, c.phone, c.id, ...(c.identities || []).map((i) => i.external_id)].join(" ").toLowerCase();
-      return words.every((w) => text.includes(w));
-    }).slice(0, MATCHES_SHOWN);
+    const matches = others.slice(0, MATCHES_SHOWN);
     results.replaceChildren(...matches.map((c) => {
       const option = el("button", { type: "button", className: "merge-candidate", testid: "merge-candidate", role: "option",
         dataset: { contactId: c.id } },
@@ -240,7 +248,7 @@ async function openMerge(/** @type {Contact} */ contact) {
     confirm.textContent = picked ? t("mergeConfirm", { other: nameOf(picked), name: nameOf(contact) }) : t("mergePick");
     submit.disabled = !picked;
   };
-  search.addEventListener("input", show);
+  search.addEventListener("input", () => { lookUp().catch(() => {}); });
   const form = dialog("merge-dialog", t("mergeTitle"), [search, results, confirm], t("mergeSubmit"), async () => {
     if (!picked) throw new Error(t("mergePick"));
     const source = picked;
