@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from hub.domain import LeftMessage, utcnow
+from hub.domain import Contact, LeftMessage, utcnow
 from tests.conftest import RunningHub
 
 
@@ -132,3 +132,25 @@ async def test_the_waiting_queue_pages_in_order_even_as_it_moves(running_hub: Ru
     # `items` are the conversation ids of each page, in queue order.
     assert first["items"][1:] + rest == whole["items"]
     assert len(whole["items"]) == 4 and whole["next"] is None
+
+
+async def test_search_pages_with_the_same_cursors(running_hub: RunningHub) -> None:
+    """Search answers in pages like every list, and refuses another list's cursor."""
+    store, now = running_hub.hub.store, utcnow()
+    for number in range(5):
+        await store.create_contact(
+            Contact(
+                id=f"k{number}",
+                tenant="default",
+                name=f"王小明 {number}",
+                last_seen_at=now - timedelta(minutes=number // 2),
+            )
+        )
+    token = running_hub.admin_token
+    found = await walk(running_hub, "/api/v1/search/contacts?q=小明&limit=2", token)
+    assert [c["id"] for c in found] == ["k0", "k1", "k2", "k3", "k4"]
+    _, first = await running_hub.api.request("GET", "/api/v1/contacts?limit=1", token=token)
+    status, refused = await running_hub.api.request(
+        "GET", f"/api/v1/search/contacts?q=小明&cursor={first['next']}", token=token
+    )
+    assert status == 400 and refused["error"]["code"] == "invalid_cursor"

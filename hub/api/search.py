@@ -4,16 +4,17 @@ page; pass it as `cursor` for the next one)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
+from datetime import UTC, datetime
 
-import orjson
 from aiohttp import web
 
-from hub.api.common import current_agent, current_supervisor, hub_of, query_int
+from hub.api.common import current_agent, current_supervisor, hub_of
+from hub.api.paging import page, page_limit, page_position
 from hub.domain import Conversation, iso
 from hub.errors import Invalid
-from hub.storage.base import After
+
+# A record without its sort time (a contact never seen) sorts as the oldest.
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 routes = web.RouteTableDef()
 
@@ -27,43 +28,24 @@ def _query_text(request: web.Request) -> str:
     return text
 
 
-def _cursor(request: web.Request) -> After | None:
-    raw = request.query.get("cursor")
-    if not raw:
-        return None
-    try:
-        key, record_id = orjson.loads(base64.urlsafe_b64decode(raw.encode()))
-        if not isinstance(key, str) or not isinstance(record_id, str):
-            raise ValueError(raw)
-    except (ValueError, TypeError, binascii.Error, orjson.JSONDecodeError):
-        raise Invalid("cursor is the `next` of the page before", code="invalid_cursor") from None
-    return key, record_id
-
-
-def _next(items: list[object], limit: int, key: str | None, record_id: str) -> str | None:
-    if len(items) < limit or key is None:
-        return None
-    return base64.urlsafe_b64encode(orjson.dumps([key, record_id])).decode()
-
-
 def _limit(request: web.Request) -> int:
-    return query_int(request, "limit", 50, low=1, high=200)
+    return page_limit(request, default=50, high=200)
 
 
 @routes.get("/api/v1/search/contacts")
 async def search_contacts(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     limit = _limit(request)
-    contacts = await hub_of(request).store.search_contacts(
-        agent.tenant, _query_text(request), limit=limit, after=_cursor(request)
+    found = await hub_of(request).store.search_contacts(
+        agent.tenant,
+        _query_text(request),
+        limit=limit + 1,
+        after=page_position(request, "search_contacts"),
     )
-    last = contacts[-1] if contacts else None
-    return web.json_response(
-        {
-            "items": [c.public() for c in contacts],
-            "next": _next(contacts, limit, iso(last.last_seen_at), last.id) if last else None,
-        }
+    contacts, following = page(
+        "search_contacts", found, limit, lambda c: (c.last_seen_at or EPOCH, c.id)
     )
+    return web.json_response({"items": [c.public() for c in contacts], "next": following})
 
 
 @routes.get("/api/v1/search/conversations")
@@ -73,15 +55,20 @@ async def search_conversations(request: web.Request) -> web.Response:
     agent = await current_agent(request)
     hub = hub_of(request)
     limit = _limit(request)
-    hits = await hub.store.search_conversations(
+    found = await hub.store.search_conversations(
         agent.tenant,
         _query_text(request),
         visible_to=None if agent.is_supervisor() else agent.id,
-        limit=limit,
-        after=_cursor(request),
+        limit=limit + 1,
+        after=page_position(request, "search_conversations"),
+    )
+    hits, following = page(
+        "search_conversations",
+        found,
+        limit,
+        lambda h: (h.conversation.created_at, h.conversation.id),
     )
     names = await _contact_names(request, [hit.conversation for hit in hits])
-    last = hits[-1].conversation if hits else None
     return web.json_response(
         {
             "items": [
@@ -92,7 +79,7 @@ async def search_conversations(request: web.Request) -> web.Response:
                 }
                 for hit in hits
             ],
-            "next": _next(hits, limit, iso(last.created_at), last.id) if last else None,
+            "next": following,
         }
     )
 
@@ -113,9 +100,10 @@ async def list_ratings(request: web.Request) -> web.Response:
     supervisor = await current_supervisor(request)
     hub = hub_of(request)
     limit = _limit(request)
-    rated = await hub.store.list_rated_conversations(
-        supervisor.tenant, limit=limit, after=_cursor(request)
+    found = await hub.store.list_rated_conversations(
+        supervisor.tenant, limit=limit + 1, after=page_position(request, "ratings")
     )
+    rated, following = page("ratings", found, limit, lambda c: (c.closed_at or EPOCH, c.id))
     names = await _contact_names(request, rated)
     agents = {a.id: a.name for a in await hub.store.list_agents(supervisor.tenant)}
     items = []
@@ -134,10 +122,4 @@ async def list_ratings(request: web.Request) -> web.Response:
                 "closed_at": iso(conversation.closed_at),
             }
         )
-    last = rated[-1] if rated else None
-    return web.json_response(
-        {
-            "items": items,
-            "next": _next(rated, limit, iso(last.closed_at), last.id) if last else None,
-        }
-    )
+    return web.json_response({"items": items, "next": following})

@@ -117,12 +117,6 @@ class ConversationHit:
     message: Message
 
 
-# Where a page of search results or ratings continues: the (sort key, id) of the last item
-# of the page before, the sort key being an ISO time (contacts: last_seen_at; conversations:
-# created_at; ratings: closed_at).
-After = tuple[str, str]
-
-
 class Store(ABC):
     """Async persistence for every record of the hub."""
 
@@ -393,7 +387,7 @@ class Store(ABC):
 
     @abstractmethod
     async def search_contacts(
-        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, text: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Contact]:
         """Contacts whose name, email, phone, notes, a tag or an identity contains `text`,
         most recently seen first (then by id); merged-away contacts are left out."""
@@ -406,7 +400,7 @@ class Store(ABC):
         *,
         visible_to: str | None = None,
         limit: int = 50,
-        after: After | None = None,
+        after: Position | None = None,
     ) -> list[ConversationHit]:
         """Conversations with a message (notes included) whose text or email subject
         contains `text`, newest first (by created_at, then id descending). `visible_to`: only
@@ -414,7 +408,7 @@ class Store(ABC):
 
     @abstractmethod
     async def list_rated_conversations(
-        self, tenant: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Conversation]:
         """Rated conversations, most recently closed first (then by id descending)."""
 

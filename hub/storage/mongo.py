@@ -90,7 +90,6 @@ from hub.domain import (
 )
 from hub.errors import Conflict, NotFound
 from hub.storage.base import (
-    After,
     ClaimedDelivery,
     ConversationHit,
     Ingested,
@@ -149,14 +148,15 @@ def _contains(text: str) -> dict[str, Any]:
     return {"$regex": re.escape(text), "$options": "i"}
 
 
-def _continues(key: str, after: After | None, *, id_descending: bool) -> dict[str, Any]:
+def _continues(key: str, after: Position | None, *, id_descending: bool) -> dict[str, Any]:
     """The filter for the page after `after` in (key descending, _id) order."""
     if after is None:
         return {}
+    moment = iso(after[0])
     return {
         "$or": [
-            {key: {"$lt": after[0]}},
-            {key: after[0], "_id": {"$lt" if id_descending else "$gt": after[1]}},
+            {key: {"$lt": moment}},
+            {key: moment, "_id": {"$lt" if id_descending else "$gt": after[1]}},
         ]
     }
 
@@ -1020,7 +1020,7 @@ class MongoStore(Store):
     # it has a page.
 
     async def search_contacts(
-        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, text: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Contact]:
         pattern = _contains(text)
         where = {
@@ -1050,7 +1050,7 @@ class MongoStore(Store):
         *,
         visible_to: str | None = None,
         limit: int = 50,
-        after: After | None = None,
+        after: Position | None = None,
     ) -> list[ConversationHit]:
         pattern = _contains(text)
         newest_match: dict[str, int] = {}
@@ -1088,7 +1088,7 @@ class MongoStore(Store):
         return hits
 
     async def list_rated_conversations(
-        self, tenant: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Conversation]:
         where = {
             "tenant": tenant,

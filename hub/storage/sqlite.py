@@ -39,7 +39,6 @@ from hub.domain import (
     open_key,
 )
 from hub.storage.base import (
-    After,
     ClaimedDelivery,
     ConversationHit,
     Ingested,
@@ -656,7 +655,7 @@ class SqliteStore(Store):
     # search and ratings ------------------------------------------------------------------
 
     async def search_contacts(
-        self, tenant: str, text: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, text: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Contact]:
         where = [
             "s.body LIKE ? ESCAPE '\\'",
@@ -667,7 +666,7 @@ class SqliteStore(Store):
         seen = "json_extract(c.doc, '$.last_seen_at')"
         if after is not None:
             where.append(f"({seen} < ? OR ({seen} = ? AND c.id > ?))")
-            params.extend([after[0], after[0], after[1]])
+            params.extend([iso(after[0]), iso(after[0]), after[1]])
         docs = await self._all(
             "SELECT c.doc FROM contact_search s JOIN contacts c ON c.rowid = s.rowid "
             f"WHERE {' AND '.join(where)} ORDER BY {seen} DESC, c.id LIMIT ?",
@@ -682,7 +681,7 @@ class SqliteStore(Store):
         *,
         visible_to: str | None = None,
         limit: int = 50,
-        after: After | None = None,
+        after: Position | None = None,
     ) -> list[ConversationHit]:
         where: list[str] = []
         params: list[Any] = [like_pattern(text), tenant, tenant]
@@ -691,7 +690,7 @@ class SqliteStore(Store):
             params.append(visible_to)
         if after is not None:
             where.append("(c.created_at < ? OR (c.created_at = ? AND c.id < ?))")
-            params.extend([after[0], after[0], after[1]])
+            params.extend([iso(after[0]), iso(after[0]), after[1]])
         assert self._reader is not None
         rows = await self._reader.execute_fetchall(
             "SELECT c.doc, m.doc FROM (SELECT conversation_id, max(seq) AS seq "
@@ -711,14 +710,14 @@ class SqliteStore(Store):
         ]
 
     async def list_rated_conversations(
-        self, tenant: str, *, limit: int = 50, after: After | None = None
+        self, tenant: str, *, limit: int = 50, after: Position | None = None
     ) -> list[Conversation]:
         closed = "json_extract(doc, '$.closed_at')"
         where = ["tenant = ?", "json_extract(doc, '$.rating') IS NOT NULL"]
         params: list[Any] = [tenant]
         if after is not None:
             where.append(f"({closed} < ? OR ({closed} = ? AND id < ?))")
-            params.extend([after[0], after[0], after[1]])
+            params.extend([iso(after[0]), iso(after[0]), after[1]])
         docs = await self._all(
             f"SELECT doc FROM conversations WHERE {' AND '.join(where)} "
             f"ORDER BY {closed} DESC, id DESC LIMIT ?",
