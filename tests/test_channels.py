@@ -472,6 +472,7 @@ async def test_a_web_visitor_and_a_channel_contact_merge_into_one(
     assert channel_contact is not None
     web_contact_id = visitor.session["contact_id"]
     path = f"/api/v1/contacts/{web_contact_id}/merge"
+    heard_before = agent.count("conversation.updated")
     status, merged = await running.api.request(
         "POST", path, token=agent.token, json={"contact_id": channel_contact.id}
     )
@@ -485,6 +486,13 @@ async def test_a_web_visitor_and_a_channel_contact_merge_into_one(
     assert merged["merged_from"][0]["by"] == agent.id
     conversations = await hub.store.list_conversations("default", contact_id=web_contact_id)
     assert {c.channel for c in conversations} == {"webim", STANDIN}
+    # The agent's list hears that the channel's conversation belongs to the kept contact now.
+    await agent.wait_for(
+        "conversation.updated",
+        lambda d: d["conversation"]["channel"] == STANDIN
+        and d["conversation"]["contact_id"] == web_contact_id,
+        start=heard_before,
+    )
     old = await hub.store.get_contact("default", channel_contact.id)
     assert old is not None and old.merged_into == web_contact_id and old.identities == []
     # The channel's next message lands in the merged contact's open conversation there.

@@ -11,7 +11,7 @@ from hub.actions.conversations import do_close
 from hub.context import Hub
 from hub.domain import Agent, Contact, iso, utcnow
 from hub.errors import Conflict, Invalid, NotFound
-from hub.events import ContactUpdated, TagsChanged
+from hub.events import ContactUpdated, ConversationUpdated, TagsChanged
 from hub.storage.base import Position
 
 CONTACT_FIELDS = {"name": 100, "phone": 40, "email": 200, "notes": 2000}
@@ -229,7 +229,12 @@ async def do_merge_contacts(hub: Hub, actor: Agent, target_id: str, raw: object)
     ]
     source.identities = []
     source.merged_into = target.id
-    await hub.store.merge_contacts(target, source)
+    moved = await hub.store.merge_contacts(target, source)
     await announce_contact(hub, source)
     await announce_contact(hub, target)
+    # The inbox lists conversations by their contact: the moved ones show who they are now.
+    for conversation_id in moved:
+        conversation = await hub.store.get_conversation(target.tenant, conversation_id)
+        if conversation is not None:
+            await hub.bus.publish(ConversationUpdated(conversation))
     return target
