@@ -489,8 +489,10 @@ async def test_a_web_visitor_and_a_channel_contact_merge_into_one(
     # The agent's list hears that the channel's conversation belongs to the kept contact now.
     await agent.wait_for(
         "conversation.updated",
-        lambda d: d["conversation"]["channel"] == STANDIN
-        and d["conversation"]["contact_id"] == web_contact_id,
+        lambda d: (
+            d["conversation"]["channel"] == STANDIN
+            and d["conversation"]["contact_id"] == web_contact_id
+        ),
         start=heard_before,
     )
     old = await hub.store.get_contact("default", channel_contact.id)
