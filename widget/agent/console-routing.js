@@ -132,7 +132,7 @@ addStrings({
     c_rt_timeout: "Queue timeout (seconds)", c_rt_timeoutHint: "After this wait the visitor is asked to leave a message.",
     c_rt_grace: "Disconnect grace (seconds)", c_rt_graceHint: "An agent who drops keeps their conversations this long before they are routed again.",
     c_rt_overflow: "Queue overflow", c_rt_overflowHint: "A waiting conversation moves on after the wait, or at once when more than the maximum wait ahead of it; it keeps its place by arrival.",
-    c_rt_ofFrom: "Queue (skill)", c_rt_ofDefault: "default queue", c_rt_ofAfter: "After (seconds)", c_rt_ofMax: "More than waiting",
+    c_rt_ofFrom: "Queue (skill)", c_rt_ofDefault: "default queue", c_rt_ofAfter: "After (seconds)", c_rt_ofMax: "Max waiting ahead",
     c_rt_ofThen: "Then", c_rt_ofToQueue: "move to queue", c_rt_ofLeave: "ask to leave a message", c_rt_ofTo: "Target queue",
     c_rt_ofRemove: "Remove", c_rt_ofAdd: "Add overflow rule",
   },
