@@ -154,10 +154,12 @@ addStrings({
     r_attachment: "[attachment]", r_file: "file", r_note: "Private note", r_close: "Close",
     r_original: "Open original", r_not_kept: "not kept (no storage room)",
     sys_queue_timeout: "No agent is available right now: please leave a message and we will get back to you.",
+    sys_queue_overflow: "All our agents are busy right now: please leave a message and we will get back to you.",
   },
   zh: {
     r_attachment: "[附件]", r_file: "文件", r_note: "内部备注", r_close: "关闭",
     r_original: "查看原图", r_not_kept: "未保存（存储空间不足）",
     sys_queue_timeout: "暂时没有坐席可以接待，请留言，我们会尽快联系您。",
+    sys_queue_overflow: "当前坐席全忙，请留言，我们会尽快联系您。",
   },
 });

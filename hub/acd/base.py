@@ -14,6 +14,8 @@ Rules (docs/protocol.md, "Routing"):
 * Queues are FIFO per skill, ordered by `since` (the conversation's original arrival, so a
   conversation routed again after its agent's disconnect grace goes ahead of newer waiters),
   ties by arrival order at the ACD.
+* Overflow moves a waiting conversation to another skill's queue by the same order (its
+  original arrival), or to a free agent of that skill at once.
 * Whenever an agent may have become eligible (ready, connected, capacity freed, profile
   changed) the ACD drains: it gives that agent the oldest waiting conversation it can serve
   (oldest head among the queue of no skill and the queues of its skills), repeatedly while
@@ -126,6 +128,13 @@ class AcdState(ABC):
         was held by another agent it moves (the old agent's freed capacity drains the queues);
         if it was queued it leaves the queue. Raises LookupError when the agent is unknown,
         ValueError when it cannot take it (the change is then empty and nothing moved)."""
+
+    @abstractmethod
+    async def move_queued(self, tenant: str, conversation_id: str, skill: str | None) -> AcdChange:
+        """Queue overflow: a waiting conversation moves to another skill's queue, keeping its
+        original arrival (so it goes ahead of later arrivals there), or straight to the best
+        eligible agent of that skill. Both queues are in queues_changed. A conversation that
+        is not waiting (held, released, unknown) does not move: empty change."""
 
     @abstractmethod
     async def release(self, tenant: str, conversation_id: str) -> AcdChange:

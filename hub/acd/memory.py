@@ -250,6 +250,22 @@ class MemoryAcd(AcdState):
             change.merge(state.drain(previous))
         return change
 
+    async def move_queued(self, tenant: str, conversation_id: str, skill: str | None) -> AcdChange:
+        state = self._tenant(tenant)
+        waiting = state.queued.get(conversation_id)
+        if waiting is None:
+            return AcdChange()
+        change = AcdChange()
+        state.dequeue(conversation_id, change)
+        best = state.best_agent(skill)
+        if best is not None:
+            change.assignments.append(state.give(conversation_id, best))
+            return change
+        state.queues.setdefault(skill, SortedList()).add(waiting.key)
+        state.queued[conversation_id] = _Queued(skill, waiting.key, waiting.ref)
+        change.queues_changed.add(skill)
+        return change
+
     async def release(self, tenant: str, conversation_id: str) -> AcdChange:
         state = self._tenant(tenant)
         change = AcdChange()

@@ -13,6 +13,7 @@ from hub.actions.routing import (
     grace_timer,
     on_grace_expired,
     routing_settings,
+    schedule_overflow,
     schedule_queue_timeout,
 )
 from hub.context import Hub
@@ -79,6 +80,7 @@ async def restore_routing_state(hub: Hub, tenant: str) -> None:
                 ref=conversation.ref(),
             )
             schedule_queue_timeout(hub, conversation, settings.queue_timeout_seconds)
+            schedule_overflow(hub, conversation, settings)
     # Nobody is connected after a restart: agents get the usual grace to come back.
     for agent_id in held_by:
         hub.timers.schedule(

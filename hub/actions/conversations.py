@@ -8,7 +8,7 @@ from hub.acd.base import Assignment
 from hub.actions.access import Act, check_contact, check_conversation
 from hub.actions.channels import channel_type, get_channel
 from hub.actions.messages import check_client_id, check_text, do_send_agent_message
-from hub.actions.routing import apply_change, persist_assignment, queue_timer, requeue
+from hub.actions.routing import apply_change, persist_assignment, requeue, stop_queue_timers
 from hub.context import Hub
 from hub.domain import (
     Agent,
@@ -76,7 +76,7 @@ async def do_close(
     )
     if not written:
         raise Conflict("the conversation changed meanwhile; try again", code="conflict")
-    hub.timers.cancel(queue_timer(conversation.id))
+    stop_queue_timers(hub, conversation.id)
     change = await hub.acd.release(conversation.tenant, conversation.id)
     await hub.bus.publish(ConversationClosed(conversation, reason=reason))
     await apply_change(hub, conversation.tenant, change)

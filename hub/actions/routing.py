@@ -1,5 +1,5 @@
 """Routing: offer conversations to the ACD, persist its decisions, announce them, and run the
-queue-timeout and disconnect-grace timers.
+queue-timeout, queue-overflow and disconnect-grace timers.
 
 The ACD decides atomically in memory (or Redis); this module makes each decision durable
 (compare-and-set on the conversation's status, so a close racing an assignment never loses)
@@ -20,6 +20,7 @@ from hub.domain import (
     DeliveryStatus,
     Message,
     MessageType,
+    OverflowRule,
     RoutingSettings,
     Sender,
     SenderType,
@@ -47,12 +48,25 @@ SYSTEM_TEXTS = {
     "queue_timeout": (
         "No agent is available right now: please leave a message and we will get back to you."
     ),
+    "queue_overflow": (
+        "All our agents are busy right now: please leave a message and we will get back to you."
+    ),
 }
 ASSIGNED_HISTORY = 50
 
 
 def queue_timer(conversation_id: str) -> tuple[str, str]:
     return ("queue-timeout", conversation_id)
+
+
+def overflow_timer(conversation_id: str) -> tuple[str, str]:
+    return ("queue-overflow", conversation_id)
+
+
+def stop_queue_timers(hub: Hub, conversation_id: str) -> None:
+    """The conversation left its queue (assigned, closed): its waits end."""
+    hub.timers.cancel(queue_timer(conversation_id))
+    hub.timers.cancel(overflow_timer(conversation_id))
 
 
 def grace_timer(tenant: str, agent_id: str) -> tuple[str, str, str]:
@@ -65,7 +79,7 @@ async def routing_settings(hub: Hub, tenant: str) -> RoutingSettings:
     settings = await hub.acd.settings(tenant)
     if settings is None:
         stored = await hub.store.get_settings(tenant, "routing")
-        settings = RoutingSettings(**stored) if stored else RoutingSettings()
+        settings = RoutingSettings.from_public(stored) if stored else RoutingSettings()
         await hub.acd.configure(tenant, settings)
     return settings
 
@@ -75,6 +89,24 @@ def is_live(hub: Hub, conversation: Conversation) -> bool:
     messages make sense; an email customer is not waiting there."""
     connector = hub.connectors.for_conversation(conversation)
     return connector is not None and connector.capabilities.live
+
+
+def schedule_overflow(hub: Hub, conversation: Conversation, settings: RoutingSettings) -> None:
+    """The wait of the overflow rule of the queue the conversation has just joined."""
+    rule = settings.overflow_of(conversation.skill)
+    if rule is None or rule.after_seconds is None or not can_overflow(hub, conversation, rule):
+        return
+    tenant, conversation_id, skill = conversation.tenant, conversation.id, conversation.skill
+    hub.timers.schedule(
+        overflow_timer(conversation_id),
+        rule.after_seconds,
+        lambda: overflow_waited(hub, tenant, conversation_id, skill),
+    )
+
+
+def can_overflow(hub: Hub, conversation: Conversation, rule: OverflowRule) -> bool:
+    # Only a customer at a screen can be asked to leave a message instead (as on timeout).
+    return not rule.leave_message or is_live(hub, conversation)
 
 
 def schedule_queue_timeout(hub: Hub, conversation: Conversation, timeout: float) -> None:
@@ -111,9 +143,57 @@ async def do_route(hub: Hub, conversation: Conversation) -> None:
         ref=conversation.ref(),
         preferred_agent_id=preferred,
     )
-    if not any(a.conversation_id == conversation.id for a in change.assignments):
+    queued = not any(a.conversation_id == conversation.id for a in change.assignments)
+    if queued:
         schedule_queue_timeout(hub, conversation, settings.queue_timeout_seconds)
+        # Before positions are pushed: a conversation overflowing at once is told only its
+        # place in the queue it moves to.
+        await watch_overflow(hub, conversation, settings)
     await apply_change(hub, tenant, change)
+
+
+async def watch_overflow(hub: Hub, conversation: Conversation, settings: RoutingSettings) -> None:
+    """A conversation has joined its skill's queue: it overflows at once when more than the
+    rule's max_queue wait ahead of it, else after the rule's wait."""
+    rule = settings.overflow_of(conversation.skill)
+    if rule is None or not can_overflow(hub, conversation, rule):
+        return
+    if rule.max_queue is not None:
+        position = await hub.acd.position(conversation.tenant, conversation.id)
+        if position is not None and position > rule.max_queue:
+            await overflow(hub, conversation, rule)
+            return
+    schedule_overflow(hub, conversation, settings)
+
+
+async def overflow_waited(hub: Hub, tenant: str, conversation_id: str, skill: str | None) -> None:
+    """The overflow wait of `skill`'s queue is over (the rule as set now applies)."""
+    conversation = await hub.store.get_conversation(tenant, conversation_id)
+    if conversation is None:
+        return
+    rule = (await routing_settings(hub, tenant)).overflow_of(skill)
+    if rule is not None and rule.after_seconds is not None:
+        await overflow(hub, conversation, rule)
+
+
+async def overflow(hub: Hub, conversation: Conversation, rule: OverflowRule) -> None:
+    """Move a waiting conversation on by its queue's rule: once per step, since a conversation
+    no longer waiting in the rule's queue (assigned, closed, moved on) is left alone."""
+    if conversation.status != QUEUED or conversation.skill != rule.skill:
+        return
+    tenant = conversation.tenant
+    if rule.leave_message:
+        await end_in_queue(hub, tenant, conversation.id, "queue_overflow")
+        return
+    change = await hub.acd.move_queued(tenant, conversation.id, rule.to_skill)
+    if not change.queues_changed:
+        return  # it stopped waiting meanwhile
+    hub.timers.cancel(overflow_timer(conversation.id))
+    moved = replace(conversation, skill=rule.to_skill)
+    await hub.store.update_conversation(moved, ["skill"], expect={"skill": rule.skill})
+    await apply_change(hub, tenant, change)
+    if not change.assignments:
+        await watch_overflow(hub, moved, await routing_settings(hub, tenant))
 
 
 async def apply_change(hub: Hub, tenant: str, change: AcdChange) -> None:
@@ -154,7 +234,7 @@ async def persist_assignment(
     else:
         log.error("could not persist assignment %s", assignment)
         return
-    hub.timers.cancel(queue_timer(conversation.id))
+    stop_queue_timers(hub, conversation.id)
     agent = await store.get_agent(tenant, assignment.agent_id)
     contact = await store.get_contact(tenant, conversation.contact_id)
     history = await store.list_messages(
@@ -176,21 +256,28 @@ async def persist_assignment(
 
 
 async def queue_timed_out(hub: Hub, tenant: str, conversation_id: str) -> None:
+    await end_in_queue(hub, tenant, conversation_id, "queue_timeout")
+
+
+async def end_in_queue(hub: Hub, tenant: str, conversation_id: str, reason: str) -> None:
+    """Nobody will answer soon: close a waiting conversation and ask the customer to leave a
+    message (the reason is also the key of the system message)."""
     if await hub.acd.position(tenant, conversation_id) is None:
         return
+    stop_queue_timers(hub, conversation_id)
     change = await hub.acd.release(tenant, conversation_id)
     conversation = await hub.store.get_conversation(tenant, conversation_id)
     if conversation is not None and conversation.status == QUEUED:
         conversation.status = CLOSED
         conversation.closed_at = utcnow()
-        conversation.close_reason = "queue_timeout"
+        conversation.close_reason = reason
         closed = await hub.store.update_conversation(
             conversation, ["status", "closed_at", "close_reason"], expect={"status": QUEUED}
         )
         if closed:
-            await post_system_message(hub, conversation, "queue_timeout")
+            await post_system_message(hub, conversation, reason)
             await hub.bus.publish(
-                ConversationClosed(conversation, reason="queue_timeout", leave_message=True)
+                ConversationClosed(conversation, reason=reason, leave_message=True)
             )
     await apply_change(hub, tenant, change)
 

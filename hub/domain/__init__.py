@@ -470,6 +470,41 @@ def upload_ids(attachments: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+LEAVE_MESSAGE = "leave_message"
+
+
+@dataclass(frozen=True, slots=True)
+class OverflowRule:
+    """One skill's queue overflow (skill None: the queue of no skill): after `after_seconds`
+    of waiting, or when the queue is longer than `max_queue` as a conversation joins it, that
+    conversation moves to `to_skill`'s queue, or ends with the leave-a-message prompt."""
+
+    skill: str | None
+    to_skill: str | None = None
+    leave_message: bool = False
+    after_seconds: float | None = None
+    max_queue: int | None = None
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "skill": self.skill,
+            "after_seconds": self.after_seconds,
+            "max_queue": self.max_queue,
+            "to": LEAVE_MESSAGE if self.leave_message else {"skill": self.to_skill},
+        }
+
+    @staticmethod
+    def from_public(data: dict[str, Any]) -> OverflowRule:
+        to = data["to"]
+        return OverflowRule(
+            skill=data["skill"],
+            to_skill=None if to == LEAVE_MESSAGE else to["skill"],
+            leave_message=to == LEAVE_MESSAGE,
+            after_seconds=data.get("after_seconds"),
+            max_queue=data.get("max_queue"),
+        )
+
+
 @dataclass(slots=True)
 class RoutingSettings:
     policy: str = RoutingPolicy.IDLE_FIRST.value
@@ -477,6 +512,11 @@ class RoutingSettings:
     default_max_concurrent: int = 5
     queue_timeout_seconds: int = 600
     disconnect_grace_seconds: int = 30
+    overflow: tuple[OverflowRule, ...] = ()
+
+    def overflow_of(self, skill: str | None) -> OverflowRule | None:
+        """The rule of one skill's queue (at most one each)."""
+        return next((rule for rule in self.overflow if rule.skill == skill), None)
 
     def public(self) -> dict[str, Any]:
         return {
@@ -485,7 +525,14 @@ class RoutingSettings:
             "default_max_concurrent": self.default_max_concurrent,
             "queue_timeout_seconds": self.queue_timeout_seconds,
             "disconnect_grace_seconds": self.disconnect_grace_seconds,
+            "overflow": [rule.public() for rule in self.overflow],
         }
+
+    @staticmethod
+    def from_public(data: dict[str, Any]) -> RoutingSettings:
+        """From public() (as stored; settings stored before overflow existed have none)."""
+        rules = tuple(OverflowRule.from_public(rule) for rule in data.get("overflow", ()))
+        return RoutingSettings(**{k: v for k, v in data.items() if k != "overflow"}, overflow=rules)
 
 
 @dataclass(slots=True)

@@ -159,6 +159,20 @@ class ReferenceAcd:
             change.merge(self._drain(previous))
         return change
 
+    def move_queued(self, conversation_id: str, skill: str | None) -> AcdChange:
+        entry = self._find_waiting(conversation_id)
+        if entry is None:
+            return AcdChange()
+        change = AcdChange()
+        self._dequeue(conversation_id, change)
+        best = self._best(skill)
+        if best is not None:
+            change.assignments.append(self._give(conversation_id, best))
+            return change
+        self.waiting.append(Waiting(entry.since, entry.arrival, conversation_id, skill))
+        change.queues_changed.add(skill)
+        return change
+
     def release(self, conversation_id: str) -> AcdChange:
         change = AcdChange()
         self._dequeue(conversation_id, change)

@@ -192,6 +192,20 @@ class AcdMachine(RuleBasedStateMachine):
         self._forget([conversation_id])
         self._after_drain(change)
 
+    @rule(data=st.data(), skill=conversation_skills)
+    def overflow(self, data: st.DataObject, skill: str | None) -> None:
+        """A waiting conversation overflows to another queue, keeping its arrival; one that is
+        held (or gone) stays where it is."""
+        conversation_id = data.draw(st.sampled_from(sorted(self.skill) or ["never-offered"]))
+        expected = self.ref.move_queued(conversation_id, skill)
+        change = run_now(self.acd.move_queued(T, conversation_id, skill))
+        same(change, expected)
+        if change.queues_changed:
+            self.skill[conversation_id] = skill
+        self._check_decisions(change)
+        if change.assignments:
+            self.entered.pop(conversation_id, None)
+
     @rule(agent_id=agent_ids, disconnect_first=st.booleans(), history=st.booleans())
     def grace_expires(self, agent_id: str, disconnect_first: bool, history: bool) -> None:
         """The agent's disconnect grace runs out: its conversations are routed again with

@@ -211,6 +211,15 @@ def test_routing_settings_persist(hub_url: str, browser) -> None:
     admin.get_by_test_id("routing-default-max").fill("7")
     admin.get_by_test_id("routing-queue-timeout").fill("240")
     admin.get_by_test_id("routing-grace").fill("45")
+    # Two overflow rules added, the second removed again.
+    admin.get_by_test_id("overflow-add").click()
+    admin.get_by_test_id("overflow-add").click()
+    first = admin.get_by_test_id("overflow-rule").nth(0)
+    first.get_by_test_id("overflow-from").fill("billing")
+    first.get_by_test_id("overflow-after").fill("30")
+    first.get_by_test_id("overflow-kind").select_option("queue")
+    first.get_by_test_id("overflow-to").fill("sales")
+    admin.get_by_test_id("overflow-rule").nth(1).get_by_test_id("overflow-remove").click()
     admin.get_by_test_id("routing-save").click()
     admin.locator("[data-testid=routing-status][data-kind=ok]").wait_for()
     _, saved = call_status(hub_url, "GET", "/api/v1/settings/routing", token=admin_token(hub_url))
@@ -220,12 +229,18 @@ def test_routing_settings_persist(hub_url: str, browser) -> None:
         "default_max_concurrent": 7,
         "queue_timeout_seconds": 240,
         "disconnect_grace_seconds": 45,
+        "overflow": [
+            {"skill": "billing", "after_seconds": 30, "max_queue": None, "to": {"skill": "sales"}}
+        ],
     }
     admin.reload()
     admin.locator("#section[data-section=routing]").wait_for()
     assert admin.get_by_test_id("routing-policy").input_value() == "round_robin"
     assert not admin.get_by_test_id("routing-history").is_checked()
     assert admin.get_by_test_id("routing-default-max").input_value() == "7"
+    assert admin.get_by_test_id("overflow-rule").count() == 1
+    assert admin.get_by_test_id("overflow-from").input_value() == "billing"
+    assert admin.get_by_test_id("overflow-to").input_value() == "sales"
     # A refused value is shown inline and changes nothing.
     admin.get_by_test_id("routing-queue-timeout").fill("0.0")
     admin.get_by_test_id("routing-queue-timeout").evaluate("e => e.removeAttribute('min')")

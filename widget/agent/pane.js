@@ -145,7 +145,7 @@ export function refreshMessage(/** @type {Message} */ m) {
 }
 
 function closedLine(/** @type {Conversation} */ c) {
-  if (c.close_reason === "queue_timeout") return t("closedQueue");
+  if (c.close_reason === "queue_timeout" || c.close_reason === "queue_overflow") return t("closedQueue");
   if (c.close_reason === "blocked") return t("closedBlocked");
   return c.agent_id ? t("closedBy", { name: agentName(c.agent_id) }) : "";
 }
