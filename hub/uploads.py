@@ -52,6 +52,11 @@ def write_private(path: Path, data: bytes) -> None:
         out.write(data)
 
 
+def attachment_type(stored_name: str) -> str:
+    """What an attachment shows as: an image (inline) or a file (a download)."""
+    return "image" if stored_name.endswith(IMAGE_EXTENSIONS) else "file"
+
+
 def new_stored_name(extension: str) -> str:
     return secrets.token_hex(16) + extension
 

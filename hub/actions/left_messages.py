@@ -1,15 +1,15 @@
-"""Following up messages left (留言): an agent takes one (the others see it taken), notes
-the call-back, answers it by email, marks it handled. Leaving one is
-hub.actions.workspace.leave_message."""
+"""Messages left (留言): a visitor leaves one when nobody can answer; an agent takes it (the
+others see it taken), notes the call-back, answers it by email, marks it handled."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
 
+from hub.actions.contacts import check_phone, fill_missing_details
 from hub.actions.conversations import do_start_conversation
 from hub.context import Hub
-from hub.domain import Agent, Conversation, LeftMessage, Message, utcnow
+from hub.domain import Agent, Conversation, LeftMessage, Message, new_id, utcnow
 from hub.errors import Forbidden, Invalid, NotFound
 from hub.events import LeftMessageChanged
 
@@ -35,6 +35,47 @@ def _check_may_follow_up(actor: Agent, left: LeftMessage) -> None:
 
 async def _announce(hub: Hub, left: LeftMessage) -> None:
     await hub.bus.publish(LeftMessageChanged(left.tenant, left.id, left.handled, left.public()))
+
+
+async def leave_message(
+    hub: Hub, tenant: str, contact_id: str, body: dict[str, Any]
+) -> LeftMessage:
+    """A visitor leaves a message (留言) when nobody can answer."""
+    fields = {}
+    for key, limit in (("name", 100), ("phone", 40), ("email", 200), ("text", 2000)):
+        value = body.get(key, "")
+        if not isinstance(value, str) or len(value) > limit:
+            raise Invalid(
+                f"{key} must be text of at most {limit} characters", code="invalid_left_message"
+            )
+        fields[key] = value.strip()
+    if not fields["text"]:
+        raise Invalid("the message text is required", code="invalid_left_message")
+    if not (fields["phone"] or fields["email"]):
+        raise Invalid("leave a phone number or an email", code="invalid_left_message")
+    fields["phone"] = check_phone(fields["phone"])
+    conversation_id = body.get("conversation_id")
+    if conversation_id is not None:
+        # The conversation the form was offered in (a queue that timed out, say): the
+        # visitor's own, or it is refused like a missing one.
+        conversation = (
+            await hub.store.get_conversation(tenant, conversation_id)
+            if isinstance(conversation_id, str)
+            else None
+        )
+        if conversation is None or conversation.contact_id != contact_id:
+            raise NotFound("no such conversation", code="conversation_not_found")
+    contact = await hub.store.get_contact(tenant, contact_id)
+    if contact is not None and contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")  # no spam by the back door
+    left = LeftMessage(
+        id=new_id(), tenant=tenant, contact_id=contact_id, conversation_id=conversation_id, **fields
+    )
+    await hub.store.create_left_message(left)
+    if contact is not None:
+        await fill_missing_details(hub, contact, fields)
+    await _announce(hub, left)
+    return left
 
 
 async def _take(hub: Hub, actor: Agent, left: LeftMessage) -> LeftMessage:

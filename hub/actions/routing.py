@@ -92,9 +92,15 @@ def is_live(hub: Hub, conversation: Conversation) -> bool:
 
 
 def schedule_overflow(hub: Hub, conversation: Conversation, settings: RoutingSettings) -> None:
-    """The wait of the overflow rule of the queue the conversation has just joined."""
+    """The wait of the overflow rule of the queue the conversation waits in (after a
+    restart)."""
     rule = settings.overflow_of(conversation.skill)
-    if rule is None or rule.after_seconds is None or not can_overflow(hub, conversation, rule):
+    if rule is not None and can_overflow(hub, conversation, rule):
+        _wait_to_overflow(hub, conversation, rule)
+
+
+def _wait_to_overflow(hub: Hub, conversation: Conversation, rule: OverflowRule) -> None:
+    if rule.after_seconds is None:
         return
     tenant, conversation_id, skill = conversation.tenant, conversation.id, conversation.skill
     hub.timers.schedule(
@@ -163,7 +169,7 @@ async def watch_overflow(hub: Hub, conversation: Conversation, settings: Routing
         if position is not None and position > rule.max_queue:
             await overflow(hub, conversation, rule)
             return
-    schedule_overflow(hub, conversation, settings)
+    _wait_to_overflow(hub, conversation, rule)
 
 
 async def overflow_waited(hub: Hub, tenant: str, conversation_id: str, skill: str | None) -> None:

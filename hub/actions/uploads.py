@@ -16,7 +16,7 @@ from hub.domain import Upload, UploaderType, upload_ids, utcnow
 from hub.errors import Forbidden, HubError, NotFound
 from hub.storage.base import UploadQuota
 from hub.uploads import (
-    IMAGE_EXTENSIONS,
+    attachment_type,
     disk_has_room,
     display_name,
     extension_for,
@@ -93,7 +93,7 @@ async def do_save_inbound_attachment(
     attachment: dict[str, Any] = {
         "url": f"/uploads/{folder.name}/{stored}",
         "name": display_name(name, stored),
-        "type": "image" if stored.endswith(IMAGE_EXTENSIONS) else "file",
+        "type": attachment_type(stored),
         "size": len(data),
         "mime": mime,
     }
@@ -160,7 +160,7 @@ async def check_attachment_owners(
             | {
                 "size": record.size,
                 "mime": record.mime,
-                "type": "image" if upload_id.endswith(IMAGE_EXTENSIONS) else "file",
+                "type": attachment_type(upload_id),
             }
         )
     return checked

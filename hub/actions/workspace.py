@@ -1,5 +1,5 @@
 """Workspace settings documents: quick replies, the widget's settings and availability
-(working hours), messages left (留言) when nobody can answer."""
+(working hours). Messages left (留言) are hub.actions.left_messages'."""
 
 from __future__ import annotations
 
@@ -9,11 +9,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from hub.actions.contacts import check_phone, fill_missing_details
 from hub.context import Hub
-from hub.domain import LeftMessage, new_id, utcnow
-from hub.errors import Forbidden, Invalid, NotFound
-from hub.events import LeftMessageChanged
+from hub.domain import utcnow
+from hub.errors import Invalid, NotFound
 
 MAX_QUICK_REPLIES = 500
 
@@ -40,47 +38,6 @@ async def put_quick_replies(hub: Hub, tenant: str, raw: object) -> list[dict[str
         items.append({"title": title[:100], "text": text})
     await hub.store.put_settings(tenant, "quick_replies", {"items": items})
     return items
-
-
-async def leave_message(
-    hub: Hub, tenant: str, contact_id: str, body: dict[str, Any]
-) -> LeftMessage:
-    """A visitor leaves a message (留言) when nobody can answer."""
-    fields = {}
-    for key, limit in (("name", 100), ("phone", 40), ("email", 200), ("text", 2000)):
-        value = body.get(key, "")
-        if not isinstance(value, str) or len(value) > limit:
-            raise Invalid(
-                f"{key} must be text of at most {limit} characters", code="invalid_left_message"
-            )
-        fields[key] = value.strip()
-    if not fields["text"]:
-        raise Invalid("the message text is required", code="invalid_left_message")
-    if not (fields["phone"] or fields["email"]):
-        raise Invalid("leave a phone number or an email", code="invalid_left_message")
-    fields["phone"] = check_phone(fields["phone"])
-    conversation_id = body.get("conversation_id")
-    if conversation_id is not None:
-        # The conversation the form was offered in (a queue that timed out, say): the
-        # visitor's own, or it is refused like a missing one.
-        conversation = (
-            await hub.store.get_conversation(tenant, conversation_id)
-            if isinstance(conversation_id, str)
-            else None
-        )
-        if conversation is None or conversation.contact_id != contact_id:
-            raise NotFound("no such conversation", code="conversation_not_found")
-    contact = await hub.store.get_contact(tenant, contact_id)
-    if contact is not None and contact.is_blocked(utcnow()):
-        raise Forbidden("this visitor is blocked", code="blocked")  # no spam by the back door
-    left = LeftMessage(
-        id=new_id(), tenant=tenant, contact_id=contact_id, conversation_id=conversation_id, **fields
-    )
-    await hub.store.create_left_message(left)
-    if contact is not None:
-        await fill_missing_details(hub, contact, fields)
-    await hub.bus.publish(LeftMessageChanged(tenant, left.id, left.handled, left.public()))
-    return left
 
 
 WIDGET_DEFAULTS: dict[str, Any] = {

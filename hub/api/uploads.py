@@ -20,7 +20,14 @@ from hub.boundary import repair_text
 from hub.domain import Upload, UploaderType
 from hub.errors import HubError, Invalid, NotFound, TooLarge
 from hub.throttle import rate_limited
-from hub.uploads import disk_has_room, display_name, folder_for, is_stored_name, new_stored_name
+from hub.uploads import (
+    attachment_type,
+    disk_has_room,
+    display_name,
+    folder_for,
+    is_stored_name,
+    new_stored_name,
+)
 
 routes = web.RouteTableDef()
 
@@ -88,7 +95,7 @@ async def upload(request: web.Request) -> web.Response:
     with os.fdopen(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
         while chunk := await part.read_chunk(64 * 1024):  # type: ignore[union-attr]
             size += len(chunk)
-            if size > (limit := hub_of(request).settings.upload_max_bytes):
+            if size > (limit := hub.settings.upload_max_bytes):
                 out.close()
                 target.unlink(missing_ok=True)
                 raise TooLarge(
@@ -121,7 +128,7 @@ async def upload(request: web.Request) -> web.Response:
     body = {
         "url": f"/uploads/{folder.name}/{name}",
         "name": original,
-        "type": "image" if mime.startswith("image/") else "file",
+        "type": attachment_type(name),
         "size": size,
         "mime": mime,
     }
@@ -138,6 +145,6 @@ async def download(request: web.Request) -> web.StreamResponse:
     if not path.is_file():
         raise NotFound("no such file", code="file_not_found")
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "private, max-age=86400"}
-    if not name.endswith((".png", ".jpg", ".gif", ".webp")):
+    if attachment_type(name) != "image":
         headers["Content-Disposition"] = "attachment"
     return web.FileResponse(path, headers=headers)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hub.actions.left_messages import do_update_left_message
+from hub.actions.left_messages import do_update_left_message, leave_message
 from hub.actions.workspace import (
-    leave_message,
     public_widget_config,
     put_quick_replies,
     put_widget_config,
