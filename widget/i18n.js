@@ -57,6 +57,17 @@ export function t(key, vars = {}) {
   return text;
 }
 
+/**
+ * The string `key` if the page has one, else null: for texts picked by a code the hub sent
+ * (an error's, a system message's), where an unknown code falls back to the hub's words.
+ * @param {string} key
+ * @param {Record<string, string | number>} [vars]
+ */
+export function knownText(key, vars = {}) {
+  const text = t(key, vars);
+  return text === key ? null : text;
+}
+
 export function switchLang() {
   storage.set(KEY, currentLang() === "zh" ? "en" : "zh");
   location.reload();

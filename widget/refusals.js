@@ -2,7 +2,7 @@
 // Why the hub refused something a visitor or agent sent (a message's ack, an upload's answer),
 // in the reader's language, and whether trying again can help: a file too large or a text
 // too long never gets through, a dropped connection or a rate limit does later.
-import { addStrings, t } from "./i18n.js";
+import { addStrings, knownText, t } from "./i18n.js";
 import { ApiError } from "./shared.js";
 import { sizeText } from "./render.js";
 
@@ -39,12 +39,23 @@ export function refusal(error) {
     limit: code === "file_too_large" ? sizeText(Number(body.limit)) || "" : String(body.limit ?? ""),
     seconds: String(body.retry_after ?? ""),
   };
-  let text = t(key, vars);
-  if (text === key || (code === "file_too_large" && !vars.limit) || (code === "text_too_long" && !vars.limit)) {
+  let text = knownText(key, vars);
+  if (text === null || (code === "file_too_large" && !vars.limit) || (code === "text_too_long" && !vars.limit)) {
     text = t(code === "file_too_large" ? "rf_file_too_large_plain" : code === "text_too_long" ? "rf_text_too_long_plain" : "rf_other",
       { reason: body.message || code || "?" });
   }
   return { text, retry };
+}
+
+/**
+ * A refused request's error in the page's words where it has some for that code (`prefix` +
+ * code, such as "mergeErr_conversation_open"), else the error as it came.
+ * @param {unknown} err
+ * @param {string} prefix
+ */
+export function explained(err, prefix) {
+  const known = err instanceof ApiError ? knownText(`${prefix}${err.code}`) : null;
+  return known === null ? err : new Error(known);
 }
 
 /** The page's own refusal of a text past the limit, before anything is sent. */

@@ -3,7 +3,7 @@
 // (text, image, file, event, note) and, before it, an optional view per channel (email shows
 // its headers and quoted history). Pages draw the bubble around it (sender, time, state).
 // Everything from a message goes into the page as text; HTML only ever inside a sandbox.
-import { addStrings, t } from "./i18n.js";
+import { addStrings, knownText, t } from "./i18n.js";
 import { el, hubFileUrl } from "./shared.js";
 
 /** @import { Message, Attachment } from "./types.js" */
@@ -132,12 +132,8 @@ registerKind("image", (m) => [...attachmentNodes(m.attachments), ...withText(m)]
 registerKind("file", (m) => [...withText(m), ...attachmentNodes(m.attachments)]);
 /** A system message in the reader's language when its key is known (meta.system), else as stored. */
 function systemText(/** @type {Message} */ m) {
-  if (typeof m.meta?.system === "string") {
-    const key = `sys_${m.meta.system}`;
-    const text = t(key);
-    if (text !== key) return text;
-  }
-  return m.text || "";
+  const known = typeof m.meta?.system === "string" ? knownText(`sys_${m.meta.system}`) : null;
+  return known ?? (m.text || "");
 }
 
 // System lines (queued, transferred, closed …): text only, styled by the bubble's sender type.

@@ -5,6 +5,7 @@ import { t, applyI18n, switchLang } from "../i18n.js";
 import {
   $, el, api, apiAll, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, agentToken, TOKEN, ApiError,
 } from "../shared.js";
+import { explained } from "../refusals.js";
 import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage, dialog } from "./core.js";
 import { setupTabs, renderList, showTab, loadAll, refreshQueued, relevant, inTab, updateTitle, pruneClosed } from "./list.js";
 import { select, deselect, renderPane, refreshPane, appendMessage, markClosed, resume, refreshMessage, flushPending } from "./pane.js";
@@ -67,8 +68,7 @@ function openPasswordChange() {
     try {
       body = await api("/api/v1/auth/password", { method: "POST", body: { current_password: current.value, new_password: next.value } });
     } catch (err) {
-      const known = err instanceof ApiError ? t(`pwErr_${err.code}`) : "";
-      throw known && !known.startsWith("pwErr_") ? new Error(known) : err;
+      throw explained(err, "pwErr_");
     }
     state.token = body.token;
     localStorage.setItem(TOKEN, body.token);

@@ -3,7 +3,7 @@
 // (the form is built from the type's fields, GET /api/v1/channel-types), edit it (secrets
 // stay as stored unless typed again), enable or disable, delete. Each account's connection
 // status is live: the hub pushes channel.updated / channel.removed to administrators.
-import { addStrings, t } from "../i18n.js";
+import { addStrings, knownText, t } from "../i18n.js";
 import { api, appUrl, el, ApiError } from "../shared.js";
 import { checkbox, confirmButton, field, formatTime, sectionHeader, statusLine } from "./console-common.js";
 
@@ -12,14 +12,9 @@ import { checkbox, confirmButton, field, formatTime, sectionHeader, statusLine }
 
 const MASK = "***";
 
-/** A string of this module's table, or `fallback` where it has none (a type or key it does not know). */
-function known(/** @type {string} */ key, /** @type {string} */ fallback) {
-  const text = t(key);
-  return text === key ? fallback : text;
-}
-
-const typeLabel = (/** @type {string} */ type) => known(`c_ch_type_${type}`, type);
-const fieldLabel = (/** @type {ChannelField} */ f) => known(`c_chf_${f.key}`, f.key);
+// Labels for what the hub names (types, fields, choices): its own name where the page has none.
+const typeLabel = (/** @type {string} */ type) => knownText(`c_ch_type_${type}`) ?? type;
+const fieldLabel = (/** @type {ChannelField} */ f) => knownText(`c_chf_${f.key}`) ?? f.key;
 
 /**
  * One config key's control, its value as the hub wants it back, and a place for its error.
@@ -33,7 +28,7 @@ const fieldLabel = (/** @type {ChannelField} */ f) => known(`c_chf_${f.key}`, f.
 function fieldControl(f, account) {
   const stored = account ? account.config[f.key] : undefined;
   const error = el("div", { className: "field-error", testid: "channel-field-error", role: "alert", dataset: { key: f.key } });
-  const hint = known(`c_chh_${f.key}`, "");
+  const hint = knownText(`c_chh_${f.key}`) ?? "";
   const testid = `channel-field-${f.key}`;
   /** @type {HTMLInputElement | HTMLSelectElement} */
   let control;
@@ -49,7 +44,7 @@ function fieldControl(f, account) {
     if (f.kind === "choice") {
       const select = el("select", { testid },
         el("option", { value: "", textContent: f.default === null ? t("c_ch_choose") : t("c_ch_default", { value: String(f.default) }) }),
-        ...f.choices.map((c) => el("option", { value: c, textContent: known(`c_chv_${c}`, c) })));
+        ...f.choices.map((c) => el("option", { value: c, textContent: knownText(`c_chv_${c}`) ?? c })));
       select.value = typeof stored === "string" ? stored : "";
       control = select;
       value = () => select.value || null;

@@ -1,7 +1,7 @@
 // @ts-check
 // What every console section shares: the section interface, form fields, status lines, strings.
 // A section is one module exporting `section` (ConsoleSection); console.js lists them.
-import { t, addStrings, currentLang } from "../i18n.js";
+import { t, addStrings, currentLang, knownText } from "../i18n.js";
 import { el, ApiError } from "../shared.js";
 
 /** @import { Agent } from "../types.js" */
@@ -52,8 +52,7 @@ export function describeError(/** @type {unknown} */ err) {
   if (err instanceof ApiError) {
     // Validation messages name the field that is wrong: keep them, with a translated lead.
     if (err.status === 400) return `${t("c_checkFields")} ${err.message}`;
-    const known = t(`c_err_${err.code}`);
-    return known !== `c_err_${err.code}` ? known : err.message;
+    return knownText(`c_err_${err.code}`) ?? err.message;
   }
   return (err instanceof Error && err.message) || t("c_failed");
 }

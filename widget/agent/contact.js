@@ -4,6 +4,7 @@
 // contact from one of the tenant's mailboxes, and merging another contact into this one.
 import { t } from "../i18n.js";
 import { $, el, api, ApiError } from "../shared.js";
+import { explained } from "../refusals.js";
 import { state, ui, contactName, longTime, dialog, entry, addMessage } from "./core.js";
 import { channelLabel } from "./channels.js";
 
@@ -149,14 +150,6 @@ function editForm(/** @type {Contact} */ contact) {
 }
 
 /** An error of the hub in the agent's language where the inbox knows it (`prefix_code`). */
-function explained(/** @type {unknown} */ err, /** @type {string} */ prefix) {
-  if (err instanceof ApiError) {
-    const known = t(`${prefix}${err.code}`);
-    if (known !== `${prefix}${err.code}`) return new Error(known);
-  }
-  return err;
-}
-
 function emailOf(/** @type {Contact} */ contact) {
   return contact.email || contact.identities?.find((i) => i.channel === "email")?.external_id || "";
 }

@@ -2,7 +2,8 @@
 // Left messages (留言): what visitors left when nobody could answer. An agent takes one (the
 // others see it taken), notes the call-back, answers by email, marks it handled.
 import { t } from "../i18n.js";
-import { $, el, api, ApiError } from "../shared.js";
+import { $, el, api } from "../shared.js";
+import { explained } from "../refusals.js";
 import { shortTime, state, ui, dialog, entry, addMessage } from "./core.js";
 
 /** @import { ChannelAccountName, Conversation, Message } from "../types.js" */
@@ -74,8 +75,7 @@ function openReply(/** @type {LeftMessage} */ m) {
           channel_id: account.value, subject: subject.value.trim(), text: text.value.trim(), client_id: clientId,
         } });
       } catch (err) {
-        const known = err instanceof ApiError ? t(`leftReplyErr_${err.code}`) : "";
-        throw err instanceof ApiError && known !== `leftReplyErr_${err.code}` ? new Error(known) : err;
+        throw explained(err, "leftReplyErr_");
       }
       leftMessageUpdated({ id: m.id, handled: started.left_message.handled, left_message: started.left_message });
       addMessage(entry(started.conversation), started.message);

@@ -3,7 +3,7 @@
 // conversations as the agent scrolls up; the composer (files, quick replies with "/", private
 // notes), delivery state with retry, transfer, close with a service summary, blacklist, and
 // for supervisors a read-only view with "Take over".
-import { t } from "../i18n.js";
+import { knownText, t } from "../i18n.js";
 import { $, el, api, apiAll, ApiError } from "../shared.js";
 import { kindOf, renderBody } from "../render.js";
 import { refusal, tooLongText, fileTooLargeText } from "../refusals.js";
@@ -521,8 +521,7 @@ function composer(e) {
 
 /** Why a reply was refused, in the agent's language where the inbox knows the reason. */
 function sendError(/** @type {{code?: string, message?: string} | undefined} */ error) {
-  const known = error?.code ? t(`sendErr_${error.code}`) : "";
-  return known && known !== `sendErr_${error?.code}` ? known : refusal(error).text;
+  return (error?.code && knownText(`sendErr_${error.code}`)) || refusal(error).text;
 }
 
 /**
