@@ -10,7 +10,7 @@ from pathlib import Path
 from aiohttp import web
 
 from config.settings import load_settings
-from hub.app import create_app
+from hub.app import create_app, server_options
 
 PREFIX = "/hub/"
 
@@ -20,7 +20,15 @@ def main() -> None:
     settings = load_settings(overrides={"host": "127.0.0.1", "port": port, "data_dir": data_dir})
     root = web.Application()
     root.add_subapp(PREFIX, create_app(settings))
-    web.run_app(root, host=settings.host, port=settings.port, print=None)
+    # Stopped as run.py stops: the websockets still open get one second, not aiohttp's 60.
+    web.run_app(
+        root,
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        shutdown_timeout=1,
+        **server_options(settings),
+    )
 
 
 if __name__ == "__main__":

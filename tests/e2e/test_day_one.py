@@ -419,3 +419,55 @@ def test_an_agent_changes_their_password_in_the_inbox(
     rest(hub_url, "/api/v1/auth/login", {"email": email, "password": "a-fresh-password-7"})
     other_ctx.close()
     ctx.close()
+
+
+def test_a_list_read_before_going_ready_does_not_undo_the_assignment(
+    hub_url: str, browser: Any, admin_token: str
+) -> None:
+    """The inbox's first read of the queue, answered while the chat was still queued and
+    delivered after the agent went ready and heard of the assignment, must not put it back
+    under "queued" (the page merged any answer over what it had heard live)."""
+    skill = f"r{next(_numbers)}"
+    email = new_agent(hub_url, admin_token, skill)
+    me = rest(hub_url, "/api/v1/auth/login", {"email": email, "password": "agent-password-1"})
+    visitor_says(hub_url, f"waiting for {skill}", skill=skill)
+    ctx = browser.new_context(locale="en-US")
+    page = ctx.new_page()
+    held: list[tuple[Any, Any]] = []
+    # The hub answers the first read of the queue at once (the chat still queued); the page
+    # gets that answer only after the agent went ready and heard of the assignment.
+    page.route(
+        "**/api/v1/conversations?status=queued*",
+        lambda route: held.append((route, route.fetch())),
+    )
+    # The closed list of the same first read is answered with a marker: once it shows, the
+    # whole first read (the held queue answer too) has been applied.
+    marker = {
+        "id": f"marker-{skill}",
+        "channel": "webim",
+        "contact_id": f"nobody-{skill}",
+        "status": "closed",
+        "agent_id": me["agent"]["id"],
+        "created_at": "2026-01-01T00:00:00Z",
+        "closed_at": "2026-01-01T00:00:01Z",
+    }
+    page.route(
+        "**/api/v1/conversations?status=closed*",
+        lambda route: route.fulfill(json={"items": [marker], "next": None}),
+    )
+    page.goto(hub_url + "/agent/")
+    page.get_by_test_id("login-email").fill(email)
+    page.get_by_test_id("login-password").fill("agent-password-1")
+    with page.expect_request("**/api/v1/conversations?status=queued*"):
+        page.get_by_test_id("login-submit").click()
+    page.get_by_test_id("presence-toggle").click()
+    mine = page.locator("[data-testid=conversation-item][data-status=assigned]")
+    expect(mine).to_have_count(1, timeout=WAIT)
+    page.unroute("**/api/v1/conversations?status=queued*")
+    for route, answer in held:
+        route.fulfill(response=answer)
+    page.get_by_test_id("tab-closed").click()
+    expect(page.locator(f"[data-conversation-id={marker['id']}]")).to_have_count(1, timeout=WAIT)
+    page.get_by_test_id("tab-mine").click()
+    expect(mine).to_have_count(1)
+    ctx.close()

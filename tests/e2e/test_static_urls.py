@@ -244,7 +244,13 @@ def prefixed_hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             yield url
         finally:
             proc.terminate()
-            proc.wait(timeout=15)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    # Shown by pytest only when a test using the hub failed: what the hub said meanwhile.
+    print((data / "hub.log").read_text(errors="replace")[-6000:])
 
 
 @pytest.mark.browser
@@ -282,7 +288,7 @@ def test_the_front_end_under_a_url_prefix(prefixed_hub: str, browser, tmp_path: 
     toggle = agent.get_by_test_id("presence-toggle")
     expect(toggle).to_be_enabled(timeout=WAIT)  # the socket connected under the prefix
     toggle.click()
-    agent.get_by_test_id("conversation-item").first.click()
+    agent.locator("[data-testid=conversation-item][data-status=assigned]").first.click()
     agent.locator("[data-testid=message]", has_text="Hello under a prefix").wait_for(timeout=WAIT)
     expect(agent.get_by_test_id("message-file")).to_contain_text("receipt.txt")
     agent.get_by_test_id("composer-input").fill("Answered under a prefix")

@@ -16,7 +16,7 @@ import "./strings.js";
  * @typedef {{conversation: Conversation, messages: Message[], complete: boolean}} Segment
  * @typedef {Segment & {
  *   unread: number, loaded: boolean, draft?: string, emailDraft?: {subject: string, cc: string},
- *   history: Segment[] | null, pending?: PendingReply[],
+ *   history: Segment[] | null, pending?: PendingReply[], changedAt?: number,
  * }} Entry
  *   `history`: the contact's earlier conversations, oldest first, each paged the same way
  *   (null until the current conversation is read back to its start).
@@ -68,15 +68,30 @@ export function isSupervisor() {
   return roles.includes("admin") || roles.includes("supervisor");
 }
 
-/** @param {Conversation} conversation @returns {Entry} */
-export function entry(conversation) {
+let changes = 0;
+
+/** A mark to take before asking the hub for a list: see `entry`. */
+export function snapshotMark() {
+  return changes;
+}
+
+/**
+ * The page's entry for a conversation, updated with what we just heard of it. `asOf` is the
+ * mark taken before a list was asked for: a live event or an answer to this agent's own
+ * action that came in since is newer than that list, so the list's copy does not overwrite it
+ * (an agent who goes ready while the inbox loads would see a just-assigned chat go back to
+ * "queued").
+ * @param {Conversation} conversation @param {number} [asOf] @returns {Entry}
+ */
+export function entry(conversation, asOf) {
   let e = state.convs.get(conversation.id);
   if (!e) {
     e = { conversation, messages: [], complete: false, unread: 0, loaded: false, history: null };
     state.convs.set(conversation.id, e);
-  } else {
+  } else if (asOf === undefined || (e.changedAt ?? -1) < asOf) {
     e.conversation = { ...e.conversation, ...conversation };
   }
+  if (asOf === undefined) e.changedAt = ++changes;
   return e;
 }
 

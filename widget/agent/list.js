@@ -4,7 +4,7 @@
 import { t } from "../i18n.js";
 import { $, el, api } from "../shared.js";
 import { previewText } from "../render.js";
-import { state, ui, entry, isSupervisor, contactName, agentName, shortTime, ensureContact } from "./core.js";
+import { state, ui, entry, snapshotMark, isSupervisor, contactName, agentName, shortTime, ensureContact } from "./core.js";
 import { channelBadge } from "./channels.js";
 
 /** @import { Conversation } from "../types.js" */
@@ -130,25 +130,27 @@ export async function loadAll() {
   const queries = [`status=assigned&agent_id=${me}`, "status=queued&limit=200",
     isSupervisor() ? "status=closed&limit=100" : `status=closed&agent_id=${me}&limit=100`];
   if (isSupervisor()) queries.push(`status=${OPEN}&limit=300`);
+  const asOf = snapshotMark();
   /** @type {{items: Conversation[]}[]} */
   const answers = await Promise.all(queries.map((q) => api(`/api/v1/conversations?${q}`)));
-  for (const { items } of answers) for (const c of items) entry(c);
+  for (const { items } of answers) for (const c of items) entry(c, asOf);
   renderList();
 }
 
 /** The queue changed: new waiting conversations appear, the ones that left are re-read. */
 export async function refreshQueued() {
+  const asOf = snapshotMark();
   /** @type {{items: Conversation[]}} */
   const { items } = await api("/api/v1/conversations?status=queued&limit=200");
   const fresh = new Set(items.map((c) => c.id));
-  for (const c of items) entry(c);
+  for (const c of items) entry(c, asOf);
   if (isSupervisor()) {
     // New conversations held by bots are visible to supervisors under "all".
-    for (const c of (await api("/api/v1/conversations?status=bot&limit=100")).items) entry(c);
+    for (const c of (await api("/api/v1/conversations?status=bot&limit=100")).items) entry(c, asOf);
   }
   const stale = [...state.convs.values()].filter((e) => e.conversation.status === "queued" && !fresh.has(e.conversation.id));
   await Promise.all(stale.map(async (e) => {
-    try { entry(await api(`/api/v1/conversations/${e.conversation.id}`)); } catch { /* gone: keep what we had */ }
+    try { entry(await api(`/api/v1/conversations/${e.conversation.id}`), asOf); } catch { /* gone: keep what we had */ }
   }));
   renderList();
   if (stale.some((x) => x.conversation.id === state.current)) ui.pane();
