@@ -12,6 +12,7 @@ from hub.api import (
     conversations,
     left_messages,
     monitor,
+    reports,
     search,
     settings,
     uploads,
@@ -30,6 +31,7 @@ API_MODULES = [
     left_messages,
     search,
     monitor,
+    reports,
     channels,
 ]
 

@@ -212,6 +212,9 @@ class Conversation:
     last_seq: int = 0
     last_message_at: datetime | None = None
     last_message_preview: str = ""
+    # Counted by the store as messages are appended (codec.message_direction), for reports.
+    messages_in: int = 0
+    messages_out: int = 0
     # The channel account it arrived on (None for web chat, the tenant's one widget) and the
     # thread within it ("" where all of a contact's messages are one thread; a call's id).
     channel_id: str | None = None
@@ -259,6 +262,8 @@ class Conversation:
             "last_seq": self.last_seq,
             "last_message_at": iso(self.last_message_at),
             "last_message_preview": self.last_message_preview,
+            "messages_in": self.messages_in,
+            "messages_out": self.messages_out,
         }
 
 

@@ -65,6 +65,40 @@ def check_message_fields(fields: Sequence[str]) -> None:
         raise ValueError(f"{', '.join(sorted(fixed))} of a stored message never change")
 
 
+# What a report is grouped by: the conversation's agent, skill or channel, or the
+# quarter-hour it started in (every time zone's offset is a whole number of quarter hours,
+# so quarter hours add up to local days in any zone: hub/reports.py).
+ReportGroup = Literal["agent", "skill", "channel", "quarter_hour"]
+
+
+@dataclass(slots=True)
+class ReportCell:
+    """Sums over the conversations of one group that started in a report's range: the
+    averages are sums over counts, so cells add up (quarter hours into days, nodes' views
+    into one). Durations are in seconds; a conversation adds to a duration only when both
+    of its times are known: wait from queued_at to assigned_at, first response from
+    created_at to first_response_at, handling from assigned_at to closed_at."""
+
+    key: str
+    conversations: int = 0
+    messages_in: int = 0
+    messages_out: int = 0
+    wait_seconds: float = 0.0
+    waits: int = 0
+    first_response_seconds: float = 0.0
+    first_responses: int = 0
+    handle_seconds: float = 0.0
+    handled: int = 0
+    csat_total: float = 0.0
+    csat_count: int = 0
+    left_messages: int = 0
+
+    def add(self, other: ReportCell) -> None:
+        for name in self.__slots__:  # type: ignore[attr-defined]
+            if name != "key":
+                setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
 # Where a page ends: the sort key of its last record and that record's id (the tie-break).
 # The next page starts after it, in the list's order.
 Position = tuple[datetime, str]
@@ -438,3 +472,15 @@ class Store(ABC):
     async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
         """Removes the record if no message uses it (checked in the same step), taking it
         off the tenant's total. True if removed."""
+
+    # reports ----------------------------------------------------------------------------
+
+    @abstractmethod
+    async def report(
+        self, tenant: str, start: datetime, end: datetime, group: ReportGroup
+    ) -> list[ReportCell]:
+        """One cell per group (key "" for none: no agent, no skill) over the conversations
+        created in [start, end), with the left messages left in that range counted by the
+        same key (their conversation's agent, skill or channel, or their own quarter hour).
+        Quarter-hour keys are "YYYY-MM-DDTHH:MM" in UTC, MM one of 00, 15, 30, 45. Computed
+        in the database: one range read of the tenant's conversations by creation time."""

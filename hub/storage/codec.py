@@ -110,3 +110,17 @@ def preview_of(doc: dict[str, Any]) -> str:
     if text:
         return text[:MESSAGE_PREVIEW]
     return "[image]" if doc.get("type") == "image" else "[file]" if doc.get("attachments") else ""
+
+
+def message_direction(doc: dict[str, Any]) -> str | None:
+    """ "messages_in" for what the customer wrote, "messages_out" for what an agent or a bot
+    sent them, None for what counts as neither (private notes, system lines, call events):
+    the conversation's counter an appended message adds one to."""
+    if doc.get("type") in ("note", "event"):
+        return None
+    sender = (doc.get("sender") or {}).get("type")
+    if sender == "contact":
+        return "messages_in"
+    if sender in ("agent", "bot"):
+        return "messages_out"
+    return None

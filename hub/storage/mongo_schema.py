@@ -10,8 +10,9 @@ work done). A database newer than this code is refused.
 
 from __future__ import annotations
 
+import inspect
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -207,6 +208,44 @@ async def _channel_keys(db: Database) -> None:
         )
 
 
+async def aggregate(collection: Any, pipeline: list[dict[str, Any]]) -> AsyncIterator[Any]:
+    """The rows of an aggregation. PyMongo's async client answers `aggregate` with a
+    coroutine of a cursor, motor's API (the mongomock-motor fake the tests use) with the
+    cursor itself."""
+    cursor = collection.aggregate(pipeline)
+    if inspect.isawaitable(cursor):
+        cursor = await cursor
+    async for row in cursor:
+        yield row
+
+
+async def _message_counts(db: Database) -> None:
+    """Version 6: each conversation counts its customer's messages and the answers it got
+    (`messages_in` / `messages_out`, kept by the append from here on), for the reports."""
+    counted = aggregate(
+        db["messages"],
+        [
+            {"$match": {"type": {"$nin": ["note", "event"]}}},
+            {
+                "$group": {
+                    "_id": "$conversation_id",
+                    "messages_in": {
+                        "$sum": {"$cond": [{"$eq": ["$sender.type", "contact"]}, 1, 0]}
+                    },
+                    "messages_out": {
+                        "$sum": {"$cond": [{"$in": ["$sender.type", ["agent", "bot"]]}, 1, 0]}
+                    },
+                }
+            },
+        ],
+    )
+    async for row in counted:
+        await db["conversations"].update_one(
+            {"_id": row["_id"]},
+            {"$set": {"messages_in": row["messages_in"], "messages_out": row["messages_out"]}},
+        )
+
+
 MIGRATIONS = [
     Migration(1, "collections", _nothing),
     Migration(2, "channel keys", _channel_keys),
@@ -219,6 +258,7 @@ MIGRATIONS = [
     # Version 5: upload records and each tenant's totals (new collections), and the index
     # paging left messages without a filter; declared after the migrations.
     Migration(5, "upload records and paging", _nothing),
+    Migration(6, "message counts", _message_counts),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

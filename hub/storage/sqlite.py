@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -43,6 +44,8 @@ from hub.storage.base import (
     ConversationHit,
     Ingested,
     Position,
+    ReportCell,
+    ReportGroup,
     Store,
     UploadQuota,
     check_message_fields,
@@ -757,3 +760,83 @@ class SqliteStore(Store):
 
     async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
         return bool(await self._write("delete_orphan_upload", tenant, upload_id))
+
+    # reports ---------------------------------------------------------------------------
+
+    async def report(
+        self, tenant: str, start: datetime, end: datetime, group: ReportGroup
+    ) -> list[ReportCell]:
+        # On a connection of its own, in a thread: a report over a long range reads for a
+        # while, and the shared reader must keep answering the inbox meanwhile.
+        return await asyncio.to_thread(_report, self.path, tenant, iso(start), iso(end), group)
+
+
+def _quarter_hour(column: str) -> str:
+    return (
+        f"substr({column}, 1, 14) || "
+        f"printf('%02d', CAST(substr({column}, 15, 2) AS INTEGER) / 15 * 15)"
+    )
+
+
+_REPORT_KEYS: dict[str, tuple[str, str]] = {
+    # group: (the conversation's key, a left message's key; `c` is its conversation)
+    "agent": ("coalesce(agent_id, '')", "coalesce(c.agent_id, '')"),
+    "skill": (
+        "coalesce(json_extract(doc, '$.skill'), '')",
+        "coalesce(json_extract(c.doc, '$.skill'), '')",
+    ),
+    "channel": ("channel", "coalesce(c.channel, '')"),
+    "quarter_hour": (_quarter_hour("created_at"), _quarter_hour("l.created_at")),
+}
+
+
+def _seconds(later: str, earlier: str) -> str:
+    """A duration in seconds between two of the document's times, NULL unless both are set
+    and in order (a clock step or a reopened conversation can make them cross)."""
+    a, b = f"json_extract(doc, '$.{earlier}')", f"json_extract(doc, '$.{later}')"
+    # Whole seconds, then the milliseconds of the stored form ("…:07.890Z"): julianday's
+    # floating-point days would turn 90 s into 89.99999.
+    span = (
+        f"(CAST(strftime('%s', {b}) AS INTEGER) - CAST(strftime('%s', {a}) AS INTEGER)"
+        f" + (CAST(substr({b}, 21, 3) AS INTEGER) - CAST(substr({a}, 21, 3) AS INTEGER))"
+        " / 1000.0)"
+    )
+    return f"CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL AND {b} >= {a} THEN {span} END"
+
+
+def _report(path: Path, tenant: str, start: str, end: str, group: str) -> list[ReportCell]:
+    conversation_key, left_key = _REPORT_KEYS[group]
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        cells: dict[str, ReportCell] = {}
+        rows = conn.execute(
+            f"""SELECT key, count(*), sum(messages_in), sum(messages_out),
+                   sum(wait), count(wait), sum(first_response), count(first_response),
+                   sum(handle), count(handle), sum(score), count(score)
+            FROM (SELECT {conversation_key} AS key,
+                         coalesce(json_extract(doc, '$.messages_in'), 0) AS messages_in,
+                         coalesce(json_extract(doc, '$.messages_out'), 0) AS messages_out,
+                         {_seconds("assigned_at", "queued_at")} AS wait,
+                         {_seconds("first_response_at", "created_at")} AS first_response,
+                         {_seconds("closed_at", "assigned_at")} AS handle,
+                         json_extract(doc, '$.rating.score') AS score
+                  FROM conversations
+                  WHERE tenant = ? AND created_at >= ? AND created_at < ?)
+            GROUP BY key""",
+            (tenant, start, end),
+        )
+        for key, *sums in rows:
+            cells[key] = ReportCell(key, *(value or 0 for value in sums))
+        left = conn.execute(
+            f"""SELECT {left_key} AS key, count(*) FROM left_messages l
+                LEFT JOIN conversations c
+                  ON c.id = json_extract(l.doc, '$.conversation_id') AND c.tenant = l.tenant
+                WHERE l.tenant = ? AND l.created_at >= ? AND l.created_at < ?
+                GROUP BY key""",
+            (tenant, start, end),
+        )
+        for key, count in left:
+            cells.setdefault(key, ReportCell(key)).left_messages = count
+        return list(cells.values())
+    finally:
+        conn.close()

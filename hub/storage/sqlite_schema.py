@@ -207,6 +207,20 @@ CREATE INDEX left_messages_created ON left_messages (tenant, created_at, id)
 """
 
 
+# Version 6: each conversation counts the messages its customer sent and the answers it
+# got (messages_in / messages_out, kept by the append from here on), for the reports; the
+# index the reports read conversations in.
+V6_MESSAGE_COUNTS = """
+UPDATE conversations SET doc = json_set(doc,
+    '$.messages_in', (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id
+        AND json_extract(m.doc, '$.sender.type') = 'contact'
+        AND json_extract(m.doc, '$.type') NOT IN ('note', 'event')),
+    '$.messages_out', (SELECT count(*) FROM messages m WHERE m.conversation_id = conversations.id
+        AND json_extract(m.doc, '$.sender.type') IN ('agent', 'bot')
+        AND json_extract(m.doc, '$.type') NOT IN ('note', 'event')))
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -217,6 +231,7 @@ MIGRATIONS: list[Migration] = [
     # Version 5: upload records (quotas, ownership, clean-up) with each tenant's totals;
     # contacts' last_seen_at as a column, and indexes in every list's order, for paging.
     Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
+    Migration(6, "message counts", _statements(V6_MESSAGE_COUNTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -42,7 +42,7 @@ import orjson
 
 from hub.domain import open_key, upload_ids
 from hub.errors import Conflict, HubError, NotFound
-from hub.storage.codec import preview_of
+from hub.storage.codec import message_direction, preview_of
 from hub.storage.sqlite_schema import migrate
 
 log = logging.getLogger(__name__)
@@ -332,6 +332,8 @@ def append_message(
         "last_message_at": stored["created_at"],
         "last_message_preview": preview_of(stored),
     }
+    if (counter := message_direction(stored)) is not None:
+        conversation[counter] = int(conversation.get(counter) or 0) + 1
     conn.execute(
         "INSERT INTO messages (conversation_id, seq, tenant, client_id, platform_message_id, "
         "platform_scope, due_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",

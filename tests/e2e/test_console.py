@@ -92,10 +92,11 @@ def test_supervisor_monitor_is_live(hub_url: str, browser) -> None:
     ).wait_for()
     assert wendy.get_attribute("data-presence") == "offline"
     supervisor.locator("[data-testid=monitor-online]", has_text=re.compile(r"^1$")).wait_for()
-    # A supervisor sees the monitor and the blacklist only.
+    # A supervisor sees the monitor, the reports and the blacklist only.
     nav = supervisor.locator("nav [data-testid^=console-nav-]")
     assert nav.evaluate_all("links => links.map(a => a.dataset.section)") == [
         "monitor",
+        "reports",
         "blacklist",
     ]
 
@@ -592,3 +593,65 @@ def test_pre_chat_form_and_working_hours_are_edited_previewed_and_saved(
         admin_token(hub_url),
     )
     assert status == 200
+
+
+def test_reports_show_a_served_chat_chart_it_by_day_and_export_csv(hub_url: str, browser) -> None:
+    from tests.e2e.test_day_one import visitor_says as socket_visitor_says
+
+    token = admin_token(hub_url)
+    status, rita = call_status(
+        hub_url,
+        "POST",
+        "/api/v1/agents",
+        {
+            "name": "Rita 报表",
+            "email": "rita@example.com",
+            "password": "password-123",
+            "skills": ["reports"],
+        },
+        token,
+    )
+    assert status == 201, rita
+    agent = open_page(browser)
+    sign_in(agent, hub_url, "rita@example.com", "password-123", ready=True)
+    socket_visitor_says(hub_url, "How much is shipping?", skill="reports")
+    agent.get_by_test_id("conversation-item").filter(has_text="How much is shipping?").click()
+    agent.get_by_test_id("composer-input").fill("Shipping is free.")
+    agent.get_by_test_id("composer-send").click()
+    agent.locator(
+        "[data-testid=message][data-sender-type=agent]", has_text="Shipping is free."
+    ).wait_for()
+
+    admin = open_page(browser, viewport={"width": 1280, "height": 900})
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    open_console(admin, hub_url, "reports")
+    admin.get_by_test_id("report-group").select_option("agent")
+    admin.get_by_test_id("report-show").click()
+    row = admin.locator(f"[data-testid=report-row][data-key='{rita['id']}']")
+    row.wait_for()
+    cells = row.locator("th, td").all_text_contents()
+    # Ready, Rita may also have been given visitors other tests left waiting: the page shows
+    # what the hub counts, which includes her chat and her answer.
+    _, report = call_status(hub_url, "GET", "/api/v1/reports/summary?group_by=agent", token=token)
+    mine = next(r for r in report["items"] if r["key"] == rita["id"])
+    assert mine["conversations"] >= 1 and mine["messages_in"] >= 1 and mine["messages_out"] == 1
+    assert cells[:4] == [
+        "Rita 报表",
+        *(str(mine[k]) for k in ("conversations", "messages_in", "messages_out")),
+    ]
+    # By day (the default grouping): the chart is drawn, and today's row counts the chat.
+    admin.get_by_test_id("report-group").select_option("day")
+    admin.get_by_test_id("report-show").click()
+    admin.locator("[data-testid=report-chart] canvas").wait_for()
+    total = admin.get_by_test_id("report-total-conversations")
+    assert int(total.text_content()) >= 1
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    admin.screenshot(path=str(SCREENSHOTS / "console-reports.png"), full_page=True)
+    with admin.expect_download() as download:
+        admin.get_by_test_id("report-csv").click()
+    text = open(download.value.path(), encoding="utf-8-sig").read()
+    assert text.splitlines()[0].startswith("key,name,conversations,messages_in")
+    assert text.splitlines()[-1].startswith("total,")
+    for page in (agent, admin):
+        assert page.js_errors == []
+        page.context.close()

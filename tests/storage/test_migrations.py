@@ -236,11 +236,61 @@ def _seed_sqlite_v4(conn: sqlite3.Connection) -> None:
         )
 
 
+def _v5_counted() -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Version 6 counts each conversation's messages in and out: a conversation written
+    before (no counters) with two customer messages, an answer, a private note and a system
+    line."""
+    conversation = Conversation(id="c-count", tenant="t5", channel="webim", contact_id="k5")
+    conversation.last_seq = 5
+    doc = {
+        k: v for k, v in to_doc(conversation).items() if k not in ("messages_in", "messages_out")
+    }
+    senders = [
+        (Sender("contact", "k5"), "text"),
+        (Sender("agent", "a1"), "text"),
+        (Sender("agent", "a1"), "note"),
+        (Sender("system", ""), "text"),
+        (Sender("contact", "k5"), "text"),
+    ]
+    messages = []
+    for seq, (sender, kind) in enumerate(senders, start=1):
+        message = a_message("c-count", tenant="t5", sender=sender, text=f"m{seq}")
+        message.type, message.seq = kind, seq
+        messages.append(to_doc(message))
+    return doc, messages
+
+
+def _seed_sqlite_v5(conn: sqlite3.Connection) -> None:
+    doc, messages = _v5_counted()
+    conn.execute(
+        "INSERT INTO conversations (id, tenant, status, agent_id, contact_id, channel, "
+        "created_at, channel_id, open_key, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            "c-count",
+            "t5",
+            "queued",
+            None,
+            "k5",
+            "webim",
+            doc["created_at"],
+            None,
+            None,
+            orjson.dumps(doc),
+        ),
+    )
+    for message in messages:
+        conn.execute(
+            "INSERT INTO messages (conversation_id, seq, tenant, doc) VALUES (?, ?, ?, ?)",
+            ("c-count", message["seq"], "t5", orjson.dumps(message)),
+        )
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
     4: _seed_sqlite_v4,
+    5: _seed_sqlite_v5,
 }
 
 
@@ -303,8 +353,24 @@ async def _check_v4_data(store: Any) -> None:
     assert [c.id for c in second] == ["k4-2"]
 
 
+async def _check_v5_data(store: Any) -> None:
+    counted = await store.get_conversation("t5", "c-count")
+    assert (counted.messages_in, counted.messages_out) == (2, 1)
+    # And the counters go on from there.
+    answer = a_message("c-count", tenant="t5", sender=Sender("agent", "a1"), text="more")
+    assert (await store.append_message(answer)).created
+    counted = await store.get_conversation("t5", "c-count")
+    assert (counted.messages_in, counted.messages_out) == (2, 2)
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data, 4: _check_v4_data}
+CHECKS = {
+    1: _check_migrated,
+    2: _check_v2_data,
+    3: _check_v3_data,
+    4: _check_v4_data,
+    5: _check_v5_data,
+}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -393,7 +459,20 @@ async def _seed_mongo_v4(db: Any) -> None:
         await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3, 4: _seed_mongo_v4}
+async def _seed_mongo_v5(db: Any) -> None:
+    doc, messages = _v5_counted()
+    await db["conversations"].insert_one({"_id": "c-count", **doc, "open_key": None})
+    for message in messages:
+        await db["messages"].insert_one(message)
+
+
+MONGO_SEEDS = {
+    1: _seed_mongo_v1,
+    2: _seed_mongo_v2,
+    3: _seed_mongo_v3,
+    4: _seed_mongo_v4,
+    5: _seed_mongo_v5,
+}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
@@ -421,7 +500,12 @@ async def test_mongo_migrations_bring_documents_from_every_earlier_version(versi
         expected["c-box"] = "email|box1|k1|"
     if version >= 3:
         expected["c-rated"] = None
+    if version >= 5:
+        expected["c-count"] = None
     assert keys == expected
+    counts = await db["conversations"].find_one({"_id": "c-rated"})
+    if version >= 3:
+        assert (counts["messages_in"], counts["messages_out"]) == (1, 0)
     scopes = {
         doc["text"]: doc["platform_scope"]
         async for doc in db["messages"].find({"platform_message_id": "<m1@x>"})
