@@ -100,6 +100,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+from hub.storage.mongo_im import MongoImStore
 from hub.storage.mongo_schema import (
     COLLECTIONS,
     NEWEST_FIRST,
@@ -216,7 +217,7 @@ class _Turn:
     users: int = 0
 
 
-class MongoStore(Store):
+class MongoStore(MongoImStore, Store):
     def __init__(
         self,
         connect: Callable[[], Client],
