@@ -46,10 +46,10 @@ class MongoImStore(ImStore):
     async def _write(self, operation: Coroutine[Any, Any, T]) -> T:
         raise NotImplementedError  # MongoStore's
 
-    _im_locks: dict[str, asyncio.Lock]
-
     def _im_lock(self, thread_key: str) -> asyncio.Lock:
-        locks = self.__dict__.setdefault("_im_locks", {})
+        """Appends to one thread in this process take turns (one lock per thread, kept: a
+        thread's lock is a few hundred bytes, and threads are far fewer than messages)."""
+        locks: dict[str, asyncio.Lock] = self.__dict__.setdefault("_im_locks", {})
         return locks.setdefault(thread_key, asyncio.Lock())
 
     # departments ------------------------------------------------------------------------

@@ -398,3 +398,40 @@ async def test_a_disabled_agent_is_cut_off_from_the_team_chat(running_hub: Runni
     running_hub.clients.append(refused)
     with pytest.raises(socketio.exceptions.ConnectionError):
         await refused.connect({"token": ann.token})
+
+
+async def test_consult_a_colleague_about_a_customer_conversation(running_hub: RunningHub) -> None:
+    serving = await running_hub.agent(ready=True)
+    visitor = await running_hub.visitor()
+    said = await visitor.say("my order is late")
+    conversation_id = said["message"]["conversation_id"]
+    await serving.wait_for("conversation.assigned")
+    asker = Person(running_hub, serving.token, serving.agent)
+    await asker.open_tab()
+    colleague = await person(running_hub)
+    supervisor = await person(running_hub, roles=["supervisor", "agent"])
+    outsider = await person(running_hub)
+    thread = await asker.group("Advice", colleague, supervisor)
+    status, error = await colleague.rest("GET", f"/api/v1/conversations/{conversation_id}/messages")
+    assert status == 403  # not theirs to read in the inbox
+    ack = await asker.tab.say(
+        thread["id"], "what do we do here?", consult={"conversation_id": conversation_id}
+    )
+    assert ack["ok"] and ack["message"]["type"] == "consult"
+    assert ack["message"]["consult"]["conversation_id"] == conversation_id
+    path = f"/api/v1/im/threads/{thread['id']}/consult/{conversation_id}"
+    status, shared = await colleague.rest("GET", path)
+    assert status == 200 and shared["can_take_over"] is False
+    assert [m["text"] for m in shared["messages"]] == ["my order is late"]
+    status, shared = await supervisor.rest("GET", path)
+    assert status == 200 and shared["can_take_over"] is True
+    status, error = await outsider.rest("GET", path)
+    assert status == 403 and error["error"]["code"] == "not_a_member"
+    # Sharing needs the right to read it, and only what was shared opens.
+    other = await colleague.direct(outsider)
+    ack = await colleague.tab.say(other["id"], "look", consult={"conversation_id": conversation_id})
+    assert ack["ok"] is False
+    status, error = await outsider.rest(
+        "GET", f"/api/v1/im/threads/{other['id']}/consult/{conversation_id}"
+    )
+    assert status == 403 and error["error"]["code"] == "not_shared"
