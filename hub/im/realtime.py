@@ -23,6 +23,7 @@ from hub.im.events import ImMessageCreated, ImRead, ImThreadChanged, ImTyping
 from hub.realtime.guard import dispatch
 from hub.realtime.server import acked, error_ack, payload
 from hub.security import AgentClaims
+from hub.throttle import Throttle, rate_limited
 
 IM_NS = "/im"
 
@@ -40,6 +41,9 @@ class ImNamespace(socketio.AsyncNamespace):
         # Checked again at every event, so a revoked token takes effect at once.
         self.claims: dict[str, AgentClaims] = {}
         self.sockets: dict[tuple[str, str], set[str]] = defaultdict(set)
+        # Far above anyone typing or pasting: a stop for a runaway script that would flood
+        # every member of a big group (settings im_messages_per_minute, on this node).
+        self.message_limit = Throttle(hub.settings.im_messages_per_minute, 60.0)
         hub.bus.subscribe(AgentSignedOut, self._signed_out)
 
     def online(self, tenant: str, agent_id: str) -> bool:
@@ -78,9 +82,16 @@ class ImNamespace(socketio.AsyncNamespace):
     @acked
     async def on_message(self, sid: str, data: object = None) -> dict[str, Any]:
         body = payload(data)
+        agent = self._agent(sid)
+        key = (agent.tenant, agent.id)
+        if self.message_limit.exceeded(key):
+            raise rate_limited(
+                "too many messages: wait a moment", self.message_limit.retry_after(key)
+            )
+        self.message_limit.record(key)
         message = await do_send(
             self.hub,
-            self._agent(sid),
+            agent,
             body.get("thread_id"),
             client_id=body.get("client_id"),
             text=body.get("text"),

@@ -5,13 +5,14 @@ waiting for a while."""
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 import socketio
 
 from hub.actions.agents import do_create_agent
 from hub.domain import Tenant
-from tests.conftest import RunningHub
+from tests.conftest import RunningHub, hub_running
 from tests.im.clients import ImSocket, Person, person
 
 
@@ -435,3 +436,19 @@ async def test_consult_a_colleague_about_a_customer_conversation(running_hub: Ru
         "GET", f"/api/v1/im/threads/{other['id']}/consult/{conversation_id}"
     )
     assert status == 403 and error["error"]["code"] == "not_shared"
+
+
+async def test_a_runaway_sender_is_slowed_down(tmp_path: Path) -> None:
+    async with hub_running(tmp_path / "data", im_messages_per_minute=3) as running_hub:
+        await _runaway(running_hub)
+
+
+async def _runaway(running_hub: RunningHub) -> None:
+    ann, bob = await person(running_hub), await person(running_hub)
+    thread = await ann.direct(bob)
+    for n in range(3):
+        assert (await ann.tab.say(thread["id"], f"m{n}"))["ok"]
+    refused = await ann.tab.say(thread["id"], "one too many")
+    assert refused["error"]["code"] == "rate_limited" and refused["error"]["retry_after"] >= 1
+    status, history = await bob.rest("GET", f"/api/v1/im/threads/{thread['id']}/messages")
+    assert status == 200 and [m["text"] for m in history["items"]] == ["m0", "m1", "m2"]
