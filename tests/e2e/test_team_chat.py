@@ -113,3 +113,46 @@ def test_two_staff_chat_a_group_an_announcement_and_a_file(
     zh_page = browser.new_context(locale="zh-CN").new_page()
     sign_in(zh_page, hub_url, bob_email, "agent-password")
     expect(zh_page.get_by_test_id("nav-team")).to_contain_text("企业IM")
+
+
+def test_ask_a_colleague_about_a_customer_conversation(
+    hub_url: str, browser, admin_token: str
+) -> None:
+    ann_email, _ = _agent(hub_url, admin_token, "Asker")
+    bob_email, bob = _agent(hub_url, admin_token, "Expert")
+    ann_page = browser.new_context(locale="en-US").new_page()
+    bob_page = browser.new_context(locale="en-US").new_page()
+    sign_in(ann_page, hub_url, ann_email, "agent-password", ready=True)
+    sign_in(bob_page, hub_url, bob_email, "agent-password")
+    # A customer writes; the conversation is Ann's, who first has a chat with Bob.
+    host = browser.new_context(locale="en-US").new_page()
+    host.goto(hub_url + "/")
+    host.get_by_test_id("hub-launcher").click()
+    frame = host.frame_locator("[data-testid=hub-frame]")
+    frame.get_by_test_id("composer-input").fill("Which plan includes SSO?")
+    frame.get_by_test_id("composer-send").click()
+    ann_page.get_by_test_id("conversation-item").first.click(timeout=WAIT)
+    expect(
+        ann_page.get_by_test_id("message").filter(has_text="Which plan includes SSO?")
+    ).to_be_visible(timeout=WAIT)
+    ann_page.get_by_test_id("nav-team").click()
+    ann_page.get_by_test_id("team-view-people").click()
+    ann_page.locator(f"[data-testid=team-person][data-agent-id='{bob['id']}']").click()
+    expect(ann_page.get_by_test_id("team-chat-title")).to_have_text("Expert", timeout=WAIT)
+    ann_page.get_by_test_id("team-back").click()
+    # From the conversation: Ask a colleague, into the chat with Bob.
+    ann_page.get_by_test_id("conversation-consult").click()
+    ann_page.get_by_test_id("consult-note").fill("Do you know this one?")
+    ann_page.get_by_test_id("consult-send").click()
+    expect(ann_page.get_by_test_id("consult-dialog")).to_have_count(0, timeout=WAIT)
+    # Bob opens the link: the customer's conversation, read-only.
+    expect(bob_page.get_by_test_id("team-unread")).to_have_text("1", timeout=WAIT)
+    bob_page.get_by_test_id("nav-team").click()
+    bob_page.get_by_test_id("team-thread").first.click()
+    expect(
+        bob_page.get_by_test_id("team-message").filter(has_text="Do you know this one?")
+    ).to_be_visible(timeout=WAIT)
+    bob_page.get_by_test_id("team-consult").click()
+    expect(bob_page.get_by_test_id("team-consult-view")).to_contain_text(
+        "Which plan includes SSO?", timeout=WAIT
+    )
