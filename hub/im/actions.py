@@ -19,7 +19,7 @@ from hub.actions.messages import (
 )
 from hub.actions.uploads import check_attachment_owners
 from hub.context import Hub
-from hub.domain import Agent, Conversation, Message, UploaderType, new_id, utcnow
+from hub.domain import Agent, Conversation, Message, UploaderType, iso, new_id, utcnow
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
 from hub.im.events import ImMessageCreated, ImRead, ImThreadChanged, ImTyping
 from hub.im.model import Department, ImMessage, ImSender, ImThread, ThreadKind, direct_key
@@ -127,13 +127,7 @@ async def directory(hub: Hub, agent: Agent, online: Online) -> dict[str, Any]:
                 "email": colleague.email,
                 "department_id": colleague.department_id,
                 "presence": presence,
-                "last_login_at": (
-                    colleague.last_login_at.isoformat(timespec="milliseconds").replace(
-                        "+00:00", "Z"
-                    )
-                    if colleague.last_login_at
-                    else None
-                ),
+                "last_login_at": iso(colleague.last_login_at),
             }
         )
     return {"departments": [d.public() for d in departments], "people": people}
@@ -475,15 +469,7 @@ async def read_consulted(
     whether or not the agent could read it otherwise."""
     thread = await check_thread(hub, agent, thread_id)
     wanted = _check_id(conversation_id, "conversation_id")
-    shared = False
-    after = 0
-    while not shared:
-        page = await hub.store.list_im_messages(agent.tenant, thread.id, after_seq=after, limit=500)
-        if not page:
-            break
-        shared = any(m.consult and m.consult.get("conversation_id") == wanted for m in page)
-        after = page[-1].seq
-    if not shared:
+    if not await hub.store.im_thread_shares(agent.tenant, thread.id, wanted):
         raise Forbidden("that conversation was not shared in this thread", code="not_shared")
     conversation = await hub.store.get_conversation(agent.tenant, wanted)
     if conversation is None:

@@ -91,6 +91,10 @@ class ImStore(ABC):
         """agent id -> read position, for everybody who has read in the thread."""
 
     @abstractmethod
+    async def im_thread_shares(self, tenant: str, thread_id: str, conversation_id: str) -> bool:
+        """Whether a message of the thread shared (consult) that customer conversation."""
+
+    @abstractmethod
     async def search_im_messages(
         self, tenant: str, thread_ids: Sequence[str], text: str, *, limit: int = 50
     ) -> list[ImMessage]:

@@ -267,6 +267,17 @@ class MongoImStore(ImStore):
         cursor = self._col("im_reads").find({"tenant": tenant, "thread_id": thread_id})
         return {d["agent_id"]: int(d["seq"]) async for d in cursor}
 
+    async def im_thread_shares(self, tenant: str, thread_id: str, conversation_id: str) -> bool:
+        found = await self._col("im_messages").find_one(
+            {
+                "tenant": tenant,
+                "thread_id": thread_id,
+                "consult.conversation_id": conversation_id,
+            },
+            {"_id": 1},
+        )
+        return found is not None
+
     async def search_im_messages(
         self, tenant: str, thread_ids: Sequence[str], text: str, *, limit: int = 50
     ) -> list[ImMessage]:

@@ -137,6 +137,14 @@ class SqliteImStore(ImStore):
         )
         return {agent_id: int(seq) for agent_id, seq in rows}
 
+    async def im_thread_shares(self, tenant: str, thread_id: str, conversation_id: str) -> bool:
+        rows = await self._im_rows(
+            "SELECT 1 FROM im_messages WHERE tenant = ? AND thread_id = ? "
+            "AND json_extract(doc, '$.consult.conversation_id') = ? LIMIT 1",
+            (tenant, thread_id, conversation_id),
+        )
+        return bool(rows)
+
     async def search_im_messages(
         self, tenant: str, thread_ids: Sequence[str], text: str, *, limit: int = 50
     ) -> list[ImMessage]:

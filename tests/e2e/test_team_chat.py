@@ -73,11 +73,22 @@ def test_two_staff_chat_a_group_an_announcement_and_a_file(
     expect(bob_page.get_by_test_id("team-message")).to_have_count(2, timeout=WAIT)
     expect(bob_page.get_by_test_id("team-unread")).to_be_hidden(timeout=WAIT)
     expect(bob_page.get_by_test_id("team-thread-unread")).to_have_count(0)
+    bob_page.get_by_test_id("team-message").filter(has_text="ticket 42").get_by_test_id(
+        "team-quote"
+    ).click()
+    expect(bob_page.get_by_test_id("team-quoting")).to_contain_text("ticket 42")
     bob_page.get_by_test_id("team-input").fill("On it")
     bob_page.get_by_test_id("team-input").press("Enter")
-    expect(ann_page.get_by_test_id("team-message").filter(has_text="On it")).to_be_visible(
+    answer = ann_page.get_by_test_id("team-message").filter(has_text="On it")
+    expect(answer).to_contain_text("Can you look at ticket 42?", timeout=WAIT)  # the quote
+    # A draft survives messages arriving meanwhile.
+    bob_page.get_by_test_id("team-input").fill("half typed")
+    ann_page.get_by_test_id("team-input").fill("ping")
+    ann_page.get_by_test_id("team-send").click()
+    expect(bob_page.get_by_test_id("team-message").filter(has_text="ping")).to_be_visible(
         timeout=WAIT
     )
+    expect(bob_page.get_by_test_id("team-input")).to_have_value("half typed")
 
     # Ann starts a group with Bob and sets its announcement.
     ann_page.get_by_test_id("team-new-group").click()

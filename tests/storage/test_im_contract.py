@@ -144,3 +144,13 @@ async def test_departments_round_trip_per_tenant(store: Store) -> None:
         await store.update_department(Department(id="d9", tenant="t1", name="x"), ["name"])
     assert await store.delete_department("t1", "d2")
     assert not await store.delete_department("t2", "d1")
+
+
+async def test_a_thread_knows_which_customer_conversations_were_shared_in_it(store: Store) -> None:
+    await store.create_im_thread(_group("g", "a", "b"))
+    shared = _message("g", "a", "look")
+    shared.type, shared.consult = "consult", {"conversation_id": "conv1", "channel": "webim"}
+    await store.append_im_message(shared)
+    assert await store.im_thread_shares("t1", "g", "conv1")
+    assert not await store.im_thread_shares("t1", "g", "conv2")
+    assert not await store.im_thread_shares("t2", "g", "conv1")

@@ -26,6 +26,8 @@ const team = {
   /** @type {Department[]} */ departments: [],
   /** @type {Map<string, Person>} */ people: new Map(),
   /** @type {string | null} */ current: null,
+  /** The message the next one quotes (引用), in the open thread. @type {ImMessage | null} */ quoting: null,
+  /** What is typed and not sent yet, per thread: the pane is rebuilt as messages arrive. @type {Map<string, string>} */ drafts: new Map(),
   view: /** @type {"chats" | "people"} */ ("chats"),
 };
 
@@ -253,6 +255,7 @@ function renderChat() {
   const thread = team.current ? team.threads.get(team.current) : undefined;
   if (!thread) { pane.replaceChildren(el("div", { className: "empty", textContent: t("teamPick") })); return; }
   const existing = pane.querySelector("[data-testid=team-messages]");
+  const typing = document.activeElement?.matches("[data-testid=team-input]") ?? false;
   const scrolledUp = existing && existing.scrollTop + existing.clientHeight < existing.scrollHeight - 40;
   const messages = el("div", { className: "team-messages", testid: "team-messages" },
     ...(team.messages.get(thread.id) || []).map((m) => bubble(m, thread)));
@@ -269,6 +272,7 @@ function renderChat() {
     : null;
   pane.replaceChildren(header, announcement || "", messages, el("div", { className: "typing", testid: "team-typing" }), composer(thread));
   if (!scrolledUp) messages.scrollTop = messages.scrollHeight;
+  if (typing) /** @type {HTMLElement | null} */ (pane.querySelector("[data-testid=team-input]"))?.focus();
 }
 
 function bubble(/** @type {ImMessage} */ m, /** @type {Thread} */ thread) {
@@ -276,8 +280,10 @@ function bubble(/** @type {ImMessage} */ m, /** @type {Thread} */ thread) {
   const read = mine && thread.kind === "direct" && (thread.peer_read_seq || 0) >= m.seq;
   const quote = m.quote ? el("div", { className: "team-quote", textContent: `${m.quote.sender_name}: ${m.quote.text}` }) : null;
   const consult = m.consult ? consultLink(m, thread) : null;
+  const reply = el("button", { type: "button", className: "link team-quote-button", textContent: t("teamQuote"), testid: "team-quote" });
+  reply.onclick = () => { team.quoting = m; renderChat(); };
   return el("div", { className: `msg ${mine ? "agent" : "contact"}`, testid: "team-message", dataset: { seq: String(m.seq) } },
-    el("div", { className: "meta", textContent: `${m.sender.name} · ${shortTime(m.created_at)}${read ? ` · ${t("teamRead")}` : ""}` }),
+    el("div", { className: "meta" }, `${m.sender.name} · ${shortTime(m.created_at)}${read ? ` · ${t("teamRead")}` : ""} `, reply),
     quote, consult, m.text ? el("div", { className: "text", textContent: m.text }) : null, ...attachmentNodes(m.attachments));
 }
 
@@ -304,22 +310,30 @@ function consultLink(/** @type {ImMessage} */ m, /** @type {Thread} */ thread) {
 }
 
 function composer(/** @type {Thread} */ thread) {
-  const input = el("textarea", { rows: 2, placeholder: t("teamPlaceholder"), testid: "team-input" });
+  const input = el("textarea", { rows: 2, placeholder: t("teamPlaceholder"), testid: "team-input", value: team.drafts.get(thread.id) || "" });
   input.setAttribute("aria-label", t("teamPlaceholder"));
   const error = el("div", { className: "error", role: "alert", testid: "team-error" });
   const send = el("button", { type: "submit", textContent: t("send"), testid: "team-send" });
   const file = el("input", { type: "file", testid: "team-file" });
   file.setAttribute("aria-label", t("attachFile"));
-  const form = el("form", { className: "team-composer" }, input, el("div", { className: "team-tools" }, file, send), error);
+  const quoting = team.quoting?.thread_id === thread.id ? team.quoting : null;
+  const cancelQuote = el("button", { type: "button", className: "link", textContent: "✕", title: t("cancel") });
+  cancelQuote.onclick = () => { team.quoting = null; renderChat(); };
+  const quoted = quoting
+    ? el("div", { className: "team-quote", testid: "team-quoting" }, `${t("teamQuoting")} ${quoting.sender.name}: ${quoting.text.slice(0, 80)} `, cancelQuote)
+    : null;
+  const form = el("form", { className: "team-composer" }, quoted || "", input, el("div", { className: "team-tools" }, file, send), error);
   /** @param {string} text @param {unknown[]} attachments */
   const deliver = async (text, attachments) => {
     if (!team.socket) return;
     const mentions = [...team.people.values()].filter((p) => thread.members.includes(p.agent_id) && text.includes(`@${p.name}`)).map((p) => p.agent_id);
+    const quote = quoting ? { quote_seq: quoting.seq } : {};
     const ack = await team.socket.timeout(15000).emitWithAck("message",
-      { thread_id: thread.id, client_id: crypto.randomUUID(), text, attachments, mentions })
+      { thread_id: thread.id, client_id: crypto.randomUUID(), text, attachments, mentions, ...quote })
       .catch(() => ({ ok: false, error: { code: "timeout", message: t("teamSendFailed") } }));
     if (!ack.ok) { error.textContent = ack.error?.message || t("teamSendFailed"); return false; }
     error.textContent = "";
+    team.quoting = null;
     received(ack.message, false);
     return true;
   };
@@ -328,12 +342,16 @@ function composer(/** @type {Thread} */ thread) {
     const text = input.value;
     if (!text.trim()) return;
     if (await deliver(text, [])) {
+      team.drafts.delete(thread.id);
       input.value = "";
       /** @type {HTMLElement | null} */ (document.querySelector("[data-testid=team-input]"))?.focus();
     }
   };
   input.addEventListener("keydown", (e) => { if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); } });
-  input.addEventListener("input", () => team.socket?.emit("typing", { thread_id: thread.id, on: Boolean(input.value) }));
+  input.addEventListener("input", () => {
+    team.drafts.set(thread.id, input.value);
+    team.socket?.emit("typing", { thread_id: thread.id, on: Boolean(input.value) });
+  });
   file.onchange = async () => {
     const chosen = file.files?.[0];
     file.value = "";
