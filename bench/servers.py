@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -103,6 +104,9 @@ class ServerProcess:
     workdir: tempfile.TemporaryDirectory[str] | None = None
     synchronous: str | None = None  # hub only: HUB_SQLITE_SYNCHRONOUS; None = hub default
     hub_env: dict[str, str] = field(default_factory=lambda: dict(UNLIMITED_VISITORS))
+    baseline_module: str = "bench.baseline"  # the bare server a scenario compares with
+    # hub only: fills the data directory before the hub starts (bench/im.py's many agents)
+    prepare: Callable[[Path], None] | None = None
 
     @property
     def base_url(self) -> str:
@@ -125,6 +129,8 @@ class ServerProcess:
                 "--data-dir",
                 str(Path(self.workdir.name) / "data"),
             ]
+            if self.prepare is not None:
+                self.prepare(Path(self.workdir.name) / "data")
             env.update(self.hub_env)
             env["HUB_ADMIN_EMAIL"] = ADMIN_EMAIL
             env["HUB_ADMIN_PASSWORD"] = ADMIN_PASSWORD
@@ -134,7 +140,7 @@ class ServerProcess:
             command = [
                 sys.executable,
                 "-m",
-                "bench.baseline",
+                self.baseline_module,
                 "--port",
                 str(self.port),
             ]

@@ -51,6 +51,8 @@ class Settings(BaseModel):
     address_messages_per_minute: int = Field(600, ge=1)
     address_connections: int = Field(200, ge=1)
     address_new_contacts_per_hour: int = Field(300, ge=1)
+    # Team-chat messages one person may send a minute (hub/im/realtime.py), per node.
+    im_messages_per_minute: int = Field(300, ge=1)
     # Uploads: files one visitor or agent may upload a minute, and the free disk space below
     # which the hub refuses new uploads (so that the database never runs out of room).
     uploads_per_minute: int = Field(20, ge=1)

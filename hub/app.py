@@ -25,6 +25,7 @@ from hub.api.headers import add_header_signal
 from hub.channel_runtime import ChannelRuntime
 from hub.channels import ChannelType
 from hub.context import HUB, Hub
+from hub.im import install_im
 from hub.notifications import CustomerNotifier
 from hub.outbox import Outbox
 from hub.realtime.agent import AgentNamespace
@@ -186,6 +187,7 @@ def create_app(
     sio.attach(app)
     app.router.add_get("/healthz", healthz)
     add_api_routes(app)
+    install_im(app, sio, hub)
     for connector in hub.connectors.all():
         app.router.add_routes(connector.routes())
     for kind in kinds:

@@ -47,6 +47,11 @@ FORBIDDEN = [
     ("hub.acd", "hub.storage", set()),
     ("hub.events", "hub.actions", set()),
     ("hub.bus", "hub.actions", set()),
+    # The enterprise IM keeps the same shape: its actions publish, its sockets subscribe.
+    ("hub.im.actions", "hub.realtime", set()),
+    ("hub.im.actions", "hub.im.realtime", set()),
+    ("hub.im.actions", "hub.im.api", set()),
+    ("hub.im.model", "hub.storage", set()),
 ]
 
 

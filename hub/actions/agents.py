@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from hub.actions.routing import apply_change, requeue
 from hub.context import Hub
-from hub.domain import Agent, Role, new_id
+from hub.domain import Agent, Role, new_id, utcnow
 from hub.errors import Forbidden, Invalid, Unauthorized
 from hub.events import AgentSignedOut, AgentUpdated
 from hub.security import AgentClaims, check_password, dummy_hash, hash_password, verify_password
@@ -149,4 +149,6 @@ async def _check_credentials(
         hub.login_guard.failed(address, email)
         raise Unauthorized("wrong email or password", code="bad_credentials")
     hub.login_guard.succeeded(address, email)
+    usable.last_login_at = utcnow()  # the IM directory shows it
+    await hub.store.update_agent(usable, ["last_login_at"])
     return hub.tokens.agent_token(usable.tenant, usable.id, usable.token_version), usable

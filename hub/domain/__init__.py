@@ -106,6 +106,9 @@ class Agent:
     # Carried by every token signed for the agent; raised when its password changes or it is
     # disabled, so tokens signed before stop working at once (hub/actions/agents.py).
     token_version: int = 0
+    # The enterprise IM's directory: the department it belongs to, when it last signed in.
+    department_id: str | None = None
+    last_login_at: datetime | None = None
 
     def is_admin(self) -> bool:
         return Role.ADMIN.value in self.roles
@@ -121,6 +124,7 @@ class Agent:
             "roles": list(self.roles),
             "skills": list(self.skills),
             "max_concurrent": self.max_concurrent,
+            "department_id": self.department_id,
         }
 
 

@@ -43,6 +43,7 @@ from hub.domain import (
     Tenant,
     Upload,
 )
+from hub.storage.im_base import ImStore
 
 # Written by append_message alone, so that concurrent appends and updates never overwrite
 # each other's view of the conversation's newest message.
@@ -151,8 +152,8 @@ class ConversationHit:
     message: Message
 
 
-class Store(ABC):
-    """Async persistence for every record of the hub."""
+class Store(ImStore, ABC):
+    """Async persistence for every record of the hub (the enterprise IM's records: ImStore)."""
 
     @abstractmethod
     async def open(self) -> None:

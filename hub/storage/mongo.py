@@ -102,6 +102,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, message_direction, preview_of, to_doc
+from hub.storage.mongo_im import MongoImStore
 from hub.storage.mongo_schema import (
     COLLECTIONS,
     NEWEST_FIRST,
@@ -218,7 +219,7 @@ class _Turn:
     users: int = 0
 
 
-class MongoStore(Store):
+class MongoStore(MongoImStore, Store):
     def __init__(
         self,
         connect: Callable[[], Client],

@@ -55,6 +55,36 @@ OLDEST_FIRST = [("created_at", ASCENDING), ("_id", ASCENDING)]
 RECENTLY_SEEN_FIRST = [("last_seen_at", DESCENDING), ("_id", ASCENDING)]
 
 INDEXES = [
+    # The enterprise IM (hub/storage/mongo_im.py): one direct thread per pair; "my threads"
+    # most recently active first; a per-thread seq and client id; read positions.
+    IndexSpec(
+        "im_threads",
+        "direct_unique",
+        [("tenant", ASCENDING), ("direct_key", ASCENDING)],
+        unique=True,
+        partial=_is_string("direct_key"),
+    ),
+    IndexSpec(
+        "im_threads",
+        "member_active",
+        [("tenant", ASCENDING), ("members", ASCENDING), ("active_at", DESCENDING)],
+    ),
+    IndexSpec(
+        "im_messages",
+        "thread_seq",
+        [("tenant", ASCENDING), ("thread_id", ASCENDING), ("seq", ASCENDING)],
+        unique=True,
+    ),
+    IndexSpec(
+        "im_messages",
+        "thread_client",
+        [("tenant", ASCENDING), ("thread_id", ASCENDING), ("client_id", ASCENDING)],
+        unique=True,
+        partial=_is_string("client_id"),
+    ),
+    IndexSpec("im_reads", "agent", [("tenant", ASCENDING), ("agent_id", ASCENDING)]),
+    IndexSpec("im_reads", "thread", [("tenant", ASCENDING), ("thread_id", ASCENDING)]),
+    IndexSpec("im_departments", "tenant", [("tenant", ASCENDING), ("created_at", ASCENDING)]),
     IndexSpec("agents", "email_unique", [("email_key", ASCENDING)], unique=True),
     IndexSpec("agents", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
     IndexSpec(
@@ -158,6 +188,10 @@ COLLECTIONS = (
     "channel_accounts",
     "uploads",
     "upload_totals",
+    "im_departments",
+    "im_threads",
+    "im_messages",
+    "im_reads",
 )
 
 
@@ -259,6 +293,8 @@ MIGRATIONS = [
     # paging left messages without a filter; declared after the migrations.
     Migration(5, "upload records and paging", _nothing),
     Migration(6, "message counts", _message_counts),
+    # Version 7: the enterprise IM's collections (new), their indexes declared after.
+    Migration(7, "enterprise IM", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -52,6 +52,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, to_doc
+from hub.storage.sqlite_im import SqliteImStore
 from hub.storage.sqlite_writer import frame_bytes
 from hub.storage.writer_process import WriterGone, WriterProcess, error_from_doc
 
@@ -129,7 +130,7 @@ def _past(
     )
 
 
-class SqliteStore(Store):
+class SqliteStore(SqliteImStore, Store):
     def __init__(self, path: Path | str, *, synchronous: str = "FULL") -> None:
         self.path = Path(path)
         self.synchronous = synchronous

@@ -221,6 +221,43 @@ UPDATE conversations SET doc = json_set(doc,
 """
 
 
+# Version 7: the enterprise IM (hub/im/): departments, threads with their members (a row
+# per member, for "my threads"), messages with a per-thread seq, read positions, search.
+V7_IM = [
+    "CREATE TABLE im_departments (tenant TEXT NOT NULL, id TEXT NOT NULL, "
+    "created_at TEXT NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID",
+    "CREATE TABLE im_threads (tenant TEXT NOT NULL, id TEXT NOT NULL, direct_key TEXT, "
+    "doc TEXT NOT NULL, PRIMARY KEY (tenant, id)) WITHOUT ROWID",
+    "CREATE UNIQUE INDEX im_threads_direct ON im_threads (tenant, direct_key) "
+    "WHERE direct_key IS NOT NULL",
+    "CREATE TABLE im_members (tenant TEXT NOT NULL, agent_id TEXT NOT NULL, "
+    "thread_id TEXT NOT NULL, active_at TEXT NOT NULL, "
+    "PRIMARY KEY (tenant, agent_id, thread_id)) WITHOUT ROWID",
+    "CREATE INDEX im_members_thread ON im_members (tenant, thread_id)",
+    "CREATE TABLE im_messages (tenant TEXT NOT NULL, thread_id TEXT NOT NULL, "
+    "seq INTEGER NOT NULL, client_id TEXT, doc TEXT NOT NULL, "
+    "PRIMARY KEY (tenant, thread_id, seq))",
+    "CREATE UNIQUE INDEX im_messages_client ON im_messages (tenant, thread_id, client_id) "
+    "WHERE client_id IS NOT NULL",
+    "CREATE TABLE im_reads (tenant TEXT NOT NULL, thread_id TEXT NOT NULL, "
+    "agent_id TEXT NOT NULL, seq INTEGER NOT NULL, "
+    "PRIMARY KEY (tenant, thread_id, agent_id)) WITHOUT ROWID",
+    "CREATE INDEX im_reads_agent ON im_reads (tenant, agent_id)",
+    "CREATE VIRTUAL TABLE im_message_search USING fts5("
+    "body, tenant UNINDEXED, thread_id UNINDEXED, seq UNINDEXED, tokenize = 'trigram')",
+    """CREATE TRIGGER im_message_search_insert AFTER INSERT ON im_messages BEGIN
+        INSERT INTO im_message_search (body, tenant, thread_id, seq)
+        VALUES (coalesce(json_extract(new.doc, '$.text'), ''), new.tenant, new.thread_id,
+                new.seq);
+    END""",
+]
+
+
+def _im(conn: sqlite3.Connection) -> None:
+    for statement in V7_IM:
+        conn.execute(statement)
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -232,6 +269,7 @@ MIGRATIONS: list[Migration] = [
     # contacts' last_seen_at as a column, and indexes in every list's order, for paging.
     Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
     Migration(6, "message counts", _statements(V6_MESSAGE_COUNTS)),
+    Migration(7, "enterprise IM", _im),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -43,6 +43,7 @@ import orjson
 from hub.domain import open_key, upload_ids
 from hub.errors import Conflict, HubError, NotFound
 from hub.storage.codec import message_direction, preview_of
+from hub.storage.sqlite_im_ops import IM_OPS
 from hub.storage.sqlite_schema import migrate
 
 log = logging.getLogger(__name__)
@@ -628,6 +629,7 @@ OPS: dict[str, Callable[..., Any]] = {
         update_left_message_if,
         create_upload,
         delete_orphan_upload,
+        *IM_OPS,
     )
 }
 

@@ -21,6 +21,7 @@ from mongomock_motor import AsyncMongoMockClient
 from pymongo import ASCENDING, AsyncMongoClient
 
 from hub.domain import (
+    Agent,
     ChannelAccount,
     Contact,
     Conversation,
@@ -285,12 +286,30 @@ def _seed_sqlite_v5(conn: sqlite3.Connection) -> None:
         )
 
 
+def _v6_agent_doc() -> dict[str, Any]:
+    """An agent as version 6 stored it: no department, no last sign-in (the IM's fields)."""
+    doc = to_doc(
+        Agent(id="a5", tenant="t5", name="Five", email="five@example.com", password_hash="x")
+    )
+    del doc["department_id"], doc["last_login_at"]
+    return doc
+
+
+def _seed_sqlite_v6(conn: sqlite3.Connection) -> None:
+    doc = _v6_agent_doc()
+    conn.execute(
+        "INSERT INTO agents (id, tenant, email, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+        (doc["id"], "t5", doc["email"], doc["created_at"], orjson.dumps(doc)),
+    )
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
     4: _seed_sqlite_v4,
     5: _seed_sqlite_v5,
+    6: _seed_sqlite_v6,
 }
 
 
@@ -363,6 +382,27 @@ async def _check_v5_data(store: Any) -> None:
     assert (counted.messages_in, counted.messages_out) == (2, 2)
 
 
+async def _check_v6_data(store: Any) -> None:
+    from hub.im.model import ImMessage, ImSender, ImThread, direct_key
+
+    agent = await store.get_agent("t5", "a5")
+    assert agent.department_id is None and agent.last_login_at is None
+    _thread, created = await store.create_im_thread(
+        ImThread(
+            id="th5",
+            tenant="t5",
+            kind="direct",
+            members=["a5", "b5"],
+            direct_key=direct_key("a5", "b5"),
+        )
+    )
+    assert created
+    appended = await store.append_im_message(
+        ImMessage(id="m5", tenant="t5", thread_id="th5", sender=ImSender("a5"), text="hi")
+    )
+    assert appended.message.seq == 1
+
+
 # What the data each version introduced must read as once migrated to the latest.
 CHECKS = {
     1: _check_migrated,
@@ -370,6 +410,7 @@ CHECKS = {
     3: _check_v3_data,
     4: _check_v4_data,
     5: _check_v5_data,
+    6: _check_v6_data,
 }
 
 
@@ -466,12 +507,18 @@ async def _seed_mongo_v5(db: Any) -> None:
         await db["messages"].insert_one(message)
 
 
+async def _seed_mongo_v6(db: Any) -> None:
+    doc = _v6_agent_doc()
+    await db["agents"].insert_one({"_id": doc["id"], **doc, "email_key": doc["email"]})
+
+
 MONGO_SEEDS = {
     1: _seed_mongo_v1,
     2: _seed_mongo_v2,
     3: _seed_mongo_v3,
     4: _seed_mongo_v4,
     5: _seed_mongo_v5,
+    6: _seed_mongo_v6,
 }
 
 

@@ -13,6 +13,7 @@ import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
 import { setupContactsPage } from "./contacts.js";
+import { setupTeamChat } from "./team.js";
 import "./channels.js";
 
 /** @import { Agent, Contact, Conversation, Delivery, Message, Tag } from "../types.js" */
@@ -194,6 +195,7 @@ function start() {
   $("login").hidden = true;
   $("app").hidden = false;
   setupTabs();
+  setupTeamChat();
   showRole();
   renderList();
   setPresence("not_ready");

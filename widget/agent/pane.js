@@ -13,6 +13,7 @@ import {
 } from "./core.js";
 import { channelBadge } from "./channels.js";
 import { deliveryLine } from "./delivery.js";
+import { consultColleague } from "./team.js";
 
 /** @import { Conversation, Message, QuickReply, Agent, Contact } from "../types.js" */
 /** @import { Entry, PendingReply } from "./core.js" */
@@ -363,6 +364,7 @@ export function renderPane(notice = "") {
     actions.push(button(t("summaryClose"), "conversation-summary", () => openSummary(e)));
     actions.push(button(t("closeConv"), "conversation-close", () => close(e, "")));
   }
+  actions.push(button(t("teamConsult"), "conversation-consult", () => consultColleague(c.id)));
   const contact = state.contacts.get(c.contact_id);
   const blocked = contact?.blocked_until && new Date(contact.blocked_until) > new Date();
   if (!blocked) actions.push(button(t("block"), "contact-block", () => openBlock(e), "danger"));
