@@ -124,6 +124,27 @@ export function signOut(expired = false) {
   showLogin();
 }
 
+/** @type {Promise<unknown> | null} */
+let tokenChange = null;
+
+/** This tab is getting a new token (a password change): the hub signs out the old token's
+ * sockets before the answer with the new one arrives, so refusals meanwhile are not the end. */
+/** @template T @param {Promise<T>} change @returns {Promise<T>} */
+export function changingToken(change) {
+  tokenChange = change;
+  change.catch(() => {}).finally(() => { if (tokenChange === change) tokenChange = null; });
+  return change;
+}
+
+/** A socket of this page was refused for the token it offered (`offered`): connect again
+ * once a new token is here, or sign out when there is none. */
+export function tokenRefused(/** @type {{connect: () => unknown}} */ socket, /** @type {string | null} */ offered) {
+  if (tokenChange) { tokenChange.catch(() => {}).finally(() => socket.connect()); return; }
+  const now = agentToken();
+  if (now && now !== offered) socket.connect();
+  else signOut(true);
+}
+
 /** Whether the last sign-out was the hub's doing (asked once, by the login form). */
 export function takeExpiredNotice() {
   const expired = sessionStorage.getItem(SIGNED_OUT) === "1";

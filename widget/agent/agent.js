@@ -4,6 +4,7 @@
 import { t, applyI18n, switchLang } from "../i18n.js";
 import {
   $, el, api, apiAll, request, connect, signOut, onSignedOut, takeExpiredNotice, isAuthRefusal, agentToken, TOKEN, ApiError,
+  changingToken, tokenRefused,
 } from "../shared.js";
 import { explained } from "../refusals.js";
 import { state, ui, entry, addMessage, isSupervisor, contactName, agentName, findMessage, dialog } from "./core.js";
@@ -67,7 +68,7 @@ function openPasswordChange() {
     /** @type {{token: string, agent: Agent}} */
     let body;
     try {
-      body = await api("/api/v1/auth/password", { method: "POST", body: { current_password: current.value, new_password: next.value } });
+      body = await changingToken(api("/api/v1/auth/password", { method: "POST", body: { current_password: current.value, new_password: next.value } }));
     } catch (err) {
       throw explained(err, "pwErr_");
     }
@@ -201,9 +202,11 @@ function start() {
   setPresence("not_ready");
   presenceButton.disabled = true;
   // The token as stored now: a password changed in this browser hands every tab the new one.
-  const socket = connect("/agent", { auth: (cb) => cb({ token: agentToken() || state.token }) });
+  /** @type {string | null} */
+  let offered = null;
+  const socket = connect("/agent", { auth: (cb) => cb({ token: (offered = agentToken() || state.token) }) });
   state.socket = socket;
-  socket.on("connect_error", (err) => { if (isAuthRefusal(err)) signOut(true); });
+  socket.on("connect_error", (err) => { if (isAuthRefusal(err)) tokenRefused(socket, offered); });
   socket.on("disconnect", (reason) => {
     // The hub closed it (a password change revokes older tokens): connect again, with the
     // token we hold now; a token that is no longer good is refused and signs out.

@@ -4,7 +4,7 @@
 // the unread total. Messages come in order by seq; after a reconnect each loaded thread asks
 // for what it missed (`sync`), so nothing is skipped or shown twice.
 import { t } from "../i18n.js";
-import { $, el, api, connect, agentToken } from "../shared.js";
+import { $, el, api, connect, agentToken, isAuthRefusal, tokenRefused } from "../shared.js";
 import { attachmentNodes } from "../render.js";
 import { state as inbox, dialog, shortTime } from "./core.js";
 
@@ -43,8 +43,11 @@ function title(/** @type {Thread} */ thread) {
 
 export function setupTeamChat() {
   $("navTeam").onclick = () => showTeam(!shown());
-  const socket = connect("/im", { auth: (cb) => cb({ token: agentToken() || inbox.token }) });
+  /** @type {string | null} */
+  let offered = null;
+  const socket = connect("/im", { auth: (cb) => cb({ token: (offered = agentToken() || inbox.token) }) });
   team.socket = socket;
+  socket.on("connect_error", (err) => { if (isAuthRefusal(err)) tokenRefused(socket, offered); });
   socket.on("connect", async () => {
     await loadAll().catch(() => {});
     for (const id of team.messages.keys()) await catchUp(id);
