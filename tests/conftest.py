@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,3 +141,17 @@ async def hub_running(data_dir: Path, **overrides: Any) -> AsyncIterator[Running
 async def running_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     async with hub_running(tmp_path / "data") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """One private PostgreSQL for the session (tests/peers.py); each test that uses it makes
+    a database of its own (peers.create_database). Skipped, with the reason, where this
+    machine cannot run one."""
+    from tests.peers import postgres_server, postgres_unavailable
+
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url
