@@ -572,12 +572,18 @@ def postgres_server(*, durable: bool = False) -> Iterator[str]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-async def create_database(server_url: str) -> str:
-    """A new, empty database on the server at `server_url`; returns its URL."""
-    name = f"hub_test_{uuid.uuid4().hex[:16]}"
+async def create_database(
+    server_url: str, *, name: str | None = None, exist_ok: bool = False
+) -> str:
+    """A new, empty database on the server at `server_url` (named `name`, or a fresh name;
+    with `exist_ok`, one there already is kept); returns its URL."""
+    name = name or f"hub_test_{uuid.uuid4().hex[:16]}"
     conn = await asyncpg.connect(server_url)
     try:
         await conn.execute(f"CREATE DATABASE {name}")
+    except asyncpg.DuplicateDatabaseError:
+        if not exist_ok:
+            raise
     finally:
         await conn.close()
     return server_url.rsplit("/", 1)[0] + f"/{name}"
