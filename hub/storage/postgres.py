@@ -432,22 +432,38 @@ async def _append_message(
 ) -> tuple[str, Doc, Doc | None]:
     """("new", stored doc, conversation) for a stored message; ("seen", the original,
     None) for a repeated client id or platform message id (nothing written). With
-    `require_open`, a closed conversation is refused (conversation_closed)."""
+    `require_open`, a closed conversation is refused (conversation_closed).
+
+    Two statements besides BEGIN and COMMIT, since each is a round trip: the conversation
+    locked together with the look-up of the client id, then the insert with the
+    conversation's update. A twin with the same client id committed while this waited for
+    the lock is not seen by the look-up, but its row refuses the insert, and the append runs
+    again (races=True) and finds it."""
+    client_id, platform_id = doc.get("client_id"), doc.get("platform_message_id")
+    seen: Doc | None = None
     if conversation is None:
         # The lock makes concurrent appends to one conversation take their seqs in turn.
-        conversation = await _locked(conn, "conversations", doc["tenant"], doc["conversation_id"])
-    if conversation is None:
-        raise NotFound("no such conversation", code="conversation_not_found")
-    client_id, platform_id = doc.get("client_id"), doc.get("platform_message_id")
-    if client_id is not None:
+        row = await conn.fetchrow(
+            "SELECT c.doc, (SELECT m.doc FROM messages m WHERE m.conversation_id = c.id "
+            "AND m.client_id = $3) AS seen FROM conversations c "
+            "WHERE c.id = $1 AND c.tenant = $2 FOR UPDATE OF c",
+            doc["conversation_id"],
+            doc["tenant"],
+            client_id,
+        )
+        if row is None:
+            raise NotFound("no such conversation", code="conversation_not_found")
+        conversation = _load(row["doc"])
+        seen = _load(row["seen"]) if row["seen"] is not None else None
+    elif client_id is not None:
         seen = await _row_doc(
             conn,
             "SELECT doc FROM messages WHERE conversation_id = $1 AND client_id = $2",
             doc["conversation_id"],
             client_id,
         )
-        if seen is not None:
-            return "seen", seen, None
+    if seen is not None:
+        return "seen", seen, None
     scope = _platform_scope(conversation)
     if platform_id is not None:
         seen = await _seen_platform_message(conn, doc["tenant"], scope, platform_id)
@@ -463,9 +479,10 @@ async def _append_message(
         "last_message_preview": preview_of(stored),
     }
     await conn.execute(
-        "INSERT INTO messages (conversation_id, seq, tenant, id, client_id, "
+        "WITH appended AS (INSERT INTO messages (conversation_id, seq, tenant, id, client_id, "
         "platform_message_id, platform_scope, due_at, search_body, doc) "
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)) "
+        "UPDATE conversations SET doc = $11 WHERE id = $1",
         doc["conversation_id"],
         seq,
         doc["tenant"],
@@ -476,11 +493,7 @@ async def _append_message(
         _due_at(stored),
         _message_search_body(stored),
         _dump(stored),
-    )
-    await conn.execute(
-        "UPDATE conversations SET doc = $1 WHERE id = $2",
         _dump(conversation),
-        doc["conversation_id"],
     )
     if attachments := doc.get("attachments"):
         await _mark_uploads_used(conn, doc["tenant"], upload_ids(attachments), doc["id"])
