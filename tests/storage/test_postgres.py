@@ -13,7 +13,7 @@ import pytest
 
 from hub.domain import Identity, Sender, new_id
 from hub.storage.postgres import PostgresStore
-from hub.storage.postgres_schema import LATEST, SchemaTooNew
+from hub.storage.postgres_schema import LATEST, SchemaTooNew, migrate, schema_version
 from tests.peers import create_database, drop_database
 from tests.storage.test_contract import (
     T0,
@@ -201,3 +201,33 @@ async def test_the_pool_holds_at_most_pool_size_connections(database_url: str) -
         assert 1 <= used <= 3
     finally:
         await store.close()
+
+
+async def test_a_database_at_an_earlier_version_gets_the_migrations_it_lacks(
+    database_url: str,
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await migrate(conn, target=1) == 0
+        await conn.execute(
+            "INSERT INTO contacts (id, tenant, last_seen_at, search_body, doc) "
+            "VALUES ('k1', 'a', NULL, 'kim', $1)",
+            '{"id": "k1", "tenant": "a", "name": "Kim"}',
+        )
+        assert await conn.fetchval("SELECT to_regclass('contacts_search') IS NULL")
+    finally:
+        await conn.close()
+    store = PostgresStore(database_url)
+    await store.open()
+    try:
+        contact = await store.get_contact("a", "k1")
+        assert contact is not None and contact.name == "Kim"
+        assert [c.id for c in await store.search_contacts("a", "KIM")] == ["k1"]
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await schema_version(conn) == LATEST
+        assert await conn.fetchval("SELECT to_regclass('contacts_search') IS NOT NULL")
+    finally:
+        await conn.close()
