@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import sys
 import tempfile
 import time
@@ -37,6 +38,7 @@ TENANT = "bench"
 MAX_APPENDS_PER_WRITER = 1_000_000
 CHAT_CONVERSATIONS = 400
 CHAT_PACE_SECONDS = 2.0  # as the relay scenario's chat-pace phase
+POSTGRES_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -189,14 +191,7 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
             f"{chat['append_p50_ms']} ms, p99 {chat['append_p99_ms']} ms, "
             f"max {chat['append_max_ms']} ms"
         )
-    postgres = _postgres(config, log)
-    if postgres is not None:
-        rates = postgres["appends_per_s"]
-        postgres["ratio_to_sqlite_full"] = {
-            label: round(rates[label] / results[f"{label}_full"]["appends_per_s"], 3)
-            for label in ("single", "concurrent")
-        }
-        log(f"storage postgres / sqlite FULL: {postgres['ratio_to_sqlite_full']}")
+        postgres = _postgres(config, Path(directory), log)
     return {
         "scenario": "storage",
         "appends_per_s": {name: result["appends_per_s"] for name, result in results.items()},
@@ -208,26 +203,37 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
     }
 
 
-def _postgres(config: StorageConfig, log: Any) -> dict[str, Any] | None:
+def _postgres(config: StorageConfig, directory: Path, log: Any) -> dict[str, Any] | None:
     """The same loads on PostgresStore, each on a fresh database of a private, durable
-    server; None (and said so) where this machine cannot start one."""
+    server, in rounds that run SQLite FULL right before PostgreSQL, so that each ratio
+    compares two runs a few seconds apart on this shared machine; None (and said so) where
+    this machine cannot start one."""
     from tests.peers import create_database, postgres_server, postgres_unavailable
 
     reason = postgres_unavailable()
     if reason is not None:
         log(f"storage postgres: skipped, {reason}")
         return None
-    results: dict[str, dict] = {}
+    rounds = 1 if config.seconds < 5 else POSTGRES_ROUNDS
+    results: dict[str, list[dict[str, Any]]] = {"single": [], "concurrent": []}
     with postgres_server(durable=True) as server_url:
-        for label, writers in (("single", 1), ("concurrent", config.concurrent_writers)):
-            url = asyncio.run(create_database(server_url))
-            results[label] = asyncio.run(
-                append_rate(lambda url=url: PostgresStore(url), writers, config.seconds)
-            )
-            log(
-                f"storage postgres {label} writer(s) ({writers}): "
-                f"{results[label]['appends_per_s']} appends/s"
-            )
+        for number in range(rounds):
+            for label, writers in (("single", 1), ("concurrent", config.concurrent_writers)):
+                path = directory / f"round{number}-{label}.sqlite3"
+                sqlite = asyncio.run(
+                    append_rate(lambda path=path: SqliteStore(path), writers, config.seconds)
+                )
+                url = asyncio.run(create_database(server_url))
+                postgres = asyncio.run(
+                    append_rate(lambda url=url: PostgresStore(url), writers, config.seconds)
+                )
+                ratio = round(postgres["appends_per_s"] / sqlite["appends_per_s"], 3)
+                results[label].append({"sqlite_full": sqlite, "postgres": postgres, "ratio": ratio})
+                log(
+                    f"storage round {number + 1}, {label} writer(s) ({writers}): postgres "
+                    f"{postgres['appends_per_s']} appends/s, sqlite FULL "
+                    f"{sqlite['appends_per_s']}: ratio {ratio}"
+                )
         url = asyncio.run(create_database(server_url))
         chat = asyncio.run(chat_latency(lambda: PostgresStore(url), config.chat_seconds))
         log(
@@ -236,9 +242,12 @@ def _postgres(config: StorageConfig, log: Any) -> dict[str, Any] | None:
             f"max {chat['append_max_ms']} ms"
         )
     return {
-        "appends_per_s": {label: result["appends_per_s"] for label, result in results.items()},
+        "ratio_to_sqlite_full": {
+            label: statistics.median(r["ratio"] for r in rounds_of)
+            for label, rounds_of in results.items()
+        },
         "chat_pace": chat,
-        "details": results,
+        "rounds": results,
     }
 
 
