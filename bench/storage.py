@@ -7,27 +7,38 @@ synchronous FULL (the hub's default: fsync per commit) and NORMAL (WAL without f
 commit: survives a process crash, not a power cut). Then the product's real load: 400
 conversations with a person typing in each (a message every CHAT_PACE_SECONDS), an open
 loop, each append's latency counted from its scheduled time (synchronous FULL).
+
+The same on PostgresStore (the shared store of several nodes), on a private PostgreSQL
+(Debian's package, tests/peers.py) with fsync and synchronous_commit on, as durable as
+SQLite's FULL, given as ratios to SQLite FULL in the same run. One node here: the pool of
+PostgresStore (its default, 10 connections) runs ten transactions at once, each its own
+commit, where SQLite's writer puts all waiting appends into one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.stats import percentile_ms
 from hub.domain import Contact, Conversation, Message, Sender, Tenant, new_id
+from hub.storage.base import Store
+from hub.storage.postgres import PostgresStore
 from hub.storage.sqlite import SqliteStore
 
 TENANT = "bench"
 MAX_APPENDS_PER_WRITER = 1_000_000
 CHAT_CONVERSATIONS = 400
 CHAT_PACE_SECONDS = 2.0  # as the relay scenario's chat-pace phase
+POSTGRES_ROUNDS = 3
 
 
 @dataclass(frozen=True)
@@ -45,7 +56,7 @@ class StorageConfig:
         )
 
 
-async def _conversations(store: SqliteStore, count: int) -> list[Conversation]:
+async def _conversations(store: Store, count: int) -> list[Conversation]:
     await store.create_tenant(Tenant(id=TENANT, name="bench"))
     conversations = []
     for _ in range(count):
@@ -59,15 +70,15 @@ async def _conversations(store: SqliteStore, count: int) -> list[Conversation]:
     return conversations
 
 
-async def append_rate(path: Path, synchronous: str, writers: int, seconds: float) -> dict:
+async def append_rate(make_store: Callable[[], Store], writers: int, seconds: float) -> dict:
     """Appends per second with `writers` tasks each appending to its own conversation."""
-    store = SqliteStore(path, synchronous=synchronous)
+    store = make_store()
     await store.open()
     try:
         conversations = await _conversations(store, writers)
         client_ids = itertools.count(1)
         deadline = time.monotonic() + seconds
-        commits_before = store.commit_count
+        commits_before = _commits(store)
 
         async def writer(conversation: Conversation) -> int:
             appended = 0
@@ -80,7 +91,7 @@ async def append_rate(path: Path, synchronous: str, writers: int, seconds: float
         counts = await asyncio.gather(*(writer(c) for c in conversations))
         elapsed, loop_cpu = time.monotonic() - started, time.thread_time() - loop_cpu_before
         appends = sum(counts)
-        commits = store.commit_count - commits_before
+        commits = _commits(store) - commits_before
     finally:
         await store.close()
     return {
@@ -94,6 +105,11 @@ async def append_rate(path: Path, synchronous: str, writers: int, seconds: float
     }
 
 
+def _commits(store: Store) -> int:
+    """SqliteStore counts its group commits; PostgresStore commits once per write."""
+    return store.commit_count if isinstance(store, SqliteStore) else 0
+
+
 def _message(conversation: Conversation, client_id: str) -> Message:
     return Message(
         id=new_id(),
@@ -105,10 +121,10 @@ def _message(conversation: Conversation, client_id: str) -> Message:
     )
 
 
-async def chat_latency(path: Path, seconds: float) -> dict[str, Any]:
+async def chat_latency(make_store: Callable[[], Store], seconds: float) -> dict[str, Any]:
     """Append latency at a person's typing pace in every conversation: one append every
     CHAT_PACE_SECONDS / CHAT_CONVERSATIONS seconds, in turn, whatever the answers."""
-    store = SqliteStore(path, synchronous="FULL")
+    store = make_store()
     await store.open()
     try:
         conversations = await _conversations(store, CHAT_CONVERSATIONS)
@@ -151,26 +167,87 @@ def run(quick: bool, workers: int, log: Any = None) -> dict[str, Any]:
         for synchronous in ("FULL", "NORMAL"):
             for label, writers in (("single", 1), ("concurrent", config.concurrent_writers)):
                 path = Path(directory) / f"{synchronous}-{label}.sqlite3"
-                result = asyncio.run(append_rate(path, synchronous, writers, config.seconds))
+                result = asyncio.run(
+                    append_rate(
+                        lambda path=path, synchronous=synchronous: SqliteStore(
+                            path, synchronous=synchronous
+                        ),
+                        writers,
+                        config.seconds,
+                    )
+                )
                 results[f"{label}_{synchronous.lower()}"] = result
                 log(
                     f"storage {label} writer(s) ({writers}), synchronous={synchronous}: "
                     f"{result['appends_per_s']} appends/s, "
                     f"{result['appends_per_commit']} per commit"
                 )
-        chat = asyncio.run(chat_latency(Path(directory) / "chat.sqlite3", config.chat_seconds))
+        chat_path = Path(directory) / "chat.sqlite3"
+        chat = asyncio.run(
+            chat_latency(lambda: SqliteStore(chat_path, synchronous="FULL"), config.chat_seconds)
+        )
         log(
             f"storage at chat pace ({chat['appends_per_s']} appends/s): p50 "
             f"{chat['append_p50_ms']} ms, p99 {chat['append_p99_ms']} ms, "
             f"max {chat['append_max_ms']} ms"
         )
+        postgres = _postgres(config, Path(directory), log)
     return {
         "scenario": "storage",
         "appends_per_s": {name: result["appends_per_s"] for name, result in results.items()},
         "chat_pace": chat,
+        "postgres": postgres,
         "concurrent_writers": config.concurrent_writers,
         "details": results,
         "data_dir_filesystem": _filesystem_of(tempfile.gettempdir()),
+    }
+
+
+def _postgres(config: StorageConfig, directory: Path, log: Any) -> dict[str, Any] | None:
+    """The same loads on PostgresStore, each on a fresh database of a private, durable
+    server, in rounds that run SQLite FULL right before PostgreSQL, so that each ratio
+    compares two runs a few seconds apart on this shared machine; None (and said so) where
+    this machine cannot start one."""
+    from tests.peers import create_database, postgres_server, postgres_unavailable
+
+    reason = postgres_unavailable()
+    if reason is not None:
+        log(f"storage postgres: skipped, {reason}")
+        return None
+    rounds = 1 if config.seconds < 5 else POSTGRES_ROUNDS
+    results: dict[str, list[dict[str, Any]]] = {"single": [], "concurrent": []}
+    with postgres_server(durable=True) as server_url:
+        for number in range(rounds):
+            for label, writers in (("single", 1), ("concurrent", config.concurrent_writers)):
+                path = directory / f"round{number}-{label}.sqlite3"
+                sqlite = asyncio.run(
+                    append_rate(lambda path=path: SqliteStore(path), writers, config.seconds)
+                )
+                url = asyncio.run(create_database(server_url))
+                postgres = asyncio.run(
+                    append_rate(lambda url=url: PostgresStore(url), writers, config.seconds)
+                )
+                ratio = round(postgres["appends_per_s"] / sqlite["appends_per_s"], 3)
+                results[label].append({"sqlite_full": sqlite, "postgres": postgres, "ratio": ratio})
+                log(
+                    f"storage round {number + 1}, {label} writer(s) ({writers}): postgres "
+                    f"{postgres['appends_per_s']} appends/s, sqlite FULL "
+                    f"{sqlite['appends_per_s']}: ratio {ratio}"
+                )
+        url = asyncio.run(create_database(server_url))
+        chat = asyncio.run(chat_latency(lambda: PostgresStore(url), config.chat_seconds))
+        log(
+            f"storage postgres at chat pace ({chat['appends_per_s']} appends/s): p50 "
+            f"{chat['append_p50_ms']} ms, p99 {chat['append_p99_ms']} ms, "
+            f"max {chat['append_max_ms']} ms"
+        )
+    return {
+        "ratio_to_sqlite_full": {
+            label: statistics.median(r["ratio"] for r in rounds_of)
+            for label, rounds_of in results.items()
+        },
+        "chat_pace": chat,
+        "rounds": results,
     }
 
 

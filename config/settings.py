@@ -29,6 +29,10 @@ class Settings(BaseModel):
     data_dir: Path = Path("data")
     mongo_url: str | None = None
     mongo_db: str = "hub"
+    # The shared store for several nodes (hub/storage/postgres.py), and each node's pool of
+    # connections to it (nodes × pool size must stay below the server's max_connections).
+    postgres_url: str | None = None
+    postgres_pool_size: int = Field(10, ge=1, le=1000)
     redis_url: str | None = None
     admin_email: str = "admin@example.com"
     admin_password: str | None = None
@@ -90,6 +94,12 @@ class Settings(BaseModel):
                 check_password(self.admin_password, email=self.admin_email)
             except Invalid as exc:
                 raise ValueError(f"admin_password: {exc.message}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _one_store(self) -> Settings:
+        if self.mongo_url and self.postgres_url:
+            raise ValueError("mongo_url and postgres_url: set one shared store, not both")
         return self
 
     @field_validator("trusted_proxies", mode="before")

@@ -64,7 +64,9 @@ def make_data_dir_private(data_dir: Path, *, sqlite: bool) -> None:
 def build_hub(
     settings: Settings, sio: socketio.AsyncServer, channel_types: Sequence[ChannelType]
 ) -> Hub:
-    make_data_dir_private(settings.data_dir, sqlite=not settings.mongo_url)
+    make_data_dir_private(
+        settings.data_dir, sqlite=not (settings.mongo_url or settings.postgres_url)
+    )
     secret = settings.secret_key or load_or_create_secret(settings.data_dir)
     hub = Hub(
         settings=settings,
@@ -72,6 +74,8 @@ def build_hub(
             data_dir=settings.data_dir,
             mongo_url=settings.mongo_url,
             mongo_db=settings.mongo_db,
+            postgres_url=settings.postgres_url,
+            postgres_pool_size=settings.postgres_pool_size,
             sqlite_synchronous=settings.sqlite_synchronous,
         ),
         acd=MemoryAcd(),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import os
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -97,9 +99,38 @@ class RunningHub:
         return body
 
 
+# HUB_TEST_POSTGRES=1: every hub the tests start runs on a private PostgreSQL (one server
+# for the session, a database per data directory, so a restarted hub finds its data), to
+# show the hub-level tests pass on the shared store too.
+HUBS_ON_POSTGRES = "HUB_TEST_POSTGRES"
+_hub_postgres_server: list[str] = []
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hubs_on_postgres() -> Iterator[None]:
+    if os.environ.get(HUBS_ON_POSTGRES) != "1":
+        yield
+        return
+    from tests.peers import postgres_server
+
+    with postgres_server() as url:
+        _hub_postgres_server.append(url)
+        yield
+        _hub_postgres_server.clear()
+
+
+async def _postgres_database_of(data_dir: Path) -> str:
+    from tests.peers import create_database
+
+    name = "hub_" + hashlib.sha256(str(data_dir).encode()).hexdigest()[:24]
+    return await create_database(_hub_postgres_server[0], name=name, exist_ok=True)
+
+
 async def start_hub(
     data_dir: Path, *, channel_types: Sequence[ChannelType] | None = None, **overrides: Any
 ) -> tuple[web.AppRunner, str]:
+    if _hub_postgres_server and not {"mongo_url", "postgres_url"} & overrides.keys():
+        overrides["postgres_url"] = await _postgres_database_of(data_dir)
     settings = Settings(
         port=free_port(),
         data_dir=data_dir,
@@ -141,3 +172,17 @@ async def hub_running(data_dir: Path, **overrides: Any) -> AsyncIterator[Running
 async def running_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
     async with hub_running(tmp_path / "data") as running:
         yield running
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """One private PostgreSQL for the session (tests/peers.py); each test that uses it makes
+    a database of its own (peers.create_database). Skipped, with the reason, where this
+    machine cannot run one."""
+    from tests.peers import postgres_server, postgres_unavailable
+
+    reason = postgres_unavailable()
+    if reason is not None:
+        pytest.skip(reason)
+    with postgres_server() as url:
+        yield url

@@ -11,13 +11,15 @@ import ssl
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aioimaplib
+import asyncpg
 import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword
@@ -454,3 +456,143 @@ def smtp_server(
         yield server
     finally:
         server.stop()
+
+
+def postgres_binaries() -> Path | None:
+    """The newest PostgreSQL server of Debian's packages (/usr/lib/postgresql/<major>/bin),
+    or None when the package is not installed."""
+    found = [
+        path
+        for path in Path("/usr/lib/postgresql").glob("*/bin")
+        if (path / "initdb").is_file() and (path / "postgres").is_file()
+    ]
+    if not found:
+        return None
+    return max(found, key=lambda path: int(path.parent.name) if path.parent.name.isdigit() else 0)
+
+
+def postgres_unavailable() -> str | None:
+    """Why this machine cannot start a private PostgreSQL, or None when it can."""
+    if postgres_binaries() is None:
+        return "PostgreSQL is not installed (/usr/lib/postgresql/*/bin): run `bash scripts/test`"
+    if os.geteuid() == 0 and shutil.which("setpriv") is None:
+        return "running as root without setpriv: PostgreSQL refuses root and cannot run as nobody"
+    return None
+
+
+def _as_unprivileged(command: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root: as root, the command runs as `nobody`."""
+    if os.geteuid() != 0:
+        return command
+    return ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+
+
+@contextmanager
+def postgres_server(*, durable: bool = False) -> Iterator[str]:
+    """A private PostgreSQL (Debian's postgresql package, installed by scripts/test) in a
+    temporary directory, on a free port of 127.0.0.1, trusting local connections; yields the
+    URL of its `postgres` database as the `postgres` superuser. Not `durable`: fsync is off,
+    a test's data need not survive a power cut and the suite runs faster."""
+    reason = postgres_unavailable()
+    if reason is not None:
+        raise RuntimeError(reason)
+    binaries = postgres_binaries()
+    assert binaries is not None
+    # Not under pytest's tmp_path: its parents are private to root and `nobody` must get in.
+    directory = Path(tempfile.mkdtemp(prefix="postgres-"))
+    data = directory / "data"
+    process: subprocess.Popen[bytes] | None = None
+    stack = ExitStack()
+    try:
+        if os.geteuid() == 0:
+            subprocess.run(["chown", "nobody:nogroup", str(directory)], check=True)
+        subprocess.run(
+            _as_unprivileged(
+                [
+                    str(binaries / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--no-sync",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        port = free_port()
+        settings = {
+            "listen_addresses": "127.0.0.1",
+            "port": str(port),
+            "unix_socket_directories": str(directory),
+            "max_connections": "200",
+            "fsync": "on" if durable else "off",
+            "synchronous_commit": "on" if durable else "off",
+            "full_page_writes": "on" if durable else "off",
+        }
+        log_file = stack.enter_context(open(directory / "postgres.log", "wb"))
+        process = subprocess.Popen(
+            _as_unprivileged(
+                [
+                    str(binaries / "postgres"),
+                    "-D",
+                    str(data),
+                    *(arg for name, value in settings.items() for arg in ("-c", f"{name}={value}")),
+                ]
+            ),
+            stdout=subprocess.DEVNULL,
+            stderr=log_file,
+        )
+        deadline = time.monotonic() + 30
+        while True:
+            ready = subprocess.run(
+                [str(binaries / "pg_isready"), "-h", "127.0.0.1", "-p", str(port), "-q"],
+                check=False,
+            )
+            if ready.returncode == 0:
+                break
+            if time.monotonic() > deadline or process.poll() is not None:
+                log = (directory / "postgres.log").read_text(errors="replace")
+                raise RuntimeError(f"PostgreSQL did not start:\n{log}")
+            # The server is starting; nothing to wait on but its port.
+            time.sleep(0.05)
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGINT)  # "fast" shutdown: ends open sessions
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        stack.close()
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+async def create_database(
+    server_url: str, *, name: str | None = None, exist_ok: bool = False
+) -> str:
+    """A new, empty database on the server at `server_url` (named `name`, or a fresh name;
+    with `exist_ok`, one there already is kept); returns its URL."""
+    name = name or f"hub_test_{uuid.uuid4().hex[:16]}"
+    conn = await asyncpg.connect(server_url)
+    try:
+        await conn.execute(f"CREATE DATABASE {name}")
+    except asyncpg.DuplicateDatabaseError:
+        if not exist_ok:
+            raise
+    finally:
+        await conn.close()
+    return server_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+async def drop_database(database_url: str) -> None:
+    server_url, name = database_url.rsplit("/", 1)
+    conn = await asyncpg.connect(f"{server_url}/postgres")
+    try:
+        await conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    finally:
+        await conn.close()

@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 
 from config.settings import SettingsError, load_settings
+from hub.storage import create_store
+from hub.storage.postgres import PostgresStore
+from hub.storage.sqlite import SqliteStore
 
 
 def test_defaults() -> None:
@@ -38,11 +41,32 @@ def test_json_file(tmp_path: Path) -> None:
         ({"HUB_PORT": "70000"}, "port"),
         ({"HUB_SQLITE_SYNCHRONOUS": "OFF"}, "sqlite_synchronous"),
         ({"HUB_MAX_TEXT_LENGTH": "0"}, "max_text_length"),
+        ({"HUB_POSTGRES_POOL_SIZE": "0"}, "postgres_pool_size"),
+        (
+            {"HUB_POSTGRES_URL": "postgresql://db/hub", "HUB_MONGO_URL": "mongodb://db/"},
+            "mongo_url and postgres_url",
+        ),
     ],
 )
 def test_bad_values_are_named(environ: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings(environ=environ)
+
+
+def test_postgres_is_chosen_by_its_url(tmp_path: Path) -> None:
+    environ = {
+        "HUB_POSTGRES_URL": "postgresql://hub@db.internal/hub",
+        "HUB_POSTGRES_POOL_SIZE": "4",
+    }
+    settings = load_settings(environ=environ)
+    assert (settings.postgres_url, settings.postgres_pool_size) == (environ["HUB_POSTGRES_URL"], 4)
+    store = create_store(
+        data_dir=tmp_path,
+        postgres_url=settings.postgres_url,
+        postgres_pool_size=settings.postgres_pool_size,
+    )
+    assert isinstance(store, PostgresStore) and store.pool_size == 4
+    assert isinstance(create_store(data_dir=tmp_path), SqliteStore)
 
 
 def test_bad_files(tmp_path: Path) -> None:

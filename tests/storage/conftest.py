@@ -10,6 +10,9 @@
 * `mongodb`: MongoStore on the real server at HUB_TEST_MONGO_URL (a replica set, since writes
   ask for w=majority), in a fresh database per test that is dropped afterwards. Skipped when
   the variable is not set.
+* `postgres`: PostgresStore on a private PostgreSQL (Debian's package, started once per
+  session by tests/conftest.py's postgres_server_url), in a fresh database per test that is
+  dropped afterwards.
 """
 
 from __future__ import annotations
@@ -28,7 +31,9 @@ from pymongo import AsyncMongoClient
 
 from hub.storage.base import Store
 from hub.storage.mongo import MongoStore
+from hub.storage.postgres import PostgresStore
 from hub.storage.sqlite import SqliteStore
+from tests.peers import create_database, drop_database
 
 MONGO_URL_VARIABLE = "HUB_TEST_MONGO_URL"
 FAKE_ROUND_TRIPS = (
@@ -91,14 +96,28 @@ async def _real_mongo_backend() -> AsyncIterator[Backend]:
             await client.close()
 
 
+async def _postgres_backend(server_url: str) -> AsyncIterator[Backend]:
+    database_url = await create_database(server_url)
+    backend = Backend("postgres", lambda: PostgresStore(database_url, pool_size=4))
+    try:
+        yield backend
+    finally:
+        await _close_all(backend)
+        await drop_database(database_url)
+
+
 async def _close_all(backend: Backend) -> None:
     for store in backend.opened:
         await store.close()
 
 
 async def _backend(
-    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> AsyncIterator[Backend]:
+    if kind == "postgres":
+        async for backend in _postgres_backend(request.getfixturevalue("postgres_server_url")):
+            yield backend
+        return
     if kind == "mongodb":
         async for backend in _real_mongo_backend():
             yield backend
@@ -113,11 +132,11 @@ async def _backend(
         await _close_all(backend)
 
 
-@pytest.fixture(params=["sqlite", "mongomock-motor-fake", "mongodb"])
+@pytest.fixture(params=["sqlite", "mongomock-motor-fake", "mongodb", "postgres"])
 async def backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Backend]:
-    async for made in _backend(request.param, tmp_path, monkeypatch):
+    async for made in _backend(request.param, tmp_path, monkeypatch, request):
         yield made
 
 
@@ -125,7 +144,7 @@ async def backend(
 async def mongo_backend(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[Backend]:
-    async for made in _backend(request.param, tmp_path, monkeypatch):
+    async for made in _backend(request.param, tmp_path, monkeypatch, request):
         yield made
 
 

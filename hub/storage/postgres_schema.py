@@ -1,0 +1,188 @@
+"""The PostgreSQL schema as a list of versioned migrations, applied in order when a store
+opens (hub/storage/postgres.py).
+
+`meta.schema_version` says how many migrations a database has had. A new database gets them
+all; an older one gets the ones it lacks, each in its own transaction, so a crash midway
+leaves the database at the last complete version. Several nodes may start at once on one
+database: each migration runs under a transaction-scoped advisory lock and re-reads the
+version inside it, so exactly one node applies it and the others find it done. A database
+newer than this code is refused (its data may need columns this code does not write).
+
+Adding one: append `Migration(<latest + 1>, "what it adds", _statements(...))` (or an async
+function of the connection for data changes), never edit a released one; backfill what the
+new code expects beside the shape change, with set-based statements.
+
+Records are kept as JSON text documents (hub/storage/codec.py, the shape every backend
+stores) beside the columns that are queried, ordered or kept unique. Text columns compare
+bytewise (COLLATE "C"), as SQLite's do, so a page's position means the same on every
+database whatever its locale. Documents are `text`, not `jsonb`: jsonb refuses "\\u0000",
+and the document must read back exactly as written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+Apply = Callable[[asyncpg.Connection], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    apply: Apply
+
+
+def _statements(script: str) -> Apply:
+    """A migration made of plain statements (separated by ";"), run in its transaction."""
+
+    async def apply(conn: asyncpg.Connection) -> None:
+        for statement in script.split(";"):
+            if statement.strip():
+                await conn.execute(statement)
+
+    return apply
+
+
+KEY = 'TEXT COLLATE "C"'
+
+V1_TABLES = f"""
+CREATE TABLE tenants (id {KEY} PRIMARY KEY, doc TEXT NOT NULL);
+CREATE TABLE settings (
+    tenant {KEY} NOT NULL, key {KEY} NOT NULL, doc TEXT NOT NULL, PRIMARY KEY (tenant, key));
+CREATE TABLE agents (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, email {KEY} NOT NULL UNIQUE,
+    created_at {KEY} NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX agents_tenant ON agents (tenant, created_at, id);
+CREATE TABLE contacts (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, last_seen_at {KEY}, merged_into {KEY},
+    blocked_until {KEY}, search_body TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX contacts_seen ON contacts (tenant, last_seen_at DESC, id);
+CREATE TABLE identities (
+    tenant {KEY} NOT NULL, channel {KEY} NOT NULL, external_id {KEY} NOT NULL,
+    contact_id {KEY} NOT NULL, PRIMARY KEY (tenant, channel, external_id));
+CREATE INDEX identities_contact ON identities (contact_id);
+CREATE TABLE conversations (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, status {KEY} NOT NULL, agent_id {KEY},
+    contact_id {KEY} NOT NULL, channel {KEY} NOT NULL, channel_id {KEY},
+    created_at {KEY} NOT NULL, open_key {KEY}, closed_at {KEY}, rated BOOLEAN NOT NULL,
+    doc TEXT NOT NULL);
+CREATE UNIQUE INDEX conversations_open ON conversations (tenant, open_key);
+CREATE INDEX conversations_created ON conversations (tenant, created_at DESC, id DESC);
+CREATE INDEX conversations_status ON conversations (tenant, status, created_at DESC, id DESC);
+CREATE INDEX conversations_agent ON conversations (tenant, agent_id, created_at DESC, id DESC);
+CREATE INDEX conversations_contact
+    ON conversations (tenant, contact_id, channel, created_at DESC, id DESC);
+CREATE INDEX conversations_rated ON conversations (tenant, closed_at DESC, id DESC) WHERE rated;
+CREATE TABLE messages (
+    conversation_id {KEY} NOT NULL, seq INTEGER NOT NULL, tenant {KEY} NOT NULL,
+    id {KEY} NOT NULL, client_id {KEY}, platform_message_id {KEY}, platform_scope {KEY},
+    due_at {KEY}, search_body TEXT, doc TEXT NOT NULL, PRIMARY KEY (conversation_id, seq));
+CREATE UNIQUE INDEX messages_client
+    ON messages (conversation_id, client_id) WHERE client_id IS NOT NULL;
+CREATE UNIQUE INDEX messages_platform ON messages (tenant, platform_scope, platform_message_id)
+    WHERE platform_message_id IS NOT NULL;
+CREATE INDEX messages_id ON messages (conversation_id, id);
+CREATE INDEX messages_due ON messages (due_at) WHERE due_at IS NOT NULL;
+CREATE TABLE channel_accounts (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, type {KEY} NOT NULL, enabled BOOLEAN NOT NULL,
+    created_at {KEY} NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX channel_accounts_tenant ON channel_accounts (tenant, created_at, id);
+CREATE INDEX channel_accounts_enabled ON channel_accounts (enabled, tenant, created_at);
+CREATE TABLE left_messages (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, handled BOOLEAN NOT NULL,
+    created_at {KEY} NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX left_messages_created ON left_messages (tenant, created_at DESC, id DESC);
+CREATE INDEX left_messages_handled
+    ON left_messages (tenant, handled, created_at DESC, id DESC);
+CREATE TABLE uploads (
+    tenant {KEY} NOT NULL, id {KEY} NOT NULL, uploader_type {KEY} NOT NULL,
+    uploader_id {KEY} NOT NULL, size BIGINT NOT NULL, created_at {KEY} NOT NULL,
+    message_id {KEY}, doc TEXT NOT NULL, PRIMARY KEY (tenant, id));
+CREATE INDEX uploads_uploader ON uploads (tenant, uploader_type, uploader_id, created_at);
+CREATE INDEX uploads_orphan ON uploads (created_at) WHERE message_id IS NULL;
+CREATE TABLE upload_totals (
+    tenant {KEY} PRIMARY KEY, files BIGINT NOT NULL, bytes BIGINT NOT NULL)
+"""
+
+
+async def _search_indexes(conn: asyncpg.Connection) -> None:
+    """Trigram indexes (pg_trgm, in Debian's postgresql package) for substring search:
+    Chinese has no spaces between words, so a word index would find nothing inside a
+    sentence. Without the extension (or the right to create it) search still works, by
+    scanning the tenant's rows, and the hub says so once here."""
+    try:
+        async with conn.transaction():  # a savepoint: a refusal leaves the migration going
+            await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    except asyncpg.PostgresError as exc:
+        log.warning("pg_trgm is not available (%s): search scans instead of using an index", exc)
+        return
+    await conn.execute(
+        "CREATE INDEX contacts_search ON contacts USING gin (search_body gin_trgm_ops)"
+    )
+    await conn.execute(
+        "CREATE INDEX messages_search ON messages USING gin (search_body gin_trgm_ops) "
+        "WHERE search_body IS NOT NULL"
+    )
+
+
+MIGRATIONS: list[Migration] = [
+    # Version 1: every record of the hub as SQLite's version 5 has them.
+    Migration(1, "tables", _statements(V1_TABLES)),
+    # Version 2: substring search.
+    Migration(2, "search indexes", _search_indexes),
+]
+LATEST = MIGRATIONS[-1].version
+
+# pg_advisory_xact_lock's key for "migrating this database" (any constant of our own).
+MIGRATION_LOCK = 0x6875625F736368  # "hub_sch"
+
+
+class SchemaTooNew(RuntimeError):
+    pass
+
+
+async def schema_version(conn: asyncpg.Connection) -> int:
+    has_meta = await conn.fetchval("SELECT to_regclass('meta') IS NOT NULL")
+    if not has_meta:
+        return 0
+    value = await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'")
+    return int(value) if value is not None else 0
+
+
+def _too_new(found: int) -> SchemaTooNew:
+    return SchemaTooNew(
+        f"the database has schema version {found}, newer than this hub knows ({LATEST}): "
+        "run the newer hub on every node, or restore a backup made for this one"
+    )
+
+
+async def migrate(conn: asyncpg.Connection, *, target: int = LATEST) -> int:
+    """Bring the database to `target` (the latest by default); returns the version it had."""
+    found = await schema_version(conn)
+    if found > LATEST:
+        raise _too_new(found)
+    for migration in MIGRATIONS[found:target]:
+        async with conn.transaction():
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+            )
+            now = await schema_version(conn)  # another node may have got here first
+            if now > LATEST:
+                raise _too_new(now)
+            if now >= migration.version:
+                continue
+            await migration.apply(conn)
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', $1) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                str(migration.version),
+            )
+    return found

@@ -1,0 +1,233 @@
+"""PostgresStore beyond the contract: several nodes (stores with pools of their own) on one
+database at once, NUL in text, and the schema versions a node refuses.
+
+Every test runs on a private PostgreSQL (tests/peers.py), in a database of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from hub.domain import Identity, Sender, new_id
+from hub.storage.postgres import PostgresStore
+from hub.storage.postgres_schema import LATEST, SchemaTooNew, migrate, schema_version
+from tests.peers import create_database, drop_database
+from tests.storage.test_contract import (
+    T0,
+    a_contact,
+    a_conversation,
+    a_message,
+    an_inbound,
+    an_outbound,
+    at,
+)
+
+
+@pytest.fixture
+async def database_url(postgres_server_url: str) -> AsyncIterator[str]:
+    url = await create_database(postgres_server_url)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture
+async def nodes(database_url: str) -> AsyncIterator[tuple[PostgresStore, PostgresStore]]:
+    """Two stores on one database, as two hub nodes: separate pools, separate sessions."""
+    first, second = PostgresStore(database_url, pool_size=8), PostgresStore(database_url)
+    # Both start at once: the migrations run once, the second node finds them done.
+    await asyncio.gather(first.open(), second.open())
+    try:
+        yield first, second
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_two_nodes_appending_to_one_conversation_get_consecutive_seqs(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = nodes
+    await a.create_conversation(a_conversation("c1"))
+    sends = [a_message("c1", client_id=f"client-{i}", text=f"m{i}") for i in range(60)]
+    # Every message is sent once to each node at once: a client retrying on another node
+    # after a lost ack, racing its own first try.
+    results = await asyncio.gather(
+        *[(a if i % 2 else b).append_message(m) for i, m in enumerate(sends)],
+        *[(b if i % 2 else a).append_message(m) for i, m in enumerate(sends)],
+    )
+    first_tries, retries = results[: len(sends)], results[len(sends) :]
+    stored = await b.list_messages("a", "c1", limit=1000)
+    assert [m.seq for m in stored] == list(range(1, len(sends) + 1))
+    assert sorted(m.client_id or "" for m in stored) == sorted(m.client_id or "" for m in sends)
+    for first, retry in zip(first_tries, retries, strict=True):
+        assert first.message == retry.message  # the same stored message for both
+        assert first.created != retry.created  # exactly one of the two wrote it
+    conversation = await a.get_conversation("a", "c1")
+    assert conversation is not None and conversation.last_seq == len(sends)
+
+
+async def test_two_nodes_claiming_the_outbox_never_take_the_same_delivery(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = nodes
+    await a.create_conversation(a_conversation("c1"))
+    pending = 80
+    for i in range(pending):
+        await a.append_message(an_outbound("c1", at(i % 7), text=f"reply {i}"))
+    claims = await asyncio.gather(
+        *[(a, b)[i % 2].claim_due_deliveries(at(10), at(100), 3) for i in range(60)]
+    )
+    taken = [claimed.message.id for batch in claims for claimed in batch]
+    assert len(taken) == len(set(taken)) == pending
+    # Held until the lease ends: nothing is due for either node meanwhile.
+    assert await a.claim_due_deliveries(at(50), at(200), 100) == []
+    assert await b.claim_due_deliveries(at(50), at(200), 100) == []
+
+
+async def test_two_nodes_ingesting_a_new_contacts_first_messages_make_one_of_each(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = nodes
+    identity = Identity("email", "new@example.com")
+    inbounds = [an_inbound(identity, text=f"hello {i}") for i in range(10)]
+    results = await asyncio.gather(
+        *[(a, b)[i % 2].ingest(*inbound, now=T0) for i, inbound in enumerate(inbounds)]
+    )
+    assert len({r.contact.id for r in results}) == 1
+    assert len({r.conversation.id for r in results if r.conversation}) == 1
+    assert sum(r.contact_created for r in results) == 1
+    assert sum(r.conversation_opened for r in results) == 1
+    conversation = results[0].conversation
+    assert conversation is not None
+    stored = await a.list_messages("a", conversation.id)
+    assert [m.seq for m in stored] == list(range(1, 11))
+
+
+async def test_a_platform_message_ingested_on_two_nodes_at_once_is_stored_once(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = nodes
+    # A webhook delivered twice, each copy reaching another node.
+    twins = [an_inbound(platform_message_id="wx-1") for _ in range(2)]
+    first, second = await asyncio.gather(a.ingest(*twins[0], now=T0), b.ingest(*twins[1], now=T0))
+    assert sorted([first.outcome, second.outcome]) == ["new", "seen"]
+    assert first.message == second.message
+
+
+async def test_nul_in_text_cannot_fail_a_write(database_url: str) -> None:
+    """The boundary refuses NUL from clients and repairs it in headers, but text from
+    elsewhere (a channel, a migration) must still store: PostgreSQL refuses NUL in text."""
+    store = PostgresStore(database_url)
+    await store.open()
+    try:
+        contact = a_contact("k1", Identity("email", "nul\x00@example.com"), name="Kim\x00Lee")
+        await store.create_contact(contact)
+        assert await store.get_contact("a", "k1") == contact  # the document reads back exact
+        await store.create_conversation(a_conversation("c1", contact_id="k1"))
+        message = a_message("c1", text="before\x00after", client_id="c\x00id")
+        appended = await store.append_message(message)
+        assert appended.created and appended.message.text == "before\x00after"
+        assert not (await store.append_message(message)).created  # still deduplicated
+        found = await store.search_conversations("a", "before")
+        assert [hit.message.id for hit in found] == [appended.message.id]
+        assert [c.id for c in await store.search_contacts("a", "kim")] == ["k1"]
+        await store.put_settings("a", "widget", {"greeting": "hi\x00"})
+        assert await store.get_settings("a", "widget") == {"greeting": "hi\x00"}
+    finally:
+        await store.close()
+
+
+async def test_a_database_newer_than_the_hub_is_refused_with_a_clear_message(
+    database_url: str,
+) -> None:
+    store = PostgresStore(database_url)
+    await store.open()
+    await store.create_conversation(a_conversation("c1"))
+    await store.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(
+            "UPDATE meta SET value = $1 WHERE key = 'schema_version'", str(LATEST + 1)
+        )
+    finally:
+        await conn.close()
+    with pytest.raises(SchemaTooNew, match=rf"schema version {LATEST + 1}, newer than this hub"):
+        await PostgresStore(database_url).open()
+
+
+async def test_migrations_are_recorded_and_reopening_changes_nothing(database_url: str) -> None:
+    store = PostgresStore(database_url)
+    await store.open()
+    await store.create_conversation(a_conversation("c1"))
+    await store.append_message(a_message("c1", text="kept", sender=Sender("contact", new_id())))
+    await store.close()
+    reopened = PostgresStore(database_url)
+    await reopened.open()
+    try:
+        assert [m.text for m in await reopened.list_messages("a", "c1")] == ["kept"]
+    finally:
+        await reopened.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await conn.fetchval("SELECT value FROM meta WHERE key = 'schema_version'") == str(
+            LATEST
+        )
+        # Debian's postgresql package has pg_trgm: search uses its index.
+        assert await conn.fetchval("SELECT to_regclass('messages_search') IS NOT NULL")
+    finally:
+        await conn.close()
+
+
+async def test_the_pool_holds_at_most_pool_size_connections(database_url: str) -> None:
+    store = PostgresStore(database_url, pool_size=3)
+    await store.open()
+    try:
+        await store.create_conversation(a_conversation("c1"))
+        await asyncio.gather(*[store.append_message(a_message("c1")) for _ in range(30)])
+        conn = await asyncpg.connect(database_url)
+        try:
+            # Every connection to this database but the one asking.
+            used = await conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND pid != pg_backend_pid()"
+            )
+        finally:
+            await conn.close()
+        assert 1 <= used <= 3
+    finally:
+        await store.close()
+
+
+async def test_a_database_at_an_earlier_version_gets_the_migrations_it_lacks(
+    database_url: str,
+) -> None:
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await migrate(conn, target=1) == 0
+        await conn.execute(
+            "INSERT INTO contacts (id, tenant, last_seen_at, search_body, doc) "
+            "VALUES ('k1', 'a', NULL, 'kim', $1)",
+            '{"id": "k1", "tenant": "a", "name": "Kim"}',
+        )
+        assert await conn.fetchval("SELECT to_regclass('contacts_search') IS NULL")
+    finally:
+        await conn.close()
+    store = PostgresStore(database_url)
+    await store.open()
+    try:
+        contact = await store.get_contact("a", "k1")
+        assert contact is not None and contact.name == "Kim"
+        assert [c.id for c in await store.search_contacts("a", "KIM")] == ["k1"]
+    finally:
+        await store.close()
+    conn = await asyncpg.connect(database_url)
+    try:
+        assert await schema_version(conn) == LATEST
+        assert await conn.fetchval("SELECT to_regclass('contacts_search') IS NOT NULL")
+    finally:
+        await conn.close()
