@@ -1,4 +1,4 @@
-"""python -m bench <relay|connections|acd|storage|email|hostile|im|all> [--quick] [--json]
+"""python -m bench <relay|connections|acd|storage|email|hostile|im|reports|all> [--quick] [--json]
                     [--workers N]
 
 Progress goes to stderr; results go to stdout, one JSON object per scenario with --json,
@@ -19,7 +19,7 @@ from typing import Any
 from bench.servers import raise_fd_limit
 from bench.stats import machine
 
-SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile", "im")
+SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile", "im", "reports")
 
 
 def _log(text: str) -> None:
@@ -52,6 +52,10 @@ def _runner(name: str) -> Callable[[bool, int, Callable[[str], None]], dict[str,
         from bench import im
 
         return im.run
+    if name == "reports":
+        from bench import reports
+
+        return reports.run
     from bench import storage
 
     return storage.run
