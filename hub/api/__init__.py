@@ -10,8 +10,10 @@ from hub.api import (
     channels,
     contacts,
     conversations,
+    integrations,
     left_messages,
     monitor,
+    openapi,
     search,
     settings,
     uploads,
@@ -31,6 +33,8 @@ API_MODULES = [
     search,
     monitor,
     channels,
+    integrations,
+    openapi,
 ]
 
 

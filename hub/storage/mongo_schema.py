@@ -143,6 +143,17 @@ INDEXES = [
     IndexSpec(
         "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
     ),
+    # Integrations: API tokens found by their hash; webhooks per tenant; the delivery queue
+    # by when the next attempt is due, and each webhook's delivery log newest first.
+    IndexSpec("api_tokens", "hash_unique", [("token_hash", ASCENDING)], unique=True),
+    IndexSpec("api_tokens", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("webhooks", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("webhook_deliveries", "due", [("status", ASCENDING), ("due_at", ASCENDING)]),
+    IndexSpec(
+        "webhook_deliveries",
+        "webhook_log",
+        [("tenant", ASCENDING), ("webhook_id", ASCENDING), *NEWEST_FIRST],
+    ),
 ]
 
 COLLECTIONS = (
@@ -157,6 +168,9 @@ COLLECTIONS = (
     "channel_accounts",
     "uploads",
     "upload_totals",
+    "api_tokens",
+    "webhooks",
+    "webhook_deliveries",
 )
 
 
@@ -219,6 +233,9 @@ MIGRATIONS = [
     # Version 5: upload records and each tenant's totals (new collections), and the index
     # paging left messages without a filter; declared after the migrations.
     Migration(5, "upload records and paging", _nothing),
+    # Version 6: integrations (API tokens, webhooks, webhook deliveries): new collections,
+    # their indexes declared after the migrations.
+    Migration(6, "integrations", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

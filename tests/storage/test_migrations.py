@@ -236,11 +236,36 @@ def _seed_sqlite_v4(conn: sqlite3.Connection) -> None:
         )
 
 
+def _v5_upload() -> Upload:
+    return Upload(
+        id="f5.png", tenant="t5", uploader_type="agent", uploader_id="a5", size=7, mime="image/png"
+    )
+
+
+def _seed_sqlite_v5(conn: sqlite3.Connection) -> None:
+    upload = _v5_upload()
+    conn.execute(
+        "INSERT INTO uploads (tenant, id, uploader_type, uploader_id, size, created_at, "
+        "message_id, doc) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        (
+            upload.tenant,
+            upload.id,
+            upload.uploader_type,
+            upload.uploader_id,
+            upload.size,
+            to_doc(upload)["created_at"],
+            orjson.dumps(to_doc(upload)),
+        ),
+    )
+    conn.execute("INSERT INTO upload_totals VALUES ('t5', 1, 7)")
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
     4: _seed_sqlite_v4,
+    5: _seed_sqlite_v5,
 }
 
 
@@ -303,8 +328,22 @@ async def _check_v4_data(store: Any) -> None:
     assert [c.id for c in second] == ["k4-2"]
 
 
+async def _check_v5_data(store: Any) -> None:
+    assert [u.id for u in await store.get_uploads("t5", ["f5.png"])] == ["f5.png"]
+    assert await store.upload_totals("t5") == (1, 7)
+    # Version 6 brought the integrations' tables, empty.
+    assert await store.list_api_tokens("t5") == []
+    assert await store.list_webhooks("t5") == []
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data, 4: _check_v4_data}
+CHECKS = {
+    1: _check_migrated,
+    2: _check_v2_data,
+    3: _check_v3_data,
+    4: _check_v4_data,
+    5: _check_v5_data,
+}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -393,7 +432,22 @@ async def _seed_mongo_v4(db: Any) -> None:
         await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3, 4: _seed_mongo_v4}
+async def _seed_mongo_v5(db: Any) -> None:
+    upload = _v5_upload()
+    doc = to_doc(upload)
+    await db["uploads"].insert_one(
+        {"_id": f"{upload.tenant}/{upload.id}", **doc, "orphan_since": doc["created_at"]}
+    )
+    await db["upload_totals"].insert_one({"_id": "t5", "files": 1, "bytes": 7})
+
+
+MONGO_SEEDS = {
+    1: _seed_mongo_v1,
+    2: _seed_mongo_v2,
+    3: _seed_mongo_v3,
+    4: _seed_mongo_v4,
+    5: _seed_mongo_v5,
+}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
