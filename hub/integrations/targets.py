@@ -10,6 +10,7 @@ one later (DNS rebinding) is refused then."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import ipaddress
 import socket
 from urllib.parse import urlsplit
@@ -25,6 +26,9 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 class ForbiddenTarget(OSError):
     """A delivery's host resolved to an address webhooks may not reach."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(errno.EACCES, message)
 
 
 def forbidden_address(address: str) -> bool:

@@ -43,7 +43,12 @@ from hub.events import (
     Event,
     MessageCreated,
 )
-from hub.integrations.targets import GuardedResolver, forbidden_address, parse_target
+from hub.integrations.targets import (
+    ForbiddenTarget,
+    GuardedResolver,
+    forbidden_address,
+    parse_target,
+)
 
 log = logging.getLogger(__name__)
 
@@ -231,6 +236,10 @@ class WebhookWorker:
                     return response.status, ""
                 text = (await response.text(errors="replace"))[:ERROR_TEXT]
                 return response.status, f"HTTP {response.status}: {text}".strip()
+        except aiohttp.ClientConnectorError as exc:
+            if isinstance(exc.os_error, ForbiddenTarget):
+                return None, exc.os_error.strerror
+            return None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
         except (aiohttp.ClientError, OSError) as exc:
             return None, f"{type(exc).__name__}: {exc}"[:ERROR_TEXT]
         except TimeoutError:
