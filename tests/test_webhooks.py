@@ -147,7 +147,7 @@ async def test_persistent_failure_disables_the_webhook_and_resend_sends_again(
             return body if not body["enabled"] else None
 
         webhook = await until(disabled)
-        assert "failed 2 times" in webhook["disabled_reason"]
+        assert "after 2 attempts" in webhook["disabled_reason"]
         assert "HTTP 500" in webhook["disabled_reason"]
         (failed,) = await deliveries(running, webhook_id)
         assert failed["status"] == "failed" and failed["attempts"] == 2

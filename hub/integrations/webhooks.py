@@ -273,8 +273,8 @@ class WebhookWorker:
     async def _disable(self, webhook: Webhook, delivery: WebhookDelivery, error: str) -> None:
         webhook.enabled = False
         webhook.disabled_reason = (
-            f"delivery {delivery.id} ({delivery.event}) failed {delivery.attempts} times; "
-            f"the last: {error}"
+            f"gave up on delivery {delivery.id} ({delivery.event}) after "
+            f"{delivery.attempts} attempts; the last: {error}"
         )
         await self.hub.store.update_webhook(webhook, ["enabled", "disabled_reason"])
         log.warning("webhook %s of %s disabled: %s", webhook.id, webhook.tenant, error)
