@@ -11,6 +11,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from hub.actions.tenant_state import active_tenant
 from hub.context import Hub
 from hub.domain import Agent, new_id, utcnow
 from hub.domain.integrations import ApiToken
@@ -61,6 +62,7 @@ async def agent_for_api_token(hub: Hub, token: str) -> Agent:
     record = await hub.store.find_api_token(token_hash(token))
     if record is None:
         raise Unauthorized("the API token is not valid or was revoked", code="token_invalid")
+    await active_tenant(hub, record.tenant)
     agent = await hub.store.get_agent(record.tenant, record.agent_id)
     if agent is None or agent.disabled:
         raise Unauthorized("the API token's agent no longer exists", code="token_invalid")

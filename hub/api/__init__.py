@@ -16,6 +16,7 @@ from hub.api import (
     openapi,
     search,
     settings,
+    tenants,
     uploads,
     workspace,
 )
@@ -34,6 +35,7 @@ API_MODULES = [
     monitor,
     channels,
     integrations,
+    tenants,
     openapi,
 ]
 

@@ -33,8 +33,9 @@ from hub.api.integrations import (
     WebhookOut,
 )
 from hub.api.settings import RoutingBody
+from hub.api.tenants import CreatedTenant, NewTenant, TenantChanges, TenantList, TenantOut
 
-Auth = Literal["public", "visitor", "agent", "supervisor", "admin"]
+Auth = Literal["public", "visitor", "agent", "supervisor", "admin", "platform"]
 PAGE = ("limit", "cursor")
 
 
@@ -146,6 +147,17 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/resend"): Operation(
         "Send a delivery again", "admin", response=DeliveryOut
     ),
+    ("POST", "/api/v1/tenants"): Operation(
+        "Create a tenant with its first administrator", "platform", NewTenant, CreatedTenant, 201
+    ),
+    ("GET", "/api/v1/tenants"): Operation("Tenants", "platform", response=TenantList),
+    ("GET", "/api/v1/tenants/{tenant_id}"): Operation("A tenant", "platform", response=TenantOut),
+    ("PATCH", "/api/v1/tenants/{tenant_id}"): Operation(
+        "Suspend or resume a tenant", "platform", TenantChanges, TenantOut
+    ),
+    ("DELETE", "/api/v1/tenants/{tenant_id}"): Operation(
+        "Delete a tenant and everything it owns", "platform", status=204
+    ),
 }
 
 ERROR_SCHEMA = {
@@ -194,6 +206,7 @@ def _operation(
         "tags": [path.split("/")[3]],
         "parameters": parameters,
         "security": [] if op.auth in ("public", "visitor") else [{"bearer": []}],
+        # The platform token is another bearer: the same scheme, another secret.
         "x-hub-auth": op.auth,
     }
     if op.multipart:

@@ -507,3 +507,19 @@ class Store(ABC):
         self, tenant: str, webhook_id: str, *, limit: int = 50
     ) -> list[WebhookDelivery]:
         """The webhook's deliveries newest first (created_at, then id descending)."""
+
+    # tenants, for the platform administrator ---------------------------------------------
+
+    @abstractmethod
+    async def list_tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+
+    @abstractmethod
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        """Writes the named fields; False if there is no such tenant."""
+
+    @abstractmethod
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        """Removes the tenant and every record it owns (agents, contacts, conversations,
+        messages, settings, channel accounts, uploads' records, tokens, webhooks); True if
+        it was there."""

@@ -1286,3 +1286,24 @@ class MongoStore(Store):
             .limit(limit)
         )
         return [from_doc(WebhookDelivery, doc) async for doc in cursor]
+
+    # tenants, for the platform administrator -------------------------------------------
+
+    async def list_tenants(self) -> list[Tenant]:
+        cursor = self._col("tenants").find({}).sort("_id", ASCENDING)
+        return [from_doc(Tenant, doc) async for doc in cursor]
+
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(tenant, f)) for f in fields}
+        return await self._write(self._update_fields("tenants", {"_id": tenant.id}, changes))
+
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        async def op() -> bool:
+            for name in COLLECTIONS:
+                if name not in ("tenants", "upload_totals", "meta"):
+                    await self._col(name).delete_many({"tenant": tenant_id})
+            await self._col("upload_totals").delete_one({"_id": tenant_id})
+            result = await self._col("tenants").delete_one({"_id": tenant_id})
+            return result.deleted_count == 1
+
+        return await self._write(op())

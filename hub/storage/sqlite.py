@@ -836,3 +836,17 @@ class SqliteStore(Store):
             (webhook_id, tenant, limit),
         )
         return [from_doc(WebhookDelivery, d) for d in docs]
+
+    # tenants, for the platform administrator -------------------------------------------
+
+    async def list_tenants(self) -> list[Tenant]:
+        return [
+            from_doc(Tenant, d) for d in await self._all("SELECT doc FROM tenants ORDER BY id", ())
+        ]
+
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(tenant, f)) for f in fields}
+        return bool(await self._write("update_tenant", tenant.id, changes))
+
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        return bool(await self._write("delete_tenant", tenant_id))

@@ -691,6 +691,39 @@ def update_webhook_delivery(
     return True
 
 
+# Every table holding a tenant's records, by its tenant column.
+TENANT_TABLES = (
+    "settings",
+    "agents",
+    "contacts",
+    "identities",
+    "conversations",
+    "messages",
+    "message_search",
+    "left_messages",
+    "channel_accounts",
+    "uploads",
+    "upload_totals",
+    "api_tokens",
+    "webhooks",
+    "webhook_deliveries",
+)
+
+
+def update_tenant(conn: sqlite3.Connection, tenant_id: str, changes: Doc) -> bool:
+    doc = _row_doc(conn, "SELECT doc FROM tenants WHERE id = ?", (tenant_id,))
+    if doc is None:
+        return False
+    conn.execute("UPDATE tenants SET doc = ? WHERE id = ?", (_dump(doc | changes), tenant_id))
+    return True
+
+
+def delete_tenant(conn: sqlite3.Connection, tenant_id: str) -> bool:
+    for table in TENANT_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant_id,))
+    return conn.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,)).rowcount == 1
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -730,6 +763,8 @@ OPS: dict[str, Callable[..., Any]] = {
         create_webhook_deliveries,
         claim_webhook_deliveries,
         update_webhook_delivery,
+        update_tenant,
+        delete_tenant,
     )
 }
 
