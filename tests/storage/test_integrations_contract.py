@@ -1,10 +1,12 @@
 """The Store's integrations section on every backend: API tokens, webhooks and the webhook
-delivery queue (claims, leases, outcomes, the log, deletion with the webhook)."""
+delivery queue (claims, leases, outcomes, the log, deletion with the webhook); tenants as
+the platform administrator lists, suspends and deletes them."""
 
 from __future__ import annotations
 
 import asyncio
 
+from hub.domain import Agent, Contact, Identity, Tenant
 from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.storage.base import Store
 from tests.storage.test_contract import at
@@ -96,3 +98,59 @@ async def test_the_delivery_queue_claims_each_once_until_its_lease_ends(store: S
     assert await store.get_webhook_delivery("t", "d2") is None
     assert not await store.update_webhook_delivery(retry, ["attempts"])
     assert not await store.delete_webhook("t", "w1")
+
+
+async def test_tenants_are_listed_suspended_and_deleted_with_all_they_own(store: Store) -> None:
+    for tenant_id in ("t", "u"):
+        await store.create_tenant(Tenant(id=tenant_id, name=tenant_id.upper()))
+        await store.create_agent(
+            Agent(
+                id=f"a-{tenant_id}",
+                tenant=tenant_id,
+                name="A",
+                email=f"a@{tenant_id}.example",
+                password_hash="x",
+            )
+        )
+        await store.create_contact(
+            Contact(id=f"k-{tenant_id}", tenant=tenant_id, identities=[Identity("webim", "v")])
+        )
+        await store.put_settings(tenant_id, "widget", {"title": tenant_id})
+        await store.create_api_token(
+            ApiToken(
+                id=f"k-{tenant_id}",
+                tenant=tenant_id,
+                name="x",
+                token_hash=f"h-{tenant_id}",
+                agent_id=f"a-{tenant_id}",
+            )
+        )
+        await store.create_webhook(
+            Webhook(id=f"w-{tenant_id}", tenant=tenant_id, url="u", events=[], secret="s")
+        )
+        await store.create_webhook_deliveries(
+            [a_delivery(f"d-{tenant_id}", tenant=tenant_id, webhook_id=f"w-{tenant_id}")]
+        )
+    assert [t.id for t in await store.list_tenants()] == ["t", "u"]
+    tenant = await store.get_tenant("t")
+    assert tenant is not None and not tenant.suspended
+    tenant.suspended = True
+    assert await store.update_tenant(tenant, ["suspended"])
+    assert (await store.get_tenant("t")).suspended
+    assert not await store.update_tenant(Tenant(id="nope", name="n"), ["suspended"])
+
+    assert await store.delete_tenant("t")
+    assert not await store.delete_tenant("t")
+    assert [t.id for t in await store.list_tenants()] == ["u"]
+    assert await store.get_agent("t", "a-t") is None
+    assert await store.get_agent_by_email("a@t.example") is None
+    assert await store.find_contact("t", Identity("webim", "v")) is None
+    assert await store.get_settings("t", "widget") is None
+    assert await store.find_api_token("h-t") is None
+    assert await store.list_webhooks("t") == []
+    assert [d.id for d in await store.claim_due_webhook_deliveries(at(10), at(20), 10)] == ["d-u"]
+    # The other tenant keeps everything.
+    assert await store.get_agent("u", "a-u") is not None
+    assert await store.find_contact("u", Identity("webim", "v")) is not None
+    assert await store.find_api_token("h-u") is not None
+    assert [w.id for w in await store.list_webhooks("u")] == ["w-u"]
