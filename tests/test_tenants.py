@@ -4,6 +4,7 @@ route, socket by socket, for uploads and for webhooks."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from pathlib import Path
@@ -14,7 +15,7 @@ import socketio
 
 from hub.api.openapi import OPERATIONS
 from tests.conftest import RunningHub, hub_running
-from tests.realtime_clients import AgentClient
+from tests.realtime_clients import AgentClient, EventClient
 from tests.test_upload_records import upload
 from tests.webhook_receiver import receiver_running
 
@@ -27,6 +28,16 @@ async def platform_call(
     running: RunningHub, method: str, path: str, body: Any = None, token: str = PLATFORM
 ) -> tuple[int, Any]:
     return await running.api.request(method, path, token=token, json=body)
+
+
+def watch_disconnect(client: EventClient) -> asyncio.Event:
+    gone = asyncio.Event()
+
+    async def disconnected(*_: object) -> None:
+        gone.set()
+
+    client.sio.on("disconnect", disconnected, namespace=client.namespace)
+    return gone
 
 
 async def visitor_refusal(running: RunningHub, tenant: str) -> str:
@@ -113,12 +124,20 @@ async def test_the_platform_administrator_manages_tenants(tmp_path: Path) -> Non
         api_token = body["token"]
         visitor = await running.visitor("tenant-b")
         assert (await visitor.say("before the suspension"))["ok"]
+        b_agent = AgentClient(running.base_url, b_token, {"id": "b-admin"})
+        running.clients.append(b_agent)
+        await b_agent.start(ready=False)
+        gone = [watch_disconnect(b_agent), watch_disconnect(visitor)]
 
         # Suspended: signed out, no sign-in, API tokens and new visitors refused.
         status, body = await platform_call(
             running, "PATCH", "/api/v1/tenants/tenant-b", {"suspended": True}
         )
         assert status == 200 and body["suspended"]
+        # Its open sockets, agents' and visitors', are closed.
+        async with asyncio.timeout(10):
+            for closed in gone:
+                await closed.wait()
         status, body = await running.api.request("GET", "/api/v1/auth/me", token=b_token)
         assert status == 401
         status, body = await running.api.request(

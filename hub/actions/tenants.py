@@ -17,7 +17,7 @@ from hub.actions.channels import channel_view
 from hub.context import Hub
 from hub.domain import Agent, Role, Tenant
 from hub.errors import Conflict, Forbidden, HubError, Invalid, NotFound
-from hub.events import AgentSignedOut, ChannelAccountChanged
+from hub.events import AgentSignedOut, ChannelAccountChanged, TenantSuspended
 from hub.security import check_password
 from hub.uploads import folder_for
 
@@ -89,6 +89,7 @@ async def do_suspend_tenant(hub: Hub, tenant_id: str, suspended: bool) -> Tenant
         raise NotFound("no such tenant", code="tenant_not_found")
     if suspended:
         await _sign_out_everyone(hub, tenant.id)
+    await hub.bus.publish(TenantSuspended(tenant.id, suspended))
     return tenant
 
 
