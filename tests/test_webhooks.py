@@ -241,3 +241,44 @@ async def test_a_name_resolving_to_a_private_address_is_not_delivered_to(tmp_pat
             (failed,) = await until(lambda: _with_status(deliveries(running, webhook_id), "failed"))
             assert "private" in failed["last_error"]
         assert receiver.received == []
+
+
+async def test_a_conversation_life_is_told_event_by_event(tmp_path: Path) -> None:
+    """Assigned, a contact edit, closed: each subscribed event arrives with its data; the
+    events not subscribed to do not."""
+    async with receiver_running() as receiver, hub_running(tmp_path, **FAST) as running:
+        await subscribe(
+            running,
+            receiver.url,
+            ["conversation.assigned", "conversation.closed", "contact.updated"],
+        )
+        agent = await running.agent()
+        visitor = await running.visitor()
+        await visitor.say("please help")
+        assigned = await agent.wait_for("conversation.assigned")
+        conversation_id = assigned["conversation"]["id"]
+        contact_id = assigned["conversation"]["contact_id"]
+        status, _ = await running.api.request(
+            "PATCH",
+            f"/api/v1/contacts/{contact_id}",
+            token=running.admin_token,
+            json={"name": "李雷"},
+        )
+        assert status == 200
+        ack = await agent.call("conversation.close", {"conversation_id": conversation_id})
+        assert ack["ok"], ack
+        for event in ("conversation.assigned", "contact.updated", "conversation.closed"):
+            await receiver.wait_for_event(event)
+        by_event = {r.json["event"]: r.json for r in receiver.received}
+        assert set(by_event) == {
+            "conversation.assigned",
+            "contact.updated",
+            "conversation.closed",
+        }
+        assigned_data = by_event["conversation.assigned"]["data"]
+        assert assigned_data["conversation"]["id"] == conversation_id
+        assert assigned_data["agent_id"] == agent.id
+        assert by_event["contact.updated"]["data"]["contact"]["name"] == "李雷"
+        closed = by_event["conversation.closed"]["data"]
+        assert closed["conversation"]["status"] == "closed" and closed["reason"]
+        assert all(r.signed_with(SECRET) for r in receiver.received)

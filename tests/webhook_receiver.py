@@ -57,6 +57,16 @@ class Receiver:
             await self._arrived.wait_for(lambda: len(self.received) >= count)
         return self.received
 
+    async def wait_for_event(self, event: str, timeout: float = 10.0) -> Received:
+        def found() -> Received | None:
+            return next((r for r in self.received if r.json["event"] == event), None)
+
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: found() is not None)
+        hit = found()
+        assert hit is not None
+        return hit
+
     def events(self) -> list[str]:
         return [r.json["event"] for r in self.received]
 
