@@ -92,3 +92,30 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_break(tmp_path: 
         )
         output, _ = await process.communicate()
         assert process.returncode == 0, output.decode(errors="replace")[-20000:]
+
+
+async def test_real_answers_match_the_described_responses(running_hub: RunningHub) -> None:
+    """Every described GET answers, with data of every kind in the tenant, what its response
+    model says (schemathesis mostly meets these calls with made-up ids)."""
+    agent = await running_hub.agent()
+    visitor = await running_hub.visitor()
+    await visitor.say("describe me")
+    assigned = await agent.wait_for("conversation.assigned")
+    await agent.say(assigned["conversation"]["id"], "described")
+    ids = {
+        "agent_id": agent.id,
+        "conversation_id": assigned["conversation"]["id"],
+        "contact_id": assigned["conversation"]["contact_id"],
+    }
+    checked = []
+    for (method, path), operation in OPERATIONS.items():
+        if method != "GET" or operation.response is None or operation.auth == "platform":
+            continue
+        if "{webhook_id}" in path:
+            continue  # tests/test_webhooks.py reads those with real webhooks
+        url = path.format(**ids) + ("?q=describe" if "/search/" in path else "")
+        status, answer = await running_hub.api.request("GET", url, token=running_hub.admin_token)
+        assert status == 200, (path, answer)
+        operation.response.model_validate(answer)
+        checked.append(path)
+    assert len(checked) >= 8, checked

@@ -32,6 +32,18 @@ from hub.api.integrations import (
     WebhookList,
     WebhookOut,
 )
+from hub.api.schemas import (
+    AgentOut,
+    AgentPage,
+    AgentWithState,
+    ContactOut,
+    ContactPage,
+    ConversationOut,
+    ConversationPage,
+    MessageList,
+    MessageOut,
+    StartedConversation,
+)
 from hub.api.settings import RoutingBody
 from hub.api.tenants import CreatedTenant, NewTenant, TenantChanges, TenantList, TenantOut
 
@@ -55,41 +67,62 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("POST", "/api/v1/auth/login"): Operation("Sign in: a token for Bearer", "public", LoginBody),
     ("POST", "/api/v1/auth/password"): Operation("Change one's own password", body=PasswordBody),
     ("GET", "/api/v1/auth/me"): Operation("The signed-in agent"),
-    ("GET", "/api/v1/agents"): Operation("The tenant's agents", query=(*PAGE, "include_disabled")),
-    ("POST", "/api/v1/agents"): Operation("Add an agent", "admin", NewAgent, status=201),
-    ("GET", "/api/v1/agents/{agent_id}"): Operation("One agent"),
-    ("PATCH", "/api/v1/agents/{agent_id}"): Operation("Change an agent", "admin", AgentChanges),
+    ("GET", "/api/v1/agents"): Operation(
+        "The tenant's agents", response=AgentPage, query=(*PAGE, "include_disabled")
+    ),
+    ("POST", "/api/v1/agents"): Operation("Add an agent", "admin", NewAgent, AgentOut, 201),
+    ("GET", "/api/v1/agents/{agent_id}"): Operation("One agent", response=AgentOut),
+    ("PATCH", "/api/v1/agents/{agent_id}"): Operation(
+        "Change an agent", "admin", AgentChanges, AgentWithState
+    ),
     ("GET", "/api/v1/settings/routing"): Operation("The routing settings"),
     ("PUT", "/api/v1/settings/routing"): Operation(
         "Set the routing settings", "admin", RoutingBody
     ),
     ("GET", "/api/v1/conversations"): Operation(
         "Conversations, newest first",
+        response=ConversationPage,
         query=(*PAGE, "status", "agent_id", "channel", "contact_id", "skill"),
     ),
-    ("POST", "/api/v1/conversations"): Operation("Start a conversation with a contact"),
-    ("GET", "/api/v1/conversations/{conversation_id}"): Operation("One conversation"),
+    ("POST", "/api/v1/conversations"): Operation(
+        "Start a conversation with a contact", response=StartedConversation, status=201
+    ),
+    ("GET", "/api/v1/conversations/{conversation_id}"): Operation(
+        "One conversation", response=ConversationOut
+    ),
     ("GET", "/api/v1/conversations/{conversation_id}/messages"): Operation(
-        "A conversation's messages", query=("after_seq", "before_seq", "limit")
+        "A conversation's messages",
+        response=MessageList,
+        query=("after_seq", "before_seq", "limit"),
     ),
     ("POST", "/api/v1/conversations/{conversation_id}/reopen"): Operation(
-        "Reopen a closed conversation"
+        "Reopen a closed conversation", response=ConversationOut
     ),
     ("POST", "/api/v1/conversations/{conversation_id}/messages/{message_id}/retry"): Operation(
-        "Send a failed reply again"
+        "Send a failed reply again", response=MessageOut
     ),
     ("GET", "/api/v1/monitor"): Operation("Live counts for the inbox", query=("conversations",)),
     ("GET", "/api/v1/monitor/queue"): Operation("The queue", "supervisor", query=PAGE),
     ("GET", "/api/v1/monitor/queues"): Operation("Queues per skill", "supervisor"),
-    ("GET", "/api/v1/contacts"): Operation("Contacts", query=(*PAGE, "blocked")),
-    ("GET", "/api/v1/contacts/{contact_id}"): Operation("One contact"),
-    ("PATCH", "/api/v1/contacts/{contact_id}"): Operation("Edit a contact"),
-    ("POST", "/api/v1/contacts/{contact_id}/block"): Operation("Blacklist a contact"),
-    ("DELETE", "/api/v1/contacts/{contact_id}/block"): Operation("Lift a contact's blacklisting"),
-    ("POST", "/api/v1/contacts/{contact_id}/merge"): Operation("Merge another contact into it"),
+    ("GET", "/api/v1/contacts"): Operation(
+        "Contacts", response=ContactPage, query=(*PAGE, "blocked")
+    ),
+    ("GET", "/api/v1/contacts/{contact_id}"): Operation("One contact", response=ContactOut),
+    ("PATCH", "/api/v1/contacts/{contact_id}"): Operation("Edit a contact", response=ContactOut),
+    ("POST", "/api/v1/contacts/{contact_id}/block"): Operation(
+        "Blacklist a contact", response=ContactOut
+    ),
+    ("DELETE", "/api/v1/contacts/{contact_id}/block"): Operation(
+        "Lift a contact's blacklisting", response=ContactOut
+    ),
+    ("POST", "/api/v1/contacts/{contact_id}/merge"): Operation(
+        "Merge another contact into it", response=ContactOut
+    ),
+    ("GET", "/api/v1/search/contacts"): Operation(
+        "Search contacts", response=ContactPage, query=(*PAGE, "q")
+    ),
     ("GET", "/api/v1/tags"): Operation("The tag catalogue"),
     ("PUT", "/api/v1/tags"): Operation("Set the tag catalogue", "admin"),
-    ("GET", "/api/v1/search/contacts"): Operation("Search contacts", query=(*PAGE, "q")),
     ("GET", "/api/v1/search/conversations"): Operation("Search conversations", query=(*PAGE, "q")),
     ("GET", "/api/v1/ratings"): Operation("Rated conversations", "supervisor", query=PAGE),
     ("POST", "/api/v1/uploads"): Operation(
