@@ -45,6 +45,10 @@ async def test_request_schemas_come_from_the_validating_models(running_hub: Runn
     schema = document["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert schema == NewWebhook.model_json_schema()
     assert operation["security"] == [{"bearer": []}]
+    links = operation["responses"]["201"]["links"]
+    assert links["delete_api_v1_webhooks_webhook_id_"]["parameters"] == {
+        "webhook_id": "$response.body#/id"
+    }
     login = document["paths"]["/api/v1/auth/login"]["post"]
     assert login["security"] == []
 
@@ -76,7 +80,7 @@ async def test_schemathesis_finds_no_server_error_and_no_schema_break(tmp_path: 
             "--max-examples",
             os.environ.get("HUB_TEST_FUZZ_EXAMPLES", "10"),
             "--phases",
-            "examples,coverage,fuzzing",
+            "examples,coverage,fuzzing,stateful",
             "--seed",
             "21",
             "--workers",

@@ -274,6 +274,32 @@ def _operation(
     return described
 
 
+def _link_created_records(
+    ops: dict[tuple[str, str], Operation], paths: dict[str, dict[str, Any]]
+) -> None:
+    """OpenAPI links from each call that creates a record (201 with an `id`) to the calls on
+    that record (`<its path>/{id}...`), so that clients, and schemathesis's stateful phase,
+    know where the id goes."""
+    for (method, base), op in ops.items():
+        if method != "POST" or op.status != 201 or op.response is None:
+            continue
+        if "id" not in op.response.model_fields:
+            continue
+        links: dict[str, Any] = {}
+        for (target_method, target), _ in ops.items():
+            if not target.startswith(base + "/{"):
+                continue
+            param = PATH_PARAMETER.match(target[len(base) + 1 :])
+            assert param is not None
+            target_op = paths[target][target_method.lower()]
+            links[target_op["operationId"]] = {
+                "operationId": target_op["operationId"],
+                "parameters": {param.group(1): "$response.body#/id"},
+            }
+        if links:
+            paths[base]["post"]["responses"]["201"]["links"] = links
+
+
 def build_document(app: web.Application) -> dict[str, Any]:
     routes = api_routes(app)
     ops = {key: OPERATIONS.get(key, Operation("(not described yet)")) for key in routes}
@@ -284,6 +310,7 @@ def build_document(app: web.Application) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for (method, path), op in ops.items():
         paths.setdefault(path, {})[method.lower()] = _operation(method, path, op, schemas)
+    _link_created_records(ops, paths)
     return {
         "openapi": "3.1.0",
         "info": {
