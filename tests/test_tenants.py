@@ -16,6 +16,7 @@ import socketio
 from hub.api.openapi import OPERATIONS
 from tests.conftest import RunningHub, hub_running
 from tests.realtime_clients import AgentClient, EventClient
+from tests.standin import STANDIN, StandInChannel
 from tests.test_upload_records import upload
 from tests.webhook_receiver import receiver_running
 
@@ -314,3 +315,47 @@ async def test_nothing_of_one_tenant_is_visible_to_another(tmp_path: Path) -> No
         await receiver.wait_for(2)  # A's second message
         assert {r.json["tenant"] for r in receiver.received} == {"default"}
         assert all("tenant B" not in r.body.decode() for r in receiver.received)
+
+
+async def test_channel_accounts_and_their_callbacks_stay_in_their_tenant(tmp_path: Path) -> None:
+    """A channel account (the tests' stand-in platform, faked at its HTTP callback) made by
+    tenant B: invisible to the default tenant, its callbacks land in B only, and they are
+    refused while B is suspended."""
+    async with hub_running(tmp_path, channel_types=[StandInChannel()], **SETTINGS) as running:
+        b_token = await create_b(running)
+        api = running.api
+        status, account = await api.request(
+            "POST",
+            "/api/v1/channels",
+            token=b_token,
+            json={"type": STANDIN, "name": "B's line", "config": {"token": "s3cret"}},
+        )
+        assert status == 201, account
+        path = f"/api/v1/channels/{account['id']}"
+        for method, body in (("GET", None), ("PATCH", {"name": "mine"}), ("DELETE", None)):
+            status, answer = await api.request(method, path, token=running.admin_token, json=body)
+            assert status == 404, (method, answer)
+        listed = (await api.request("GET", "/api/v1/channels", token=running.admin_token))[1]
+        assert account["id"] not in json.dumps(listed)
+
+        callback = f"/channels/standin/{account['id']}"
+        status, received = await api.request(
+            "POST", callback, json={"from": "u1", "text": "to B", "id": "p-1"}
+        )
+        assert status == 200, received
+        b_conversations = await running.hub.store.list_conversations("tenant-b")
+        assert [c.channel_id for c in b_conversations] == [account["id"]]
+        assert await running.hub.store.list_conversations("default") == []
+
+        await platform_call(running, "PATCH", "/api/v1/tenants/tenant-b", {"suspended": True})
+        status, _ = await api.request(
+            "POST", callback, json={"from": "u1", "text": "while suspended", "id": "p-2"}
+        )
+        assert status == 404  # its account is not running
+        await platform_call(running, "PATCH", "/api/v1/tenants/tenant-b", {"suspended": False})
+        status, _ = await api.request(
+            "POST", callback, json={"from": "u1", "text": "resumed", "id": "p-3"}
+        )
+        assert status == 200
+        messages = await running.hub.store.list_messages("tenant-b", b_conversations[0].id)
+        assert [m.text for m in messages if m.sender.type == "contact"] == ["to B", "resumed"]
