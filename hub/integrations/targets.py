@@ -1,8 +1,9 @@
 """Where a webhook may send: http(s) URLs whose host is on the public internet.
 
 Loopback, link-local (cloud metadata at 169.254.169.254), private, shared, multicast and
-reserved addresses are refused unless settings.webhook_allow_private, so an administrator
-cannot make the hub call itself or the network it runs in. The check runs when the webhook
+reserved addresses, and this machine's own addresses, are refused unless
+settings.webhook_allow_private, so an administrator cannot make the hub call itself or the
+network it runs in. The check runs when the webhook
 is saved and again on every delivery, on the addresses the connection really uses
 (GuardedResolver): a name that resolved to a public address at save time and to a private
 one later (DNS rebinding) is refused then."""
@@ -31,14 +32,27 @@ class ForbiddenTarget(OSError):
         super().__init__(errno.EACCES, message)
 
 
+def is_own_address(ip: IPAddress) -> bool:
+    """Whether the address is one of this machine's: only those can be bound to."""
+    family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((str(ip), 0))
+        except OSError:
+            return False
+    return True
+
+
 def forbidden_address(address: str) -> bool:
+    """Not on the public internet, or this machine itself (the hub calling itself, even on
+    a public address)."""
     try:
         ip: IPAddress = ipaddress.ip_address(address.split("%", 1)[0])
     except ValueError:
         return True
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
+    return not ip.is_global or ip.is_multicast or is_own_address(ip)
 
 
 def _invalid(message: str) -> Invalid:
