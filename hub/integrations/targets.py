@@ -35,11 +35,11 @@ class ForbiddenTarget(OSError):
 def is_own_address(ip: IPAddress) -> bool:
     """Whether the address is one of this machine's: only those can be bound to."""
     family = socket.AF_INET6 if ip.version == 6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        try:
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
             probe.bind((str(ip), 0))
-        except OSError:
-            return False
+    except OSError:  # not ours (or no IPv6 here at all)
+        return False
     return True
 
 
