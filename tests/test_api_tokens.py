@@ -74,3 +74,14 @@ async def test_a_token_stops_with_its_agent(running_hub: RunningHub) -> None:
     assert status == 200
     status, body = await api.request("GET", "/api/v1/auth/me", token=created["token"])
     assert status == 401 and body["error"]["code"] == "token_invalid"
+
+
+async def test_last_use_is_written_at_most_once_a_minute(running_hub: RunningHub) -> None:
+    api, admin = running_hub.api, running_hub.admin_token
+    _, created = await api.request("POST", "/api/v1/api-tokens", token=admin, json={"name": "x"})
+    assert (await api.request("GET", "/api/v1/contacts", token=created["token"]))[0] == 200
+    first = (await running_hub.hub.store.list_api_tokens("default"))[0].last_used_at
+    assert first is not None
+    for _ in range(3):
+        assert (await api.request("GET", "/api/v1/contacts", token=created["token"]))[0] == 200
+    assert (await running_hub.hub.store.list_api_tokens("default"))[0].last_used_at == first
