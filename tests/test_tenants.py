@@ -152,6 +152,16 @@ async def test_the_platform_administrator_manages_tenants(tmp_path: Path) -> Non
         )
         assert status == 403 and body["error"]["code"] == "tenant_suspended"
         assert "tenant_suspended" in await visitor_refusal(running, "tenant-b")
+        # Nor can a visitor of it, by its token, upload or leave a message.
+        status, body = await upload(running, visitor=visitor.token)
+        assert status == 403 and body["error"]["code"] == "tenant_suspended"
+        status, body = await running.api.request(
+            "POST",
+            "/api/v1/left-messages",
+            json={"name": "B", "phone": "13800000000", "text": "hello?"},
+            headers={"X-Visitor-Token": visitor.token},
+        )
+        assert status == 403 and body["error"]["code"] == "tenant_suspended"
         # The default tenant is untouched.
         assert (await running.api.request("GET", "/api/v1/auth/me", token=running.admin_token))[
             0
