@@ -87,6 +87,21 @@ class Settings(BaseModel):
     outbox_lease_seconds: float = Field(120.0, gt=0)
     outbox_poll_seconds: float = Field(2.0, gt=0)
 
+    # Integrations (docs/integrations.md). Webhook deliveries that fail are tried again after
+    # a back-off doubling from the first value to the second; a delivery that failed
+    # webhook_max_attempts times is given up and its webhook disabled, with the reason.
+    # Targets on loopback, link-local or private addresses are refused unless allowed.
+    webhook_allow_private: bool = False
+    webhook_retry_min_seconds: float = Field(10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(3600.0, gt=0)
+    webhook_max_attempts: int = Field(10, ge=1)
+    webhook_timeout_seconds: float = Field(10.0, gt=0)
+    webhook_lease_seconds: float = Field(60.0, gt=0)
+    webhook_poll_seconds: float = Field(2.0, gt=0)
+    # The platform administrator's token: creates, lists, suspends and deletes tenants.
+    # Unset: there is no platform administrator and /api/v1/tenants answers 404.
+    platform_token: str | None = Field(None, min_length=16)
+
     @model_validator(mode="after")
     def _admin_password_policy(self) -> Settings:
         if self.admin_password is not None:

@@ -22,10 +22,12 @@ from hub.actions.uploads import run_upload_cleanup
 from hub.api import add_api_routes
 from hub.api.common import drain_middleware, error_middleware
 from hub.api.headers import add_header_signal
+from hub.api.integrations import WEBHOOK_WORKER
 from hub.channel_runtime import ChannelRuntime
 from hub.channels import ChannelType
 from hub.context import HUB, Hub
 from hub.im import install_im
+from hub.integrations.webhooks import WebhookWorker
 from hub.notifications import CustomerNotifier
 from hub.outbox import Outbox
 from hub.realtime.agent import AgentNamespace
@@ -142,6 +144,14 @@ async def _channels(app: web.Application) -> AsyncIterator[None]:
     await runtime.stop()
 
 
+async def _webhooks(app: web.Application) -> AsyncIterator[None]:
+    """Outbound webhooks: events queued in the store, delivered by one worker."""
+    worker = app[WEBHOOK_WORKER]
+    worker.start()
+    yield
+    await worker.stop()
+
+
 async def _connectors(app: web.Application) -> AsyncIterator[None]:
     hub = app[HUB]
     for connector in hub.connectors.all():
@@ -186,6 +196,8 @@ def create_app(
     app[HUB] = hub
     app[SIO] = sio
     app[READY] = {"ready": False}
+    app[WEBHOOK_WORKER] = WebhookWorker(hub)
+    app[WEBHOOK_WORKER].subscribe(hub.bus)
     add_header_signal(app)
     app.on_shutdown.append(_drain)
     sio.attach(app)
@@ -204,6 +216,15 @@ def create_app(
         add_static_routes(app, WIDGET_DIR)
     # Order matters: storage opens first and closes last, after timers stopped firing.
     app.cleanup_ctx.extend(
-        [_storage, _background, _timers, _state, _upload_cleanup, _channels, _connectors]
+        [
+            _storage,
+            _background,
+            _timers,
+            _state,
+            _upload_cleanup,
+            _channels,
+            _webhooks,
+            _connectors,
+        ]
     )
     return app

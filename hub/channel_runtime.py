@@ -22,7 +22,7 @@ from hub.actions.channels import do_set_channel_status
 from hub.channels import ChannelError, Connector
 from hub.context import Hub
 from hub.domain import ChannelAccount, ChannelStatus
-from hub.events import ChannelAccountChanged
+from hub.events import ChannelAccountChanged, TenantSuspended
 
 log = logging.getLogger(__name__)
 
@@ -47,10 +47,21 @@ class ChannelRuntime:
         # Account changes apply one at a time, in order (a quick edit then disable).
         self._changes = asyncio.Lock()
         hub.bus.subscribe(ChannelAccountChanged, self._account_changed)
+        hub.bus.subscribe(TenantSuspended, self._tenant_suspended)
 
     async def start(self) -> None:
+        suspended = {t.id for t in await self.hub.store.list_tenants() if t.suspended}
         for account in await self.hub.store.list_channel_accounts(None):
-            await self._start(account)
+            if account.tenant not in suspended:
+                await self._start(account)
+
+    async def _tenant_suspended(self, event: TenantSuspended) -> None:
+        """A suspended tenant's accounts stop; they start again when it is resumed."""
+        async with self._changes:
+            for account in await self.hub.store.list_channel_accounts(event.tenant_id):
+                await self._stop(account.id)
+                if not event.suspended and account.enabled:
+                    await self._start(account)
 
     async def stop(self) -> None:
         for account_id in list(self._running):

@@ -247,3 +247,16 @@ class ChannelStatusChanged(Event):
     @property
     def tenant(self) -> str:
         return self.account.tenant
+
+
+@dataclass(frozen=True, slots=True)
+class TenantSuspended(Event):
+    """The platform administrator suspended the tenant (or resumed it): its visitors' sockets
+    close and its channel accounts stop while it is suspended (hub/actions/tenants.py)."""
+
+    tenant_id: str
+    suspended: bool
+
+    @property
+    def tenant(self) -> str:
+        return self.tenant_id

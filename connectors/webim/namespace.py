@@ -32,7 +32,7 @@ from hub.channels import InboundMessage
 from hub.context import Hub
 from hub.domain import Channel, Conversation, ConversationStatus, Identity, UploaderType
 from hub.errors import HubError, Invalid, NotFound, Unauthorized
-from hub.events import ContactUpdated
+from hub.events import ContactUpdated, TenantSuspended
 from hub.realtime.guard import dispatch
 from hub.realtime.rooms import VISITOR_NS, visitor_room
 from hub.realtime.server import acked, payload
@@ -59,6 +59,14 @@ class VisitorNamespace(socketio.AsyncNamespace):
         self.visitors: dict[str, VisitorSocket] = {}
         self.tabs: Counter[tuple[str, str]] = Counter()  # open sockets per (tenant, contact)
         hub.bus.subscribe(ContactUpdated, self._contact_updated)
+        hub.bus.subscribe(TenantSuspended, self._tenant_suspended)
+
+    async def _tenant_suspended(self, event: TenantSuspended) -> None:
+        """A suspended tenant's visitors are let go (a reconnect is refused meanwhile)."""
+        if event.suspended:
+            for sid, visitor in list(self.visitors.items()):
+                if visitor.tenant == event.tenant_id:
+                    await self.disconnect(sid)
 
     async def _contact_updated(self, event: ContactUpdated) -> None:
         """A renamed contact's next messages carry the new name. A contact merged into

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Sequence
 
 from hub.actions.routing import apply_change, requeue
+from hub.actions.tenant_state import active_tenant
 from hub.context import Hub
 from hub.domain import Agent, Role, new_id, utcnow
 from hub.errors import Forbidden, Invalid, Unauthorized
@@ -149,6 +150,7 @@ async def _check_credentials(
         hub.login_guard.failed(address, email)
         raise Unauthorized("wrong email or password", code="bad_credentials")
     hub.login_guard.succeeded(address, email)
+    await active_tenant(hub, usable.tenant)  # a suspended tenant's agents stay out
     usable.last_login_at = utcnow()  # the IM directory shows it
     await hub.store.update_agent(usable, ["last_login_at"])
     return hub.tokens.agent_token(usable.tenant, usable.id, usable.token_version), usable

@@ -7,6 +7,7 @@ from typing import Any
 
 from hub.actions.contacts import CONTACT_FIELDS, announce_contact, check_phone
 from hub.actions.messages import MAX_SYNC_PAGE, read_messages
+from hub.actions.tenant_state import active_tenant
 from hub.context import Hub
 from hub.domain import (
     Channel,
@@ -46,8 +47,7 @@ async def start_visitor_session(
 ) -> tuple[Contact, Conversation | None, str]:
     """Resume the contact the token names, or make a new one. A token that is invalid or
     belongs to another tenant never reveals anything: the visitor simply starts afresh."""
-    if await hub.store.get_tenant(tenant) is None:
-        raise NotFound("no such tenant", code="tenant_not_found")
+    await active_tenant(hub, tenant)
     contact: Contact | None = None
     if isinstance(visitor_token, str) and visitor_token:
         try:

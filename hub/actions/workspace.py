@@ -9,9 +9,10 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hub.actions.tenant_state import active_tenant
 from hub.context import Hub
 from hub.domain import utcnow
-from hub.errors import Invalid, NotFound
+from hub.errors import Invalid
 
 MAX_QUICK_REPLIES = 500
 
@@ -198,8 +199,7 @@ def widget_is_open(config: dict[str, Any], now: datetime) -> bool:
 
 async def widget_availability(hub: Hub, tenant: str, now: datetime | None = None) -> dict[str, Any]:
     """What the widget needs before offering a chat: can anyone answer, are we open."""
-    if await hub.store.get_tenant(tenant) is None:
-        raise NotFound("no such tenant", code="tenant_not_found")
+    await active_tenant(hub, tenant)
     config = widget_config(await hub.store.get_settings(tenant, "widget"))
     return {
         "agents_online": hub.presence.online_count(tenant),

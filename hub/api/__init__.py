@@ -10,11 +10,14 @@ from hub.api import (
     channels,
     contacts,
     conversations,
+    integrations,
     left_messages,
     monitor,
+    openapi,
     reports,
     search,
     settings,
+    tenants,
     uploads,
     workspace,
 )
@@ -33,6 +36,9 @@ API_MODULES = [
     monitor,
     reports,
     channels,
+    integrations,
+    tenants,
+    openapi,
 ]
 
 

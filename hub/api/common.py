@@ -10,6 +10,7 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from hub.actions.agents import signed_in_agent
+from hub.actions.api_tokens import agent_for_api_token, is_api_token
 from hub.addresses import client_address
 from hub.boundary import check_query, decode_json
 from hub.context import HUB, Hub
@@ -119,7 +120,11 @@ async def current_agent(request: web.Request) -> Agent:
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("sign in first: Authorization: Bearer <token>", code="token_missing")
     hub = hub_of(request)
-    agent = await signed_in_agent(hub, hub.tokens.read_agent_token(token.strip()))
+    token = token.strip()
+    if is_api_token(token):
+        agent = await agent_for_api_token(hub, token)
+    else:
+        agent = await signed_in_agent(hub, hub.tokens.read_agent_token(token))
     request[AGENT_KEY] = agent
     return agent
 

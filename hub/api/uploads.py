@@ -14,6 +14,7 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 
+from hub.actions.tenant_state import active_tenant
 from hub.actions.uploads import do_record_upload
 from hub.api.common import current_agent, hub_of
 from hub.boundary import repair_text
@@ -51,6 +52,7 @@ async def _uploader_of(request: web.Request) -> tuple[str, str, str]:
     visitor_token = request.headers.get("X-Visitor-Token")
     if visitor_token:
         claims = hub_of(request).tokens.read_visitor_token(visitor_token)
+        await active_tenant(hub_of(request), claims.tenant)
         return claims.tenant, UploaderType.CONTACT.value, claims.contact_id
     agent = await current_agent(request)
     return agent.tenant, UploaderType.AGENT.value, agent.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from hub.actions.left_messages import do_update_left_message, leave_message
+from hub.actions.tenant_state import active_tenant
 from hub.actions.workspace import (
     public_widget_config,
     put_quick_replies,
@@ -51,6 +52,7 @@ async def availability(request: web.Request) -> web.Response:
 async def create_left_message(request: web.Request) -> web.Response:
     hub = hub_of(request)
     claims = hub.tokens.read_visitor_token(request.headers.get("X-Visitor-Token"))
+    await active_tenant(hub, claims.tenant)
     body = await read_json(request)
     # A left message counts as a message against the visitor's and the address's limits.
     hub.visitor_limits.message((claims.tenant, claims.contact_id), request_address(request))

@@ -89,6 +89,16 @@ class Tenant:
     id: str
     name: str
     created_at: datetime = field(default_factory=utcnow)
+    # Set by the platform administrator: its agents and visitors are refused meanwhile.
+    suspended: bool = False
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "suspended": self.suspended,
+            "created_at": iso(self.created_at),
+        }
 
 
 @dataclass(slots=True)

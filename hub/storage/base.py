@@ -43,6 +43,7 @@ from hub.domain import (
     Tenant,
     Upload,
 )
+from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.storage.im_base import ImStore
 
 # Written by append_message alone, so that concurrent appends and updates never overwrite
@@ -485,3 +486,87 @@ class Store(ImStore, ABC):
         same key (their conversation's agent, skill or channel, or their own quarter hour).
         Quarter-hour keys are "YYYY-MM-DDTHH:MM" in UTC, MM one of 00, 15, 30, 45. Computed
         in the database: one range read of the tenant's conversations by creation time."""
+
+    # integrations: API tokens, webhooks and their delivery queue ------------------------
+
+    @abstractmethod
+    async def create_api_token(self, token: ApiToken) -> None: ...
+
+    @abstractmethod
+    async def list_api_tokens(self, tenant: str) -> list[ApiToken]:
+        """The tenant's tokens oldest first."""
+
+    @abstractmethod
+    async def find_api_token(self, token_hash: str) -> ApiToken | None:
+        """The token with this hash, in whichever tenant (hashes are unique)."""
+
+    @abstractmethod
+    async def touch_api_token(self, tenant: str, token_id: str, used_at: datetime) -> None:
+        """Records when it was last used (nothing if it is gone)."""
+
+    @abstractmethod
+    async def delete_api_token(self, tenant: str, token_id: str) -> bool:
+        """True if it was there."""
+
+    @abstractmethod
+    async def create_webhook(self, webhook: Webhook) -> None: ...
+
+    @abstractmethod
+    async def list_webhooks(self, tenant: str) -> list[Webhook]:
+        """The tenant's webhooks oldest first."""
+
+    @abstractmethod
+    async def get_webhook(self, tenant: str, webhook_id: str) -> Webhook | None: ...
+
+    @abstractmethod
+    async def update_webhook(self, webhook: Webhook, fields: Sequence[str]) -> bool:
+        """Writes the named fields; False if it is gone."""
+
+    @abstractmethod
+    async def delete_webhook(self, tenant: str, webhook_id: str) -> bool:
+        """Removes it and its deliveries; True if it was there."""
+
+    @abstractmethod
+    async def create_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        """Queues them, all in one durable write."""
+
+    @abstractmethod
+    async def claim_due_webhook_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
+        """Up to `limit` pending deliveries (of every tenant) due at `now`, oldest due first,
+        each claimed atomically until `lease_until` (its due_at), so that no other worker
+        takes it meanwhile; a worker that dies mid-attempt frees it when the lease ends."""
+
+    @abstractmethod
+    async def update_webhook_delivery(
+        self, delivery: WebhookDelivery, fields: Sequence[str]
+    ) -> bool:
+        """Writes the named fields; False if it is gone (its webhook was deleted)."""
+
+    @abstractmethod
+    async def get_webhook_delivery(
+        self, tenant: str, delivery_id: str
+    ) -> WebhookDelivery | None: ...
+
+    @abstractmethod
+    async def list_webhook_deliveries(
+        self, tenant: str, webhook_id: str, *, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        """The webhook's deliveries newest first (created_at, then id descending)."""
+
+    # tenants, for the platform administrator ---------------------------------------------
+
+    @abstractmethod
+    async def list_tenants(self) -> list[Tenant]:
+        """Every tenant, by id."""
+
+    @abstractmethod
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        """Writes the named fields; False if there is no such tenant."""
+
+    @abstractmethod
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        """Removes the tenant and every record it owns (agents, contacts, conversations,
+        messages, settings, channel accounts, uploads' records, tokens, webhooks); True if
+        it was there."""

@@ -88,6 +88,7 @@ from hub.domain import (
     open_key,
     upload_ids,
 )
+from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.errors import Conflict, NotFound
 from hub.storage.base import (
     ClaimedDelivery,
@@ -1192,6 +1193,127 @@ class MongoStore(MongoImStore, Store):
                 {"_id": tenant}, {"$inc": {"files": -1, "bytes": -int(removed["size"])}}
             )
             return True
+
+        return await self._write(op())
+
+    # integrations ----------------------------------------------------------------------
+
+    async def create_api_token(self, token: ApiToken) -> None:
+        await self._write(self._col("api_tokens").insert_one(_with_id(token)))
+
+    async def list_api_tokens(self, tenant: str) -> list[ApiToken]:
+        cursor = self._col("api_tokens").find({"tenant": tenant}).sort(OLDEST_FIRST)
+        return [from_doc(ApiToken, doc) async for doc in cursor]
+
+    async def find_api_token(self, token_hash: str) -> ApiToken | None:
+        doc = await self._col("api_tokens").find_one({"token_hash": token_hash})
+        return from_doc(ApiToken, doc) if doc else None
+
+    async def touch_api_token(self, tenant: str, token_id: str, used_at: datetime) -> None:
+        await self._write(
+            self._col("api_tokens").update_one(
+                {"_id": token_id, "tenant": tenant}, {"$set": {"last_used_at": iso(used_at)}}
+            )
+        )
+
+    async def delete_api_token(self, tenant: str, token_id: str) -> bool:
+        async def op() -> bool:
+            result = await self._col("api_tokens").delete_one({"_id": token_id, "tenant": tenant})
+            return result.deleted_count == 1
+
+        return await self._write(op())
+
+    async def create_webhook(self, webhook: Webhook) -> None:
+        await self._write(self._col("webhooks").insert_one(_with_id(webhook)))
+
+    async def list_webhooks(self, tenant: str) -> list[Webhook]:
+        cursor = self._col("webhooks").find({"tenant": tenant}).sort(OLDEST_FIRST)
+        return [from_doc(Webhook, doc) async for doc in cursor]
+
+    async def get_webhook(self, tenant: str, webhook_id: str) -> Webhook | None:
+        doc = await self._col("webhooks").find_one({"_id": webhook_id, "tenant": tenant})
+        return from_doc(Webhook, doc) if doc else None
+
+    async def update_webhook(self, webhook: Webhook, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(webhook, f)) for f in fields}
+        where = {"_id": webhook.id, "tenant": webhook.tenant}
+        return await self._write(self._update_fields("webhooks", where, changes))
+
+    async def delete_webhook(self, tenant: str, webhook_id: str) -> bool:
+        async def op() -> bool:
+            result = await self._col("webhooks").delete_one({"_id": webhook_id, "tenant": tenant})
+            await self._col("webhook_deliveries").delete_many(
+                {"tenant": tenant, "webhook_id": webhook_id}
+            )
+            return result.deleted_count == 1
+
+        return await self._write(op())
+
+    async def create_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        if deliveries:
+            docs = [_with_id(d) for d in deliveries]
+            await self._write(self._col("webhook_deliveries").insert_many(docs))
+
+    async def claim_due_webhook_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
+        async def op() -> list[WebhookDelivery]:
+            claimed = []
+            for _ in range(limit):
+                # One atomic find-and-modify each: two workers never claim one delivery.
+                doc = await self._col("webhook_deliveries").find_one_and_update(
+                    {"status": "pending", "due_at": {"$lte": iso(now)}},
+                    {"$set": {"due_at": iso(lease_until)}},
+                    sort=[("due_at", ASCENDING)],
+                    return_document=ReturnDocument.AFTER,
+                )
+                if doc is None:
+                    break
+                claimed.append(from_doc(WebhookDelivery, doc))
+            return claimed
+
+        return await self._write(op())
+
+    async def update_webhook_delivery(
+        self, delivery: WebhookDelivery, fields: Sequence[str]
+    ) -> bool:
+        changes = {f: encode_value(getattr(delivery, f)) for f in fields}
+        where = {"_id": delivery.id, "tenant": delivery.tenant}
+        return await self._write(self._update_fields("webhook_deliveries", where, changes))
+
+    async def get_webhook_delivery(self, tenant: str, delivery_id: str) -> WebhookDelivery | None:
+        doc = await self._col("webhook_deliveries").find_one({"_id": delivery_id, "tenant": tenant})
+        return from_doc(WebhookDelivery, doc) if doc else None
+
+    async def list_webhook_deliveries(
+        self, tenant: str, webhook_id: str, *, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        cursor = (
+            self._col("webhook_deliveries")
+            .find({"tenant": tenant, "webhook_id": webhook_id})
+            .sort(NEWEST_FIRST)
+            .limit(limit)
+        )
+        return [from_doc(WebhookDelivery, doc) async for doc in cursor]
+
+    # tenants, for the platform administrator -------------------------------------------
+
+    async def list_tenants(self) -> list[Tenant]:
+        cursor = self._col("tenants").find({}).sort("_id", ASCENDING)
+        return [from_doc(Tenant, doc) async for doc in cursor]
+
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(tenant, f)) for f in fields}
+        return await self._write(self._update_fields("tenants", {"_id": tenant.id}, changes))
+
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        async def op() -> bool:
+            for name in COLLECTIONS:
+                if name not in ("tenants", "upload_totals", "meta"):
+                    await self._col(name).delete_many({"tenant": tenant_id})
+            await self._col("upload_totals").delete_one({"_id": tenant_id})
+            result = await self._col("tenants").delete_one({"_id": tenant_id})
+            return result.deleted_count == 1
 
         return await self._write(op())
 

@@ -174,6 +174,17 @@ INDEXES = [
     IndexSpec(
         "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
     ),
+    # Integrations: API tokens found by their hash; webhooks per tenant; the delivery queue
+    # by when the next attempt is due, and each webhook's delivery log newest first.
+    IndexSpec("api_tokens", "hash_unique", [("token_hash", ASCENDING)], unique=True),
+    IndexSpec("api_tokens", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("webhooks", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("webhook_deliveries", "due", [("status", ASCENDING), ("due_at", ASCENDING)]),
+    IndexSpec(
+        "webhook_deliveries",
+        "webhook_log",
+        [("tenant", ASCENDING), ("webhook_id", ASCENDING), *NEWEST_FIRST],
+    ),
 ]
 
 COLLECTIONS = (
@@ -192,6 +203,9 @@ COLLECTIONS = (
     "im_threads",
     "im_messages",
     "im_reads",
+    "api_tokens",
+    "webhooks",
+    "webhook_deliveries",
 )
 
 
@@ -295,6 +309,9 @@ MIGRATIONS = [
     Migration(6, "message counts", _message_counts),
     # Version 7: the enterprise IM's collections (new), their indexes declared after.
     Migration(7, "enterprise IM", _nothing),
+    # Version 8: integrations (API tokens, webhooks, webhook deliveries): new collections,
+    # their indexes declared after the migrations.
+    Migration(8, "integrations", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

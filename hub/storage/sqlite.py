@@ -39,6 +39,7 @@ from hub.domain import (
     iso,
     open_key,
 )
+from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.storage.base import (
     ClaimedDelivery,
     ConversationHit,
@@ -761,6 +762,98 @@ class SqliteStore(SqliteImStore, Store):
 
     async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
         return bool(await self._write("delete_orphan_upload", tenant, upload_id))
+
+    # integrations ----------------------------------------------------------------------
+
+    async def create_api_token(self, token: ApiToken) -> None:
+        await self._write("create_api_token", to_doc(token))
+
+    async def list_api_tokens(self, tenant: str) -> list[ApiToken]:
+        docs = await self._all(
+            "SELECT doc FROM api_tokens WHERE tenant = ? ORDER BY created_at, id", (tenant,)
+        )
+        return [from_doc(ApiToken, d) for d in docs]
+
+    async def find_api_token(self, token_hash: str) -> ApiToken | None:
+        doc = await self._one("SELECT doc FROM api_tokens WHERE token_hash = ?", (token_hash,))
+        return from_doc(ApiToken, doc) if doc else None
+
+    async def touch_api_token(self, tenant: str, token_id: str, used_at: datetime) -> None:
+        await self._write("touch_api_token", tenant, token_id, iso(used_at))
+
+    async def delete_api_token(self, tenant: str, token_id: str) -> bool:
+        return bool(await self._write("delete_api_token", tenant, token_id))
+
+    async def create_webhook(self, webhook: Webhook) -> None:
+        await self._write("create_webhook", to_doc(webhook))
+
+    async def list_webhooks(self, tenant: str) -> list[Webhook]:
+        docs = await self._all(
+            "SELECT doc FROM webhooks WHERE tenant = ? ORDER BY created_at, id", (tenant,)
+        )
+        return [from_doc(Webhook, d) for d in docs]
+
+    async def get_webhook(self, tenant: str, webhook_id: str) -> Webhook | None:
+        doc = await self._one(
+            "SELECT doc FROM webhooks WHERE id = ? AND tenant = ?", (webhook_id, tenant)
+        )
+        return from_doc(Webhook, doc) if doc else None
+
+    async def update_webhook(self, webhook: Webhook, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(webhook, f)) for f in fields}
+        return bool(await self._write("update_webhook", webhook.tenant, webhook.id, changes))
+
+    async def delete_webhook(self, tenant: str, webhook_id: str) -> bool:
+        return bool(await self._write("delete_webhook", tenant, webhook_id))
+
+    async def create_webhook_deliveries(self, deliveries: Sequence[WebhookDelivery]) -> None:
+        if deliveries:
+            await self._write("create_webhook_deliveries", [to_doc(d) for d in deliveries])
+
+    async def claim_due_webhook_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int
+    ) -> list[WebhookDelivery]:
+        docs = await self._write("claim_webhook_deliveries", iso(now), iso(lease_until), limit)
+        return [from_doc(WebhookDelivery, d) for d in docs]
+
+    async def update_webhook_delivery(
+        self, delivery: WebhookDelivery, fields: Sequence[str]
+    ) -> bool:
+        changes = {f: encode_value(getattr(delivery, f)) for f in fields}
+        return bool(
+            await self._write("update_webhook_delivery", delivery.tenant, delivery.id, changes)
+        )
+
+    async def get_webhook_delivery(self, tenant: str, delivery_id: str) -> WebhookDelivery | None:
+        doc = await self._one(
+            "SELECT doc FROM webhook_deliveries WHERE id = ? AND tenant = ?",
+            (delivery_id, tenant),
+        )
+        return from_doc(WebhookDelivery, doc) if doc else None
+
+    async def list_webhook_deliveries(
+        self, tenant: str, webhook_id: str, *, limit: int = 50
+    ) -> list[WebhookDelivery]:
+        docs = await self._all(
+            "SELECT doc FROM webhook_deliveries WHERE webhook_id = ? AND tenant = ? "
+            "ORDER BY created_at DESC, id DESC LIMIT ?",
+            (webhook_id, tenant, limit),
+        )
+        return [from_doc(WebhookDelivery, d) for d in docs]
+
+    # tenants, for the platform administrator -------------------------------------------
+
+    async def list_tenants(self) -> list[Tenant]:
+        return [
+            from_doc(Tenant, d) for d in await self._all("SELECT doc FROM tenants ORDER BY id", ())
+        ]
+
+    async def update_tenant(self, tenant: Tenant, fields: Sequence[str]) -> bool:
+        changes = {f: encode_value(getattr(tenant, f)) for f in fields}
+        return bool(await self._write("update_tenant", tenant.id, changes))
+
+    async def delete_tenant(self, tenant_id: str) -> bool:
+        return bool(await self._write("delete_tenant", tenant_id))
 
     # reports ---------------------------------------------------------------------------
 

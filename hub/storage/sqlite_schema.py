@@ -258,6 +258,24 @@ def _im(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+# Version 8: integrations. API tokens by their hash; webhooks; the webhook delivery queue
+# (its next attempt's time in due_at, indexed only while pending) that is also its log.
+V8_INTEGRATIONS = """
+CREATE TABLE api_tokens (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+    created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX api_tokens_tenant ON api_tokens (tenant, created_at, id);
+CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX webhooks_tenant ON webhooks (tenant, created_at, id);
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY, tenant TEXT NOT NULL, webhook_id TEXT NOT NULL,
+    created_at TEXT NOT NULL, due_at TEXT, doc TEXT NOT NULL);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, created_at, id)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -270,6 +288,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
     Migration(6, "message counts", _statements(V6_MESSAGE_COUNTS)),
     Migration(7, "enterprise IM", _im),
+    Migration(8, "integrations", _statements(V8_INTEGRATIONS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -599,6 +599,140 @@ def delete_orphan_upload(conn: sqlite3.Connection, tenant: str, upload_id: str) 
     return True
 
 
+# integrations ---------------------------------------------------------------------------
+
+
+def create_api_token(conn: sqlite3.Connection, doc: Doc) -> None:
+    conn.execute(
+        "INSERT INTO api_tokens (id, tenant, token_hash, created_at, doc) VALUES (?, ?, ?, ?, ?)",
+        (doc["id"], doc["tenant"], doc["token_hash"], doc["created_at"], _dump(doc)),
+    )
+
+
+def touch_api_token(conn: sqlite3.Connection, tenant: str, token_id: str, used_at: str) -> None:
+    conn.execute(
+        "UPDATE api_tokens SET doc = json_set(doc, '$.last_used_at', ?) "
+        "WHERE id = ? AND tenant = ?",
+        (used_at, token_id, tenant),
+    )
+
+
+def delete_api_token(conn: sqlite3.Connection, tenant: str, token_id: str) -> bool:
+    sql = "DELETE FROM api_tokens WHERE id = ? AND tenant = ?"
+    return conn.execute(sql, (token_id, tenant)).rowcount == 1
+
+
+def create_webhook(conn: sqlite3.Connection, doc: Doc) -> None:
+    conn.execute(
+        "INSERT INTO webhooks (id, tenant, created_at, doc) VALUES (?, ?, ?, ?)",
+        (doc["id"], doc["tenant"], doc["created_at"], _dump(doc)),
+    )
+
+
+def update_webhook(conn: sqlite3.Connection, tenant: str, webhook_id: str, changes: Doc) -> bool:
+    sql = "SELECT doc FROM webhooks WHERE id = ? AND tenant = ?"
+    doc = _row_doc(conn, sql, (webhook_id, tenant))
+    if doc is None:
+        return False
+    conn.execute("UPDATE webhooks SET doc = ? WHERE id = ?", (_dump(doc | changes), webhook_id))
+    return True
+
+
+def delete_webhook(conn: sqlite3.Connection, tenant: str, webhook_id: str) -> bool:
+    deleted = conn.execute(
+        "DELETE FROM webhooks WHERE id = ? AND tenant = ?", (webhook_id, tenant)
+    ).rowcount
+    conn.execute(
+        "DELETE FROM webhook_deliveries WHERE webhook_id = ? AND tenant = ?", (webhook_id, tenant)
+    )
+    return deleted == 1
+
+
+def create_webhook_deliveries(conn: sqlite3.Connection, docs: list[Doc]) -> None:
+    conn.executemany(
+        "INSERT INTO webhook_deliveries (id, tenant, webhook_id, created_at, due_at, doc) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (d["id"], d["tenant"], d["webhook_id"], d["created_at"], d["due_at"], _dump(d))
+            for d in docs
+        ],
+    )
+
+
+def claim_webhook_deliveries(
+    conn: sqlite3.Connection, now: str, lease_until: str, limit: int
+) -> list[Doc]:
+    rows = conn.execute(
+        "SELECT id, doc FROM webhook_deliveries WHERE due_at IS NOT NULL AND due_at <= ? "
+        "ORDER BY due_at LIMIT ?",
+        (now, limit),
+    ).fetchall()
+    claimed = []
+    for delivery_id, text in rows:
+        doc = orjson.loads(text) | {"due_at": lease_until}
+        conn.execute(
+            "UPDATE webhook_deliveries SET doc = ?, due_at = ? WHERE id = ?",
+            (_dump(doc), lease_until, delivery_id),
+        )
+        claimed.append(doc)
+    return claimed
+
+
+def update_webhook_delivery(
+    conn: sqlite3.Connection, tenant: str, delivery_id: str, changes: Doc
+) -> bool:
+    sql = "SELECT doc FROM webhook_deliveries WHERE id = ? AND tenant = ?"
+    doc = _row_doc(conn, sql, (delivery_id, tenant))
+    if doc is None:
+        return False
+    changed = doc | changes
+    due_at = changed["due_at"] if changed["status"] == "pending" else None
+    conn.execute(
+        "UPDATE webhook_deliveries SET doc = ?, due_at = ? WHERE id = ?",
+        (_dump(changed), due_at, delivery_id),
+    )
+    return True
+
+
+# Every table holding a tenant's records, by its tenant column.
+TENANT_TABLES = (
+    "settings",
+    "agents",
+    "contacts",
+    "identities",
+    "conversations",
+    "messages",
+    "message_search",
+    "left_messages",
+    "channel_accounts",
+    "uploads",
+    "upload_totals",
+    "api_tokens",
+    "webhooks",
+    "webhook_deliveries",
+    "im_departments",
+    "im_threads",
+    "im_members",
+    "im_messages",
+    "im_reads",
+    "im_message_search",
+)
+
+
+def update_tenant(conn: sqlite3.Connection, tenant_id: str, changes: Doc) -> bool:
+    doc = _row_doc(conn, "SELECT doc FROM tenants WHERE id = ?", (tenant_id,))
+    if doc is None:
+        return False
+    conn.execute("UPDATE tenants SET doc = ? WHERE id = ?", (_dump(doc | changes), tenant_id))
+    return True
+
+
+def delete_tenant(conn: sqlite3.Connection, tenant_id: str) -> bool:
+    for table in TENANT_TABLES:
+        conn.execute(f"DELETE FROM {table} WHERE tenant = ?", (tenant_id,))
+    return conn.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,)).rowcount == 1
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -630,6 +764,17 @@ OPS: dict[str, Callable[..., Any]] = {
         create_upload,
         delete_orphan_upload,
         *IM_OPS,
+        create_api_token,
+        touch_api_token,
+        delete_api_token,
+        create_webhook,
+        update_webhook,
+        delete_webhook,
+        create_webhook_deliveries,
+        claim_webhook_deliveries,
+        update_webhook_delivery,
+        update_tenant,
+        delete_tenant,
     )
 }
 

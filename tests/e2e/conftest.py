@@ -47,12 +47,16 @@ def _wait_healthy(url: str, proc: subprocess.Popen[bytes], deadline: float) -> N
 
 
 @pytest.fixture(scope="module")
-def hub_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def hub_url(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The hub for a test module; the module's HUB_ENV (a dict) adds settings."""
     port = _free_port()
     data = tmp_path_factory.mktemp("hubdata")
     env = {**os.environ, "HUB_ADMIN_EMAIL": ADMIN_EMAIL, "HUB_ADMIN_PASSWORD": ADMIN_PASSWORD}
     # The tests fill long conversations from one visitor faster than a person types.
     env["HUB_VISITOR_MESSAGES_PER_MINUTE"] = "100000"
+    env.update(getattr(request.module, "HUB_ENV", {}))
     log = open(data / "hub.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, "run.py", "--port", str(port), "--data-dir", str(data)],

@@ -303,6 +303,30 @@ def _seed_sqlite_v6(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v7_upload() -> Upload:
+    return Upload(
+        id="f5.png", tenant="t5", uploader_type="agent", uploader_id="a5", size=7, mime="image/png"
+    )
+
+
+def _seed_sqlite_v7(conn: sqlite3.Connection) -> None:
+    upload = _v7_upload()
+    conn.execute(
+        "INSERT INTO uploads (tenant, id, uploader_type, uploader_id, size, created_at, "
+        "message_id, doc) VALUES (?, ?, ?, ?, ?, ?, NULL, ?)",
+        (
+            upload.tenant,
+            upload.id,
+            upload.uploader_type,
+            upload.uploader_id,
+            upload.size,
+            to_doc(upload)["created_at"],
+            orjson.dumps(to_doc(upload)),
+        ),
+    )
+    conn.execute("INSERT INTO upload_totals VALUES ('t5', 1, 7)")
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
@@ -310,6 +334,7 @@ SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     4: _seed_sqlite_v4,
     5: _seed_sqlite_v5,
     6: _seed_sqlite_v6,
+    7: _seed_sqlite_v7,
 }
 
 
@@ -403,6 +428,14 @@ async def _check_v6_data(store: Any) -> None:
     assert appended.message.seq == 1
 
 
+async def _check_v7_data(store: Any) -> None:
+    assert [u.id for u in await store.get_uploads("t5", ["f5.png"])] == ["f5.png"]
+    assert await store.upload_totals("t5") == (1, 7)
+    # Version 8 brought the integrations' tables, empty.
+    assert await store.list_api_tokens("t5") == []
+    assert await store.list_webhooks("t5") == []
+
+
 # What the data each version introduced must read as once migrated to the latest.
 CHECKS = {
     1: _check_migrated,
@@ -411,6 +444,7 @@ CHECKS = {
     4: _check_v4_data,
     5: _check_v5_data,
     6: _check_v6_data,
+    7: _check_v7_data,
 }
 
 
@@ -512,6 +546,15 @@ async def _seed_mongo_v6(db: Any) -> None:
     await db["agents"].insert_one({"_id": doc["id"], **doc, "email_key": doc["email"]})
 
 
+async def _seed_mongo_v7(db: Any) -> None:
+    upload = _v7_upload()
+    doc = to_doc(upload)
+    await db["uploads"].insert_one(
+        {"_id": f"{upload.tenant}/{upload.id}", **doc, "orphan_since": doc["created_at"]}
+    )
+    await db["upload_totals"].insert_one({"_id": "t5", "files": 1, "bytes": 7})
+
+
 MONGO_SEEDS = {
     1: _seed_mongo_v1,
     2: _seed_mongo_v2,
@@ -519,6 +562,7 @@ MONGO_SEEDS = {
     4: _seed_mongo_v4,
     5: _seed_mongo_v5,
     6: _seed_mongo_v6,
+    7: _seed_mongo_v7,
 }
 
 

@@ -1,0 +1,1 @@
+"""Integrations: the OpenAPI description, outbound webhooks and where they may go."""
