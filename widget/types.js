@@ -36,7 +36,7 @@
  * }} Contact
  * @typedef {{
  *   id: string, name: string, email: string, roles: string[], skills: string[], max_concurrent: number,
- *   presence?: string, disabled?: boolean, tenant?: string,
+ *   presence?: string, disabled?: boolean, tenant?: string, department_id?: string | null,
  *   limits?: {max_text_length: number, upload_max_bytes: number},
  * }} Agent
  * @typedef {{

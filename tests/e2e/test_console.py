@@ -655,3 +655,38 @@ def test_reports_show_a_served_chat_chart_it_by_day_and_export_csv(hub_url: str,
     for page in (agent, admin):
         assert page.js_errors == []
         page.context.close()
+
+
+def test_departments_are_a_tree_that_agents_are_placed_in(hub_url: str, browser) -> None:
+    create_agent(hub_url, "Dora Dept", "dora@example.com", ["agent"])
+    admin = open_page(browser)
+    sign_in(admin, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    open_console(admin, hub_url, "departments")
+    admin.get_by_test_id("department-name").fill("Sales 销售")
+    admin.get_by_test_id("department-add").click()
+    sales = admin.locator("[data-testid=department-item][data-name='Sales 销售']")
+    sales.wait_for()
+    admin.get_by_test_id("department-name").fill("North")
+    admin.get_by_test_id("department-parent").select_option(label="Sales 销售")
+    admin.get_by_test_id("department-add").click()
+    north = admin.locator("[data-testid=department-item][data-name='North']")
+    north.wait_for()
+    dora_id = next(
+        a["id"]
+        for a in rest(hub_url, "/api/v1/agents?limit=200", token=admin_token(hub_url))["items"]
+        if a["email"] == "dora@example.com"
+    )
+    person = admin.locator(f"[data-testid=department-person][data-agent-id='{dora_id}']")
+    person.get_by_test_id("department-of-agent").select_option(label="— North")
+    north.get_by_test_id("department-count").filter(has_text="1 people").wait_for()
+    # Sales has a department under it: it cannot go, and says why.
+    sales.get_by_test_id("department-delete").click()
+    sales.get_by_test_id("department-delete").click()
+    admin.get_by_test_id("department-error").filter(has_text="Move its people").wait_for()
+    directory = rest(hub_url, "/api/v1/im/directory", token=admin_token(hub_url))
+    tree = {d["name"]: d for d in directory["departments"]}
+    assert tree["North"]["parent_id"] == tree["Sales 销售"]["id"]
+    (dora,) = [p for p in directory["people"] if p["agent_id"] == dora_id]
+    assert dora["department_id"] == tree["North"]["id"]
+    assert admin.js_errors == []
+    admin.context.close()

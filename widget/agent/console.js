@@ -14,13 +14,14 @@ import { section as quickReplies } from "./console-replies.js";
 import { section as tags } from "./console-tags.js";
 import { section as blacklist } from "./console-blacklist.js";
 import { section as reports } from "./console-reports.js";
+import { section as departments } from "./console-departments.js";
 import { section as integrations } from "./console-integrations.js";
 
 /** @import { Agent } from "../types.js" */
 /** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 /** In nav order. @type {ConsoleSection[]} */
-const SECTIONS = [monitor, reports, agents, routing, channels, widget, quickReplies, tags, blacklist, integrations];
+const SECTIONS = [monitor, reports, agents, departments, routing, channels, widget, quickReplies, tags, blacklist, integrations];
 
 applyI18n();
 document.title = t("c_console");
