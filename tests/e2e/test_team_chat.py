@@ -167,3 +167,36 @@ def test_ask_a_colleague_about_a_customer_conversation(
     expect(bob_page.get_by_test_id("team-consult-view")).to_contain_text(
         "Which plan includes SSO?", timeout=WAIT
     )
+
+
+def test_search_finds_colleagues_by_name_and_messages_in_ones_chats(
+    hub_url: str, browser, admin_token: str
+) -> None:
+    cai_email, _ = _agent(hub_url, admin_token, "Cai")
+    _, dan = _agent(hub_url, admin_token, "Dan")
+    _, eve = _agent(hub_url, admin_token, "Eve")
+    page = browser.new_context(locale="en-US").new_page()
+    sign_in(page, hub_url, cai_email, "agent-password")
+    page.get_by_test_id("nav-team").click()
+    page.get_by_test_id("team-view-people").click()
+    # The name filter leaves Dan and hides Eve.
+    page.get_by_test_id("team-search").fill("dan")
+    expect(page.locator(f"[data-testid=team-person][data-agent-id='{dan['id']}']")).to_be_visible()
+    expect(page.locator(f"[data-testid=team-person][data-agent-id='{eve['id']}']")).to_have_count(0)
+    page.locator(f"[data-testid=team-person][data-agent-id='{dan['id']}']").click()
+    page.get_by_test_id("team-input").fill("退货流程在第三页")
+    page.get_by_test_id("team-send").click()
+    expect(page.get_by_test_id("team-message").filter(has_text="退货流程")).to_be_visible()
+    # A word inside the Chinese sentence finds the message; the result opens its chat.
+    page.get_by_test_id("team-view-chats").click()
+    page.get_by_test_id("team-search").fill("流程")
+    page.get_by_test_id("team-search").press("Enter")
+    result = page.get_by_test_id("team-search-result")
+    expect(result).to_have_count(1, timeout=WAIT)
+    expect(result).to_contain_text("退货流程在第三页")
+    result.click()
+    expect(page.get_by_test_id("team-chat-title")).to_have_text("Dan", timeout=WAIT)
+    page.get_by_test_id("team-search").fill("nothing like this")
+    page.get_by_test_id("team-search").press("Enter")
+    expect(page.get_by_test_id("team-search-none")).to_be_visible(timeout=WAIT)
+    page.context.close()

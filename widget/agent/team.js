@@ -28,7 +28,9 @@ const team = {
   /** @type {string | null} */ current: null,
   /** The message the next one quotes (引用), in the open thread. @type {ImMessage | null} */ quoting: null,
   /** What is typed and not sent yet, per thread: the pane is rebuilt as messages arrive. @type {Map<string, string>} */ drafts: new Map(),
-  view: /** @type {"chats" | "people"} */ ("chats"),
+  view: /** @type {"chats" | "people" | "search"} */ ("chats"),
+  /** What the search box holds: filters colleagues by name; Enter searches the messages. */ query: "",
+  /** @type {ImMessage[]} */ found: [],
 };
 
 const shown = () => document.body.classList.contains("show-team");
@@ -116,8 +118,26 @@ function buildPage(/** @type {HTMLElement} */ page) {
   newGroup.onclick = openNewGroup;
   const back = el("button", { type: "button", className: "link", testid: "team-back", textContent: `← ${t("backToInbox")}` });
   back.onclick = () => showTeam(false);
+  const search = el("input", { type: "search", maxLength: 200, placeholder: t("teamSearch"), ariaLabel: t("teamSearch"), testid: "team-search" });
+  search.oninput = () => {
+    team.query = search.value.trim();
+    if (!team.query && team.view === "search") team.view = "chats";
+    renderSide();
+  };
+  const searchForm = el("form", { className: "team-search", role: "search" }, search);
+  searchForm.onsubmit = async (e) => {
+    e.preventDefault();
+    if (!team.query || team.view === "people") return;
+    try {
+      team.found = (await api(`/api/v1/im/search?q=${encodeURIComponent(team.query)}&limit=50`)).items;
+    } catch {
+      team.found = [];
+    }
+    team.view = "search";
+    renderSide();
+  };
   page.replaceChildren(
-    el("div", { className: "team-head" }, back, el("h2", { textContent: t("teamTitle") }), chats, people, newGroup),
+    el("div", { className: "team-head" }, back, el("h2", { textContent: t("teamTitle") }), chats, people, searchForm, newGroup),
     el("div", { className: "team-body" }, el("div", { className: "team-side", id: "teamSide" }), el("div", { className: "team-chat", id: "teamChat" })),
   );
 }
@@ -126,6 +146,7 @@ function renderSide() {
   const side = document.getElementById("teamSide");
   if (!side) return;
   if (team.view === "people") { side.replaceChildren(...peopleTree()); return; }
+  if (team.view === "search") { side.replaceChildren(...searchResults()); return; }
   const threads = [...team.threads.values()].sort((a, b) => (b.last_message_at || "").localeCompare(a.last_message_at || ""));
   if (!threads.length) { side.replaceChildren(el("div", { className: "empty", textContent: t("teamNoChats") })); return; }
   side.replaceChildren(...threads.map((th) => {
@@ -139,11 +160,26 @@ function renderSide() {
   }));
 }
 
-/** Departments as a tree, each with its people; people in none at the end. */
+/** The messages the search found, newest first, each opening its chat. */
+function searchResults() {
+  if (!team.found.length) return [el("div", { className: "empty", testid: "team-search-none", textContent: t("teamSearchNone") })];
+  return team.found.map((m) => {
+    const thread = team.threads.get(m.thread_id);
+    const item = el("button", { type: "button", className: "item", testid: "team-search-result", dataset: { threadId: m.thread_id, seq: String(m.seq) } },
+      el("span", { className: "team-thread-title", textContent: thread ? title(thread) : "" }),
+      el("span", { className: "team-preview", textContent: `${m.sender.name}: ${m.text}` }));
+    item.onclick = () => open(m.thread_id);
+    return item;
+  });
+}
+
+/** Departments as a tree, each with its people (those whose name has the search box's text);
+ * people in none at the end. */
 function peopleTree() {
   /** @type {Node[]} */
   const nodes = [];
-  const others = [...team.people.values()].filter((p) => p.agent_id !== me());
+  const wanted = team.query.toLowerCase();
+  const others = [...team.people.values()].filter((p) => p.agent_id !== me() && p.name.toLowerCase().includes(wanted));
   const branch = (/** @type {string | null} */ parent, /** @type {number} */ depth) => {
     for (const d of team.departments.filter((x) => x.parent_id === parent)) {
       nodes.push(el("div", { className: "team-dept", textContent: d.name, style: `padding-left:${depth * 12}px`, testid: "team-department" }));
