@@ -22,7 +22,6 @@ outbox_poll_seconds, which also picks up retries that came due and leases that r
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import timedelta
 
@@ -31,6 +30,7 @@ from hub.bus import EventBus
 from hub.channels import Connector, DeliveryError
 from hub.context import Hub
 from hub.domain import Conversation, Delivery, Message, utcnow
+from hub.due_work import DueWorkLoop
 from hub.events import MessageCreated, MessageDeliveryChanged
 from hub.storage.base import ClaimedDelivery
 
@@ -45,8 +45,7 @@ PARALLEL_SENDS = 16
 class Outbox:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = DueWorkLoop("outbox", self.run_once, hub.settings.outbox_poll_seconds)
         self._sending = asyncio.Semaphore(PARALLEL_SENDS)
 
     def subscribe(self, bus: EventBus) -> None:
@@ -55,36 +54,17 @@ class Outbox:
 
     async def _message_created(self, event: MessageCreated) -> None:
         if event.message.delivery is not None and event.message.delivery.waiting:
-            self._wake.set()
+            self._loop.wake()
 
     async def _delivery_changed(self, event: MessageDeliveryChanged) -> None:
         if event.delivery.waiting:
-            self._wake.set()  # a retry asked for by hand
+            self._loop.wake()  # a retry asked for by hand
 
     def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="outbox")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                sent_some = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the outbox could not take its next messages")
-                sent_some = False
-            if sent_some:
-                continue  # there may be more due
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.hub.settings.outbox_poll_seconds)
-            self._wake.clear()
+        await self._loop.stop()
 
     async def run_once(self) -> bool:
         """Claim what is due and attempt it; True if anything was due."""

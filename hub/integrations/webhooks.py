@@ -20,7 +20,6 @@ signature, for receivers to refuse replays of old deliveries.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import ipaddress
@@ -35,6 +34,7 @@ from hub.bus import EventBus
 from hub.context import Hub
 from hub.domain import iso, new_id, utcnow
 from hub.domain.integrations import Webhook, WebhookDelivery, WebhookDeliveryStatus
+from hub.due_work import DueWorkLoop
 from hub.events import (
     ContactUpdated,
     ConversationAssigned,
@@ -94,8 +94,7 @@ def event_payload(event: Event) -> tuple[str, dict[str, Any]] | None:
 class WebhookWorker:
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = DueWorkLoop("webhooks", self.run_once, hub.settings.webhook_poll_seconds)
         self._sending = asyncio.Semaphore(PARALLEL_SENDS)
         self._session: aiohttp.ClientSession | None = None
 
@@ -138,10 +137,10 @@ class WebhookWorker:
                 for webhook in webhooks
             ]
         )
-        self._wake.set()
+        self._loop.wake()
 
     def wake(self) -> None:
-        self._wake.set()
+        self._loop.wake()
 
     def start(self) -> None:
         settings = self.hub.settings
@@ -152,32 +151,13 @@ class WebhookWorker:
             connector=connector,
             timeout=aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds),
         )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="webhooks")
+        self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
         if self._session is not None:
             await self._session.close()
             self._session = None
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                busy = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the webhook queue could not take its next deliveries")
-                busy = False
-            if busy:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.hub.settings.webhook_poll_seconds)
-            self._wake.clear()
 
     async def run_once(self) -> bool:
         now = utcnow()
