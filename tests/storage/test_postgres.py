@@ -188,6 +188,11 @@ async def test_nul_in_text_cannot_fail_a_write(database_url: str) -> None:
         assert [c.id for c in await store.search_contacts("a", "kim")] == ["k1"]
         await store.put_settings("a", "widget", {"greeting": "hi\x00"})
         assert await store.get_settings("a", "widget") == {"greeting": "hi\x00"}
+        # A webhook delivery carries a message's text as the channel gave it.
+        delivery = a_delivery("d1", tenant="a")
+        delivery.data = {"text": "before\x00after"}
+        await store.create_webhook_deliveries([delivery])
+        assert await store.get_webhook_delivery("a", "d1") == delivery
     finally:
         await store.close()
 
