@@ -72,6 +72,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+from hub.storage.postgres_integrations import PostgresIntegrations
 from hub.storage.postgres_schema import migrate
 
 log = logging.getLogger(__name__)
@@ -778,7 +779,7 @@ async def _delete_orphan_upload(conn: Connection, tenant: str, upload_id: str) -
     return True
 
 
-class PostgresStore(Store):
+class PostgresStore(PostgresIntegrations, Store):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.pool_size = pool_size

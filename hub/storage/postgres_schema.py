@@ -132,11 +132,32 @@ async def _search_indexes(conn: asyncpg.Connection) -> None:
     )
 
 
+# Integrations (SQLite's version 8): API tokens found by their hash; webhooks; the webhook
+# delivery queue, which is also its log (the next attempt's time in due_at, indexed only
+# while pending, as the outbox's).
+V_INTEGRATIONS = f"""
+CREATE TABLE api_tokens (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, token_hash {KEY} NOT NULL UNIQUE,
+    created_at {KEY} NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX api_tokens_tenant ON api_tokens (tenant, created_at, id);
+CREATE TABLE webhooks (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, created_at {KEY} NOT NULL, doc TEXT NOT NULL);
+CREATE INDEX webhooks_tenant ON webhooks (tenant, created_at, id);
+CREATE TABLE webhook_deliveries (
+    id {KEY} PRIMARY KEY, tenant {KEY} NOT NULL, webhook_id {KEY} NOT NULL,
+    created_at {KEY} NOT NULL, due_at {KEY}, doc TEXT NOT NULL);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (due_at) WHERE due_at IS NOT NULL;
+CREATE INDEX webhook_deliveries_log
+    ON webhook_deliveries (tenant, webhook_id, created_at DESC, id DESC)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     # Version 1: every record of the hub as SQLite's version 5 has them.
     Migration(1, "tables", _statements(V1_TABLES)),
     # Version 2: substring search.
     Migration(2, "search indexes", _search_indexes),
+    Migration(3, "integrations", _statements(V_INTEGRATIONS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -11,8 +11,10 @@ from collections.abc import AsyncIterator
 import asyncpg
 import pytest
 
-from hub.domain import Identity, Sender, new_id
+from hub.domain import Identity, Sender, Tenant, new_id
+from hub.domain.integrations import Webhook
 from hub.storage.postgres import PostgresStore
+from hub.storage.postgres_integrations import IM_TENANT_TABLES, TENANT_TABLES
 from hub.storage.postgres_schema import LATEST, SchemaTooNew, migrate, schema_version
 from tests.peers import create_database, drop_database
 from tests.storage.test_contract import (
@@ -24,6 +26,7 @@ from tests.storage.test_contract import (
     an_outbound,
     at,
 )
+from tests.storage.test_integrations_contract import a_delivery
 
 
 @pytest.fixture
@@ -89,6 +92,53 @@ async def test_two_nodes_claiming_the_outbox_never_take_the_same_delivery(
     assert await b.claim_due_deliveries(at(50), at(200), 100) == []
 
 
+async def test_two_nodes_claiming_webhook_deliveries_never_take_the_same_one(
+    nodes: tuple[PostgresStore, PostgresStore],
+) -> None:
+    a, b = nodes
+    await a.create_webhook(
+        Webhook(id="w1", tenant="t", url="https://example.com/h", events=[], secret="s")
+    )
+    pending = 80
+    await a.create_webhook_deliveries([a_delivery(f"d{i}", due=i % 7) for i in range(pending)])
+    claims = await asyncio.gather(
+        *[(a, b)[i % 2].claim_due_webhook_deliveries(at(10), at(100), 3) for i in range(60)]
+    )
+    taken = [delivery.id for batch in claims for delivery in batch]
+    assert len(taken) == len(set(taken)) == pending
+    # Held until the lease ends: nothing is due for either node meanwhile, then all are.
+    assert await a.claim_due_webhook_deliveries(at(50), at(200), 100) == []
+    assert await b.claim_due_webhook_deliveries(at(50), at(200), 100) == []
+    again = await b.claim_due_webhook_deliveries(at(100), at(300), 100)
+    assert len(again) == pending and all(d.due_at == at(300) for d in again)
+
+
+async def test_deleting_a_tenant_empties_every_table_that_holds_tenants_records(
+    database_url: str,
+) -> None:
+    store = PostgresStore(database_url)
+    await store.open()
+    conn = await asyncpg.connect(database_url)
+    try:
+        # Every table with a tenant column is one delete_tenant empties of the tenant's rows.
+        holding = await conn.fetch(
+            "SELECT table_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND column_name = 'tenant'"
+        )
+        assert {row[0] for row in holding} <= {*TENANT_TABLES, *IM_TENANT_TABLES}
+        # An IM table, where the IM's migration made it, loses the tenant's rows too.
+        await conn.execute("CREATE TABLE im_threads (tenant TEXT NOT NULL, id TEXT NOT NULL)")
+        await conn.execute("INSERT INTO im_threads VALUES ('t', 'x'), ('u', 'y')")
+        for tenant_id in ("t", "u"):
+            await store.create_tenant(Tenant(id=tenant_id, name=tenant_id))
+        assert await store.delete_tenant("t")
+        assert await conn.fetch("SELECT tenant, id FROM im_threads") == [("u", "y")]
+        assert [t.id for t in await store.list_tenants()] == ["u"]
+    finally:
+        await conn.close()
+        await store.close()
+
+
 async def test_two_nodes_ingesting_a_new_contacts_first_messages_make_one_of_each(
     nodes: tuple[PostgresStore, PostgresStore],
 ) -> None:
@@ -138,6 +188,11 @@ async def test_nul_in_text_cannot_fail_a_write(database_url: str) -> None:
         assert [c.id for c in await store.search_contacts("a", "kim")] == ["k1"]
         await store.put_settings("a", "widget", {"greeting": "hi\x00"})
         assert await store.get_settings("a", "widget") == {"greeting": "hi\x00"}
+        # A webhook delivery carries a message's text as the channel gave it.
+        delivery = a_delivery("d1", tenant="a")
+        delivery.data = {"text": "before\x00after"}
+        await store.create_webhook_deliveries([delivery])
+        assert await store.get_webhook_delivery("a", "d1") == delivery
     finally:
         await store.close()
 
