@@ -55,6 +55,15 @@ def check_not_append_owned(fields: Sequence[str]) -> None:
         raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
 
 
+# What an invitation to chat can come to (Store.count_invitation).
+INVITATION_OUTCOMES = ("invited", "accepted", "refused")
+
+
+def check_invitation_outcome(outcome: str) -> None:
+    if outcome not in INVITATION_OUTCOMES:
+        raise ValueError(f"unknown invitation outcome {outcome!r}")
+
+
 # What may change on a stored message: where it is on its way, and what the channel said.
 MESSAGE_UPDATABLE = frozenset({"delivery", "meta"})
 
@@ -438,3 +447,14 @@ class Store(ABC):
     async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
         """Removes the record if no message uses it (checked in the same step), taking it
         off the tenant's total. True if removed."""
+
+    # invitations to chat: counts per agent per day ---------------------------------------
+
+    @abstractmethod
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        """Add one to the agent's `outcome` (invited | accepted | refused) of that day
+        (YYYY-MM-DD); atomic, so concurrent counts from several processes all land."""
+
+    @abstractmethod
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        """Per agent id ("" for the auto-invite rules): {invited, accepted, refused}."""

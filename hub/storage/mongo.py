@@ -90,12 +90,14 @@ from hub.domain import (
 )
 from hub.errors import Conflict, NotFound
 from hub.storage.base import (
+    INVITATION_OUTCOMES,
     ClaimedDelivery,
     ConversationHit,
     Ingested,
     Position,
     Store,
     UploadQuota,
+    check_invitation_outcome,
     check_message_fields,
     check_not_append_owned,
 )
@@ -1185,3 +1187,23 @@ class MongoStore(Store):
             return True
 
         return await self._write(op())
+
+    # invitations to chat: counts per agent per day -------------------------------------
+
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        check_invitation_outcome(outcome)
+        # One upserting $inc: atomic on the server, whichever process counts.
+        await self._write(
+            self._col("invitation_counts").update_one(
+                {"tenant": tenant, "day": day, "agent_id": agent_id},
+                {"$inc": {outcome: 1}},
+                upsert=True,
+            )
+        )
+
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        cursor = self._col("invitation_counts").find({"tenant": tenant, "day": day})
+        return {
+            doc["agent_id"]: {key: int(doc.get(key, 0)) for key in INVITATION_OUTCOMES}
+            async for doc in cursor
+        }

@@ -143,6 +143,12 @@ INDEXES = [
     IndexSpec(
         "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
     ),
+    IndexSpec(
+        "invitation_counts",
+        "tenant_day_agent",
+        [("tenant", ASCENDING), ("day", ASCENDING), ("agent_id", ASCENDING)],
+        unique=True,
+    ),
 ]
 
 COLLECTIONS = (
@@ -157,6 +163,7 @@ COLLECTIONS = (
     "channel_accounts",
     "uploads",
     "upload_totals",
+    "invitation_counts",
 )
 
 
@@ -219,6 +226,9 @@ MIGRATIONS = [
     # Version 5: upload records and each tenant's totals (new collections), and the index
     # paging left messages without a filter; declared after the migrations.
     Migration(5, "upload records and paging", _nothing),
+    # Version 6: invitation counts per agent per day (a new collection and its unique
+    # index, declared after the migrations).
+    Migration(6, "invitation counts", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

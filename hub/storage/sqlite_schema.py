@@ -206,6 +206,14 @@ CREATE INDEX conversations_created ON conversations (tenant, created_at, id);
 CREATE INDEX left_messages_created ON left_messages (tenant, created_at, id)
 """
 
+V6_INVITATION_COUNTS = """
+CREATE TABLE invitation_counts (
+    tenant TEXT NOT NULL, day TEXT NOT NULL, agent_id TEXT NOT NULL,
+    invited INTEGER NOT NULL DEFAULT 0, accepted INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, day, agent_id))
+"""
+
 
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
@@ -217,6 +225,8 @@ MIGRATIONS: list[Migration] = [
     # Version 5: upload records (quotas, ownership, clean-up) with each tenant's totals;
     # contacts' last_seen_at as a column, and indexes in every list's order, for paging.
     Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
+    # Version 6: invitations to chat sent, accepted and refused, per agent per day.
+    Migration(6, "invitation counts", _statements(V6_INVITATION_COUNTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

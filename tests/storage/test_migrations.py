@@ -236,11 +236,17 @@ def _seed_sqlite_v4(conn: sqlite3.Connection) -> None:
         )
 
 
+def _seed_sqlite_v5(conn: sqlite3.Connection) -> None:
+    """Version 5 kept each tenant's upload totals: they stay as they were."""
+    conn.execute("INSERT INTO upload_totals (tenant, files, bytes) VALUES ('t5', 2, 9)")
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
     4: _seed_sqlite_v4,
+    5: _seed_sqlite_v5,
 }
 
 
@@ -303,8 +309,23 @@ async def _check_v4_data(store: Any) -> None:
     assert [c.id for c in second] == ["k4-2"]
 
 
+async def _check_v5_data(store: Any) -> None:
+    assert await store.upload_totals("t5") == (2, 9)
+    # Version 6 counts invitations: none yet, and the first one counts.
+    assert await store.invitation_counts("t5", "2026-12-01") == {}
+    await store.count_invitation("t5", "2026-12-01", "a1", "invited")
+    counts = await store.invitation_counts("t5", "2026-12-01")
+    assert counts == {"a1": {"invited": 1, "accepted": 0, "refused": 0}}
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data, 4: _check_v4_data}
+CHECKS = {
+    1: _check_migrated,
+    2: _check_v2_data,
+    3: _check_v3_data,
+    4: _check_v4_data,
+    5: _check_v5_data,
+}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -393,7 +414,17 @@ async def _seed_mongo_v4(db: Any) -> None:
         await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3, 4: _seed_mongo_v4}
+async def _seed_mongo_v5(db: Any) -> None:
+    await db["upload_totals"].insert_one({"_id": "t5", "files": 2, "bytes": 9})
+
+
+MONGO_SEEDS = {
+    1: _seed_mongo_v1,
+    2: _seed_mongo_v2,
+    3: _seed_mongo_v3,
+    4: _seed_mongo_v4,
+    5: _seed_mongo_v5,
+}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
