@@ -121,6 +121,18 @@ class LoginGuard:
             self._known.popitem(last=False)
 
 
+class InvitationLimits:
+    """Invitation floods: one agent sends at most invitations_per_agent_minute."""
+
+    def __init__(self, per_minute: int) -> None:
+        self.per_agent = Throttle(per_minute, 60.0)
+
+    def check(self, key: tuple[str, str]) -> None:
+        if wait := self.per_agent.retry_after(key):
+            raise rate_limited("too many invitations: wait a little", wait)
+        self.per_agent.record(key)
+
+
 class VisitorLimits:
     """What one visitor and one address may do (settings `visitor_*` and `address_*`)."""
 

@@ -15,6 +15,7 @@ from hub.api import (
     search,
     settings,
     uploads,
+    visitors,
     workspace,
 )
 
@@ -31,6 +32,7 @@ API_MODULES = [
     search,
     monitor,
     channels,
+    visitors,
 ]
 
 

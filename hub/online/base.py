@@ -56,6 +56,7 @@ class Invitation:
     agent_name: str
     text: str
     created_at: datetime
+    style: dict[str, Any] = field(default_factory=dict)  # the pop-up's title and colour
 
 
 @dataclass(slots=True)
@@ -131,6 +132,11 @@ class Listing:
 
 
 class OnlineVisitors(ABC):
+    def __init__(self) -> None:
+        # Tenants whose list changed since the last announcement (hub.actions.online); kept
+        # per process in every version: each process announces what it saw.
+        self.changed: set[str] = set()
+
     @abstractmethod
     async def arrive(self, arrival: Arrival) -> tuple[OnlineVisitor, bool]:
         """A socket of a visitor opened (a page view when `arrival.page` is set). Returns

@@ -20,6 +20,7 @@ from hub.online.base import (
 
 class MemoryOnlineVisitors(OnlineVisitors):
     def __init__(self) -> None:
+        super().__init__()
         self._visitors: dict[str, dict[str, OnlineVisitor]] = {}
         self._today: dict[str, Today] = {}
         # One pending invitation per visitor, by (tenant, contact_id).
@@ -59,7 +60,11 @@ class MemoryOnlineVisitors(OnlineVisitors):
         else:
             # The newest socket tells where the visitor is now (another device, a new IP).
             visitor.ip, visitor.region = arrival.ip, arrival.region
-            visitor.device, visitor.os, visitor.browser = arrival.device, arrival.os, arrival.browser
+            visitor.device, visitor.os, visitor.browser = (
+                arrival.device,
+                arrival.os,
+                arrival.browser,
+            )
             visitor.name = arrival.name or visitor.name
         visitor.sids.add(arrival.sid)
         visitor.left_at = None
@@ -168,4 +173,3 @@ def _matches(visitor: OnlineVisitor, needle: str) -> bool:
     if page is not None:
         fields += [page.url, page.title]
     return any(needle in value.casefold() for value in fields)
-

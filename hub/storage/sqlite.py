@@ -772,6 +772,4 @@ class SqliteStore(Store):
             "WHERE tenant = ? AND day = ?",
             (tenant, day),
         )
-        return {
-            row[0]: {"invited": row[1], "accepted": row[2], "refused": row[3]} for row in rows
-        }
+        return {row[0]: {"invited": row[1], "accepted": row[2], "refused": row[3]} for row in rows}
