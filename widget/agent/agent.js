@@ -13,12 +13,14 @@ import { newer } from "./delivery.js";
 import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
 import { setupContactsPage } from "./contacts.js";
+import { setupVisitorsPage, watchVisitors } from "./visitors.js";
 import "./channels.js";
 
 /** @import { Agent, Contact, Conversation, Delivery, Message, Tag } from "../types.js" */
 
 Object.assign(ui, { list: renderList, pane: refreshPane, side: renderSide, select });
 setupContactsPage();
+setupVisitorsPage();
 
 const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
 
@@ -233,6 +235,7 @@ function start() {
   addEventListener("offline", () => socket.disconnect());
   addEventListener("online", () => { if (!socket.connected) socket.connect(); });
   socket.on("presence", (/** @type {{status: string}} */ { status }) => setPresence(status));
+  watchVisitors(socket);
   socket.on("queue.updated", (/** @type {{queued: number}} */ { queued }) => {
     $("statQueued").textContent = t("queued_n", { n: queued });
     queueChanged();
