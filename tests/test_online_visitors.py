@@ -344,3 +344,20 @@ async def test_invitation_floods_are_refused(online_hub: RunningHub) -> None:
     ack = await agent.call("visitor.invite", {"contact_id": "not-online"})
     assert ack["error"]["code"] in ("visitor_not_online", "rate_limited")
     assert sum(v.count("invitation") for v in visitors) == 3
+
+
+async def test_an_unanswered_invitation_lapses_and_may_be_sent_again(
+    online_hub: RunningHub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = await online_hub.agent()
+    visitor = await browse(online_hub, "/")
+    assert (await invite(agent, visitor))["ok"]
+    first = await visitor.wait_for("invitation")
+    monkeypatch.setattr("hub.actions.online.INVITATION_TTL_SECONDS", 0.0)
+    assert (await invite(agent, visitor, text="Still there?"))["ok"]
+    second = await visitor.wait_for("invitation", lambda d: d["text"] == "Still there?")
+    late = await visitor.call("invitation.refuse", {"invitation_id": first["invitation_id"]})
+    assert late["error"]["code"] == "invitation_not_found"
+    assert (await visitor.call("invitation.refuse", {"invitation_id": second["invitation_id"]}))[
+        "ok"
+    ]

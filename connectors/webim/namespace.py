@@ -26,6 +26,7 @@ from hub.actions.online import (
     conversation_seen,
     do_answer_invitation,
     page_viewed,
+    pending_invitation,
     visitor_arrived,
     visitor_socket_closed,
 )
@@ -213,7 +214,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
             },
             to=sid,
         )
-        pending = await self.hub.online.pending_invitation(tenant, contact_id)
+        pending = await pending_invitation(self.hub, tenant, contact_id)
         if pending is not None:  # sent while the visitor moved to this page
             await self.emit(
                 "invitation",

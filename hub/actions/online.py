@@ -46,7 +46,9 @@ MAX_URL_PATTERNS = 50
 MAX_PATTERN = 300
 MAX_QUERY = 200
 MAX_PAGE = 200
-PAGE_KEYS = frozenset({"url", "title", "referrer"})
+# An invitation unanswered this long is let go: the agent may invite again, and the
+# visitor's next page no longer shows it.
+INVITATION_TTL_SECONDS = 120.0
 ACCEPT_MODES = ("inviter", "route")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 INVITATION_DEFAULTS: dict[str, Any] = {
@@ -347,6 +349,16 @@ def url_matches(url: str, pattern: str) -> bool:
 # Invitations -----------------------------------------------------------------------------
 
 
+async def pending_invitation(hub: Hub, tenant: str, contact_id: str) -> Invitation | None:
+    """The visitor's invitation still waiting for an answer (within INVITATION_TTL_SECONDS).
+    An older one can still be answered until another replaces it."""
+    invitation = await hub.online.pending_invitation(tenant, contact_id)
+    if invitation is None:
+        return None
+    age = (utcnow() - invitation.created_at).total_seconds()
+    return invitation if age < INVITATION_TTL_SECONDS else None
+
+
 async def _send_invitation(
     hub: Hub, visitor: OnlineVisitor, agent: Agent | None, text: str, config: dict[str, Any]
 ) -> Invitation:
@@ -393,7 +405,7 @@ async def do_invite(hub: Hub, agent: Agent, contact_id: object, text: object = N
         raise NotFound("that visitor is not on the site now", code="visitor_not_online")
     if visitor.conversation_id is not None:
         raise Conflict("that visitor is chatting already", code="visitor_chatting")
-    if await hub.online.pending_invitation(agent.tenant, contact_id) is not None:
+    if await pending_invitation(hub, agent.tenant, contact_id) is not None:
         raise Conflict("that visitor has an invitation to answer", code="already_invited")
     hub.invitation_limits.check((agent.tenant, agent.id))
     words = (text or "").strip() or config["text"] or DEFAULT_TEXT["en"]
@@ -424,7 +436,7 @@ async def _auto_invite(hub: Hub, tenant: str, contact_id: str) -> None:
     visitor = await hub.online.get(tenant, contact_id)
     if visitor is None or not visitor.sids or visitor.invited or visitor.conversation_id:
         return
-    if await hub.online.pending_invitation(tenant, contact_id) is not None:
+    if await pending_invitation(hub, tenant, contact_id) is not None:
         return
     config = await invitation_settings(hub, tenant)
     text = config["auto"]["text"] or config["text"] or DEFAULT_TEXT["en"]

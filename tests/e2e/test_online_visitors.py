@@ -118,3 +118,49 @@ def test_invitation_pop_up_on_a_foreign_site_and_the_online_list(
         shop_ctx.close()
         agent_ctx.close()
         site.close()
+
+
+def test_console_sets_auto_invite_rules_and_the_monitor_counts_visitors(
+    hub_url: str, browser: Any
+) -> None:
+    ctx = browser.new_context(locale="en-US", viewport={"width": 1300, "height": 900})
+    console = ctx.new_page()
+    sign_in(console, hub_url, ADMIN_EMAIL, ADMIN_PASSWORD)
+    console.goto(hub_url + "/agent/console#invitation")
+    console.get_by_test_id("invitation-auto-enabled").check()
+    console.get_by_test_id("invitation-auto-urls").fill("*/backpack*")
+    console.get_by_test_id("invitation-auto-text").fill("Going hiking? Ask us.")
+    console.get_by_test_id("invitation-save").click()
+    expect(console.get_by_test_id("invitation-status")).to_have_attribute(
+        "data-kind", "ok", timeout=WAIT
+    )
+    site = ExitStack()
+    shop = site.enter_context(customer_site(hub_url))
+    shop_ctx = browser.new_context(locale="zh-CN")
+    host = shop_ctx.new_page()
+    try:
+        host.goto(f"{shop}/backpack")
+        popup = host.get_by_test_id("hub-invitation")
+        expect(popup).to_contain_text("Going hiking? Ask us.", timeout=WAIT)
+        expect(popup.get_by_test_id("hub-invitation-refuse")).to_have_text("以后再说")
+        popup.get_by_test_id("hub-invitation-refuse").click()
+        console.goto(hub_url + "/agent/console#monitor")
+        expect(console.get_by_test_id("monitor-visitors-online")).not_to_have_text(
+            "0", timeout=WAIT
+        )
+        expect(console.get_by_test_id("monitor-auto-invited")).not_to_have_text("0", timeout=WAIT)
+        expect(console.get_by_test_id("monitor-workbench-row").first).to_be_visible()
+        console.screenshot(path=str(SCREENSHOTS / "console-monitor-visitors.png"), full_page=True)
+    finally:
+        call(
+            hub_url,
+            "PUT",
+            "/api/v1/settings/invitation",
+            {"auto": {"enabled": False}},
+            rest(hub_url, "/api/v1/auth/login", {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})[
+                "token"
+            ],
+        )
+        shop_ctx.close()
+        ctx.close()
+        site.close()
