@@ -184,7 +184,9 @@ class Worker:
         failures: list[str] = []
         views = 0
 
-        async def view(token: str | None, number: int) -> tuple[SioSocket, str | None] | None:
+        async def view(
+            token: str | None, number: int, leaving: SioSocket | None = None
+        ) -> tuple[SioSocket, str | None] | None:
             nonlocal views
             session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
 
@@ -202,6 +204,8 @@ class Worker:
             if token:
                 auth["visitor_token"] = token
             async with gate:
+                if leaving is not None:  # the previous page closes as the next one opens
+                    await leaving.close()
                 try:
                     await socket.connect(auth, CONNECT_TIMEOUT)
                     # A page view counts once its session came (the loader keeps its token).
@@ -224,8 +228,7 @@ class Worker:
 
                 async def move(browser: tuple[SioSocket, str | None]) -> Any:
                     socket, token = browser
-                    await socket.close()
-                    return await view(token, next(self._visitor_numbers))
+                    return await view(token, next(self._visitor_numbers), socket)
 
                 moved = await asyncio.gather(*(move(b) for b in self.browsers))
                 self.browsers = [b for b in moved if b is not None]

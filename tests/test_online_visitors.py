@@ -361,3 +361,19 @@ async def test_an_unanswered_invitation_lapses_and_may_be_sent_again(
     assert (await visitor.call("invitation.refuse", {"invitation_id": second["invitation_id"]}))[
         "ok"
     ]
+
+
+async def test_a_visitor_who_browsed_then_chats_is_the_same_visitor(online_hub: RunningHub) -> None:
+    agent = await online_hub.agent()
+    loader = await browse(online_hub, "/")
+    contact_id = loader.session["contact_id"]  # type: ignore[index]
+    frame = await online_hub.visitor(visitor_token=loader.token)
+    assert frame.session["contact_id"] == contact_id  # type: ignore[index]
+    contact = await online_hub.hub.store.get_contact("default", contact_id)
+    assert contact is not None and contact.identities[0].external_id == contact_id
+    assert (await frame.say("hello"))["ok"]
+    await agent.wait_for("conversation.assigned")
+    mark = agent.count("visitors.online")
+    await agent.wait_for("visitors.online", start=mark)
+    [item] = (await online(online_hub, status="chatting"))["items"]
+    assert item["contact_id"] == contact_id
