@@ -49,6 +49,7 @@ MAX_PAGE = 200
 # An invitation unanswered this long is let go: the agent may invite again, and the
 # visitor's next page no longer shows it.
 INVITATION_TTL_SECONDS = 120.0
+SETTINGS_FRESH_SECONDS = 10.0
 ACCEPT_MODES = ("inviter", "route")
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 INVITATION_DEFAULTS: dict[str, Any] = {
@@ -284,14 +285,22 @@ def _check_text(value: object, name: str, limit: int) -> str:
 
 
 async def invitation_settings(hub: Hub, tenant: str) -> dict[str, Any]:
-    return invitation_config(await hub.store.get_settings(tenant, "invitation"))
+    """The tenant's settings, read at most every SETTINGS_FRESH_SECONDS: a change made here
+    applies at once, one made through another process within that time."""
+    now = time.monotonic()
+    cached = hub.online.settings_read.get(tenant)
+    if cached is not None and now - cached[0] < SETTINGS_FRESH_SECONDS:
+        return cached[1]
+    config = invitation_config(await hub.store.get_settings(tenant, "invitation"))
+    hub.online.settings_read[tenant] = (now, config)
+    return config
 
 
 async def put_invitation_settings(hub: Hub, tenant: str, raw: object) -> dict[str, Any]:
     """PUT /api/v1/settings/invitation: any of the keys of INVITATION_DEFAULTS."""
     if not isinstance(raw, dict):
         raise _bad_settings("send a JSON object")
-    config = await invitation_settings(hub, tenant)
+    config = copy.deepcopy(await invitation_settings(hub, tenant))
     for key, value in raw.items():
         if key not in INVITATION_DEFAULTS:
             raise _bad_settings(f"unknown invitation setting {key}")
@@ -312,6 +321,7 @@ async def put_invitation_settings(hub: Hub, tenant: str, raw: object) -> dict[st
         else:
             config["auto"] = _check_auto(value, config["auto"])
     await hub.store.put_settings(tenant, "invitation", config)
+    hub.online.settings_read[tenant] = (time.monotonic(), config)
     return config
 
 

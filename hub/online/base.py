@@ -136,6 +136,9 @@ class OnlineVisitors(ABC):
         # Tenants whose list changed since the last announcement (hub.actions.online); kept
         # per process in every version: each process announces what it saw.
         self.changed: set[str] = set()
+        # Each tenant's invitation settings as last read, with the monotonic time of the
+        # read (hub.actions.online.invitation_settings): a page view must not cost a read.
+        self.settings_read: dict[str, tuple[float, dict[str, Any]]] = {}
 
     @abstractmethod
     async def arrive(self, arrival: Arrival) -> tuple[OnlineVisitor, bool]:
