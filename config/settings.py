@@ -58,6 +58,7 @@ class Settings(BaseModel):
     online_visitor_timeout_seconds: float = Field(30.0, gt=0)
     online_visitors_batch_seconds: float = Field(1.0, gt=0)
     invitations_per_agent_minute: int = Field(20, ge=1)
+    page_views_per_minute: int = Field(30, ge=1)  # on one loader socket (`page` events)
     # Uploads: files one visitor or agent may upload a minute, and the free disk space below
     # which the hub refuses new uploads (so that the database never runs out of room).
     uploads_per_minute: int = Field(20, ge=1)

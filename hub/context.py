@@ -18,7 +18,7 @@ from hub.online.base import OnlineVisitors
 from hub.online.memory import MemoryOnlineVisitors
 from hub.security import Tokens
 from hub.storage.base import Store
-from hub.throttle import Drain, InvitationLimits, LoginGuard, Turns, VisitorLimits
+from hub.throttle import Drain, LoginGuard, OnlineLimits, Turns, VisitorLimits
 from hub.timers import Timers
 
 
@@ -45,11 +45,11 @@ class Hub:
 
     # Visitors on the customer's site now, and the invitations they have to answer.
     online: OnlineVisitors = field(default_factory=MemoryOnlineVisitors)
-    invitation_limits: InvitationLimits = field(init=False)
+    online_limits: OnlineLimits = field(init=False)
 
     def __post_init__(self) -> None:
         self.visitor_limits = VisitorLimits(self.settings)
-        self.invitation_limits = InvitationLimits(self.settings.invitations_per_agent_minute)
+        self.online_limits = OnlineLimits(self.settings)
 
 
 HUB = web.AppKey("hub", Hub)

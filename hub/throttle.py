@@ -121,16 +121,27 @@ class LoginGuard:
             self._known.popitem(last=False)
 
 
-class InvitationLimits:
-    """Invitation floods: one agent sends at most invitations_per_agent_minute."""
+class OnlineLimits:
+    """Floods around online visitors: one agent sends at most invitations_per_agent_minute
+    invitations, one visitor socket reports at most page_views_per_minute pages without
+    reconnecting (a single-page site's navigation; a new page's socket is counted by the
+    address limits)."""
 
-    def __init__(self, per_minute: int) -> None:
-        self.per_agent = Throttle(per_minute, 60.0)
+    def __init__(self, settings: Settings) -> None:
+        self.invitations = Throttle(settings.invitations_per_agent_minute, 60.0)
+        self.page_views = Throttle(settings.page_views_per_minute, 60.0)
 
-    def check(self, key: tuple[str, str]) -> None:
-        if wait := self.per_agent.retry_after(key):
-            raise rate_limited("too many invitations: wait a little", wait)
-        self.per_agent.record(key)
+    @staticmethod
+    def _count(throttle: Throttle, key: Hashable, what: str) -> None:
+        if wait := throttle.retry_after(key):
+            raise rate_limited(f"too many {what}: wait a little", wait)
+        throttle.record(key)
+
+    def invitation(self, agent: tuple[str, str]) -> None:
+        self._count(self.invitations, agent, "invitations")
+
+    def page_view(self, sid: str) -> None:
+        self._count(self.page_views, sid, "page views")
 
 
 class VisitorLimits:

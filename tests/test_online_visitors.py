@@ -29,6 +29,7 @@ async def online_hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         online_visitor_timeout_seconds=0.3,
         online_visitors_batch_seconds=0.05,
         invitations_per_agent_minute=3,
+        page_views_per_minute=3,
     ) as running:
         yield running
 
@@ -305,10 +306,16 @@ async def test_bad_page_views_are_refused(online_hub: RunningHub) -> None:
     visitor = await browse(online_hub, "/")
     ack = await visitor.call("page", {"url": SHOP + "/" + "y" * 100_000})
     assert ack["error"]["code"] == "invalid_page"
+    # A flood of page views on one socket is refused past the limit, and not counted.
+    codes = []
+    for n in range(4):
+        ack = await visitor.call("page", page(f"/flood/{n}"))
+        codes.append(ack.get("error", {}).get("code", "ok"))
+    assert codes == ["ok", "ok", "ok", "rate_limited"]
     # The loader's socket reports pages; it does not chat.
     assert (await visitor.say("hello"))["error"]["code"] == "browse_only"
     [item] = (await online(online_hub))["items"]
-    assert len(item["pages"]) == 1
+    assert len(item["pages"]) == 4
 
 
 async def test_page_views_never_cross_tenants(online_hub: RunningHub) -> None:

@@ -399,6 +399,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         """A page view without a new socket (a single-page site's navigation)."""
         visitor = self._visitor(sid)
         page = check_page(payload(data), visitor.tenant)
+        self.hub.online_limits.page_view(sid)
         await page_viewed(self.hub, visitor.tenant, visitor.contact_id, page)
         return {}
 

@@ -417,7 +417,7 @@ async def do_invite(hub: Hub, agent: Agent, contact_id: object, text: object = N
         raise Conflict("that visitor is chatting already", code="visitor_chatting")
     if await pending_invitation(hub, agent.tenant, contact_id) is not None:
         raise Conflict("that visitor has an invitation to answer", code="already_invited")
-    hub.invitation_limits.check((agent.tenant, agent.id))
+    hub.online_limits.invitation((agent.tenant, agent.id))
     words = (text or "").strip() or config["text"] or DEFAULT_TEXT["en"]
     return await _send_invitation(hub, visitor, agent, words, config)
 
