@@ -106,12 +106,18 @@ class VisitorNamespace(socketio.AsyncNamespace):
             await conversation_seen(self.hub, conversation.tenant, conversation.contact_id, None)
 
     async def _invitation_sent(self, event: InvitationSent) -> None:
+        """To the visitor's sockets as the online list knows them: the loaders' sockets join
+        no room of their own, since python-socketio's disconnect looks through every room
+        of the namespace (docs/benchmarks.md, "Online visitors")."""
+        visitor = await self.hub.online.get(event.tenant_id, event.contact_id)
+        if visitor is None or not visitor.sids:
+            return
         await self.emit(
             "invitation",
             _invitation_view(
                 event.invitation_id, event.agent_id, event.agent_name, event.text, event.style
             ),
-            to=visitor_room(event.tenant_id, event.contact_id),
+            to=sorted(visitor.sids),
         )
 
     async def _contact_updated(self, event: ContactUpdated) -> None:
@@ -122,6 +128,8 @@ class VisitorNamespace(socketio.AsyncNamespace):
         for sid, visitor in list(self.visitors.items()):
             if visitor.contact_id != contact.id or visitor.tenant != contact.tenant:
                 continue
+            if visitor.browse:
+                continue  # a page view's socket is in no visitor room; the next page follows
             if contact.merged_into is not None:
                 await self.enter_room(sid, visitor_room(contact.tenant, contact.merged_into))
                 visitor.conversation_id = None  # found again through the moved identity
@@ -203,7 +211,6 @@ class VisitorNamespace(socketio.AsyncNamespace):
         except HubError as exc:
             raise socketio.exceptions.ConnectionRefusedError(exc.body()) from exc
         self.visitors[sid] = VisitorSocket(tenant, contact_id, name, skill, browse=True)
-        await self.enter_room(sid, visitor_room(tenant, contact_id))
         details = visitor_details(environ, None, self.hub.settings)
         await visitor_arrived(self.hub, _arrival(tenant, contact_id, name, sid, details, page))
         await self.emit(
