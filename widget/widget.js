@@ -90,7 +90,7 @@
   addEventListener("message", (e) => {
     if (e.origin !== origin || !e.data) return;
     if (e.data.type === "hub:conversation") store(openKey, e.data.open ? "1" : "");
-    if (e.data.type === "hub:token" && typeof e.data.token === "string") store(tokenKey, e.data.token);
+    if (e.data.type === "hub:token" && typeof e.data.token === "string") adopt(e.data.token);
     if (e.data.type === "hub:close") { toggle(false); launcher.style.display = ""; }
     if (e.data.type === "hub:unread" && !open) unread(e.data.count, e.data.label);
   });
@@ -112,6 +112,17 @@
   const waiting = new Map();
   let retries = 0;
   let lastUrl = location.href;
+  // The chat frame's visitor is the visitor (it holds the conversation): a frame that started
+  // before this page's session came hands its token over, and the page views follow it.
+  let handed = false;
+  /** @param {string} token */
+  function adopt(token) {
+    handed = true;
+    if (token === stored(tokenKey)) return;
+    store(tokenKey, token);
+    const old = ws;
+    if (old) { old.onclose = null; old.close(); retries = 0; track(); }
+  }
   const page = () => ({ url: location.href.slice(0, 2048), title: document.title.slice(0, 300),
     referrer: document.referrer.slice(0, 2048) });
   /** @param {string} event @param {unknown} data @param {(answer: any) => void} [done] */
@@ -141,7 +152,7 @@
       if (m[1] === "3") { waiting.get(Number(m[2]))?.(JSON.parse(m[3])[0]); waiting.delete(Number(m[2])); }
       if (m[1] !== "2") return;
       const [event, data] = JSON.parse(m[3]);
-      if (event === "session") store(tokenKey, data.visitor_token);
+      if (event === "session" && !handed) store(tokenKey, data.visitor_token);
       if (event === "invitation" && !open) invite(data);
     };
     ws.onclose = () => {
