@@ -1,4 +1,5 @@
-"""python -m bench <relay|connections|acd|storage|email|hostile|im|reports|all> [--quick] [--json]
+"""python -m bench <relay|connections|acd|storage|email|hostile|im|reports|browsing|all>
+                    [--quick] [--json]
                     [--workers N]
 
 Progress goes to stderr; results go to stdout, one JSON object per scenario with --json,
@@ -19,7 +20,17 @@ from typing import Any
 from bench.servers import raise_fd_limit
 from bench.stats import machine
 
-SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile", "im", "reports")
+SCENARIOS = (
+    "relay",
+    "connections",
+    "acd",
+    "storage",
+    "email",
+    "hostile",
+    "im",
+    "reports",
+    "browsing",
+)
 
 
 def _log(text: str) -> None:
@@ -56,6 +67,10 @@ def _runner(name: str) -> Callable[[bool, int, Callable[[str], None]], dict[str,
         from bench import reports
 
         return reports.run
+    if name == "browsing":
+        from bench import browsing
+
+        return browsing.run
     from bench import storage
 
     return storage.run

@@ -71,6 +71,8 @@ class Worker:
         self.agent_tokens = agent_tokens
         self.agents: list[SioSocket] = []
         self.visitors: list[SioSocket] = []
+        # Browsing visitors (the loader's page-view sockets) and their visitor tokens.
+        self.browsers: list[tuple[SioSocket, str | None]] = []
         self.assigned = 0
         self.recorder = _Recorder()
         self._client_ids = itertools.count(1)
@@ -88,6 +90,8 @@ class Worker:
             "visitors": self.connect_visitors,
             "close_visitors": self.close_visitors,
             "assigned": self.count_assigned,
+            "browse": self.browse,
+            "close_browsers": self.close_browsers,
             "run": self.run_phase,
         }
         try:
@@ -168,6 +172,78 @@ class Worker:
                 break
             await asyncio.sleep(WARMUP_RETRY_DELAY)
         raise RuntimeError(f"warm-up message refused: {answer}")
+
+    async def browse(self, argument: dict[str, Any]) -> dict[str, Any]:
+        """Page views as the loader sends them (a /visitor socket with `browse: true` per
+        page). `arrive`: `count` new visitors open their first page and stay on it; otherwise
+        every visitor held moves to its next page (its socket closed, a new one opened with
+        its token), `rounds` times."""
+        assert self.http is not None
+        http = self.http
+        gate = asyncio.Semaphore(argument["concurrency"])
+        failures: list[str] = []
+        views = 0
+
+        async def view(
+            token: str | None, number: int, leaving: SioSocket | None = None
+        ) -> tuple[SioSocket, str | None] | None:
+            nonlocal views
+            session: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+
+            def on_event(event: str, data: Any) -> None:
+                if event == "session" and isinstance(data, dict) and not session.done():
+                    session.set_result(data["visitor_token"])
+
+            socket = SioSocket(http, self.base_url, "/visitor", on_event)
+            page = {
+                "url": f"https://shop.example.com/products/{number}?ref=bench",
+                "title": f"Product {number}",
+                "referrer": "https://search.example.com/?q=backpack",
+            }
+            auth: dict[str, Any] = {"tenant": "default", "browse": True, "page": page}
+            if token:
+                auth["visitor_token"] = token
+            async with gate:
+                if leaving is not None:  # the previous page closes as the next one opens
+                    await leaving.close()
+                try:
+                    await socket.connect(auth, CONNECT_TIMEOUT)
+                    # A page view counts once its session came (the loader keeps its token).
+                    issued = await asyncio.wait_for(session, CONNECT_TIMEOUT)
+                except Exception as exc:
+                    failures.append(f"{type(exc).__name__}: {exc}")
+                    await socket.close()
+                    return None
+            views += 1
+            return socket, issued
+
+        started = time.monotonic()
+        if argument.get("arrive"):
+            opened = await asyncio.gather(
+                *(view(None, next(self._visitor_numbers)) for _ in range(argument["count"]))
+            )
+            self.browsers.extend(b for b in opened if b is not None)
+        else:
+            for _round in range(argument["rounds"]):
+
+                async def move(browser: tuple[SioSocket, str | None]) -> Any:
+                    socket, token = browser
+                    return await view(token, next(self._visitor_numbers), socket)
+
+                moved = await asyncio.gather(*(move(b) for b in self.browsers))
+                self.browsers = [b for b in moved if b is not None]
+        return {
+            "views": views,
+            "held": len(self.browsers),
+            "failed": len(failures),
+            "first_failure": failures[0] if failures else None,
+            "seconds": time.monotonic() - started,
+        }
+
+    async def close_browsers(self, _: Any) -> dict[str, Any]:
+        closing, self.browsers = self.browsers, []
+        await asyncio.gather(*(socket.close() for socket, _token in closing))
+        return {"closed": len(closing)}
 
     async def close_visitors(self, _: Any) -> dict[str, Any]:
         closing, self.visitors = self.visitors, []

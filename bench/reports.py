@@ -1,6 +1,6 @@
 """reports: how long `GET /api/v1/reports/summary` takes over a big tenant, on SqliteStore.
 
-A tenant with a year of conversations (1,000,000; 50,000 with --quick) spread evenly, 50
+A tenant with a year of conversations (1,000,000; 20,000 with --quick) spread evenly, 50
 agents, 5 skills, 3 channels, a rating on every third, a left message for every twentieth,
 is written straight into a migrated database (the writer process would take an hour to put
 them in one by one; what is measured is the read). Then the store's `report` over the last
@@ -153,7 +153,7 @@ async def _measure(path: Path, log: Any) -> dict[str, Any]:
 
 
 def run(quick: bool, workers: int, log: Any) -> dict[str, Any]:
-    count = 50_000 if quick else 1_000_000
+    count = 20_000 if quick else 1_000_000
     with tempfile.TemporaryDirectory(prefix="bench-reports-") as directory:
         path = Path(directory) / "hub.sqlite3"
         asyncio.run(_open_and_close(path))

@@ -57,6 +57,14 @@ class Settings(BaseModel):
     address_new_contacts_per_hour: int = Field(300, ge=1)
     # Team-chat messages one person may send a minute (hub/im/realtime.py), per node.
     im_messages_per_minute: int = Field(300, ge=1)
+    # Online visitors (在线访客): one whose last page closed is listed this much longer (the
+    # next page of the site usually opens within it); the inbox's list is told of changes
+    # at most once per online_visitors_batch_seconds; an agent may send this many
+    # invitations to chat a minute.
+    online_visitor_timeout_seconds: float = Field(30.0, gt=0)
+    online_visitors_batch_seconds: float = Field(1.0, gt=0)
+    invitations_per_agent_minute: int = Field(20, ge=1)
+    page_views_per_minute: int = Field(30, ge=1)  # on one loader socket (`page` events)
     # Uploads: files one visitor or agent may upload a minute, and the free disk space below
     # which the hub refuses new uploads (so that the database never runs out of room).
     uploads_per_minute: int = Field(20, ge=1)

@@ -18,6 +18,7 @@ from connectors.email.channel import EmailChannel
 from connectors.webim import VisitorNamespace, WebImConnector
 from hub.acd.memory import MemoryAcd
 from hub.actions.bootstrap import ensure_default_tenant, restore_routing_state
+from hub.actions.online import start_announcing
 from hub.actions.uploads import run_upload_cleanup
 from hub.api import add_api_routes
 from hub.api.common import drain_middleware, error_middleware
@@ -31,6 +32,7 @@ from hub.integrations.webhooks import WebhookWorker
 from hub.notifications import CustomerNotifier
 from hub.outbox import Outbox
 from hub.realtime.agent import AgentNamespace
+from hub.realtime.online import OnlineFanout
 from hub.realtime.server import create_sio
 from hub.realtime.staff import StaffFanout
 from hub.security import Tokens, load_or_create_secret
@@ -85,6 +87,7 @@ def build_hub(
     )
     hub.channel_types = {kind.type: kind for kind in channel_types}
     StaffFanout(sio).subscribe(hub.bus)
+    OnlineFanout(sio).subscribe(hub.bus)
     CustomerNotifier(hub.connectors).subscribe(hub.bus)
     webim = WebImConnector(sio)
     webim.subscribe(hub.bus)
@@ -118,6 +121,15 @@ async def _state(app: web.Application) -> AsyncIterator[None]:
 async def _background(app: web.Application) -> AsyncIterator[None]:
     yield
     await app[HUB].background.drain()
+
+
+async def _online_visitors(app: web.Application) -> AsyncIterator[None]:
+    """The batched announcements of online visitors' changes (hub/actions/online.py)."""
+    task = start_announcing(app[HUB])
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _upload_cleanup(app: web.Application) -> AsyncIterator[None]:
@@ -221,6 +233,7 @@ def create_app(
             _background,
             _timers,
             _state,
+            _online_visitors,
             _upload_cleanup,
             _channels,
             _webhooks,

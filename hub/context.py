@@ -14,9 +14,11 @@ from hub.acd.presence import AgentPresence
 from hub.background import Background
 from hub.bus import EventBus
 from hub.channels import ChannelType, Connectors
+from hub.online.base import OnlineVisitors
+from hub.online.memory import MemoryOnlineVisitors
 from hub.security import Tokens
 from hub.storage.base import Store
-from hub.throttle import Drain, LoginGuard, Turns, VisitorLimits
+from hub.throttle import Drain, LoginGuard, OnlineLimits, Turns, VisitorLimits
 from hub.timers import Timers
 
 
@@ -41,8 +43,13 @@ class Hub:
     # One at a time per key: slowed sign-ins to one account, ratings of one conversation.
     turns: Turns = field(default_factory=Turns)
 
+    # Visitors on the customer's site now, and the invitations they have to answer.
+    online: OnlineVisitors = field(default_factory=MemoryOnlineVisitors)
+    online_limits: OnlineLimits = field(init=False)
+
     def __post_init__(self) -> None:
         self.visitor_limits = VisitorLimits(self.settings)
+        self.online_limits = OnlineLimits(self.settings)
 
 
 HUB = web.AppKey("hub", Hub)

@@ -257,6 +257,47 @@ class TenantSuspended(Event):
     tenant_id: str
     suspended: bool
 
+
+# Online visitors and invitations to chat (hub/actions/online.py) ------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OnlineVisitorsChanged(Event):
+    """Visitors arrived, moved or left since the last of these (batched: at most one per
+    tenant per online_visitors_batch_seconds)."""
+
+    tenant_id: str
+    online: int
+
+    @property
+    def tenant(self) -> str:
+        return self.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationSent(Event):
+    tenant_id: str
+    contact_id: str
+    invitation_id: str
+    agent_id: str | None
+    agent_name: str
+    text: str
+    style: dict[str, Any]
+
+    @property
+    def tenant(self) -> str:
+        return self.tenant_id
+
+
+@dataclass(frozen=True, slots=True)
+class InvitationAnswered(Event):
+    tenant_id: str
+    contact_id: str
+    invitation_id: str
+    agent_id: str | None
+    accepted: bool
+    conversation_id: str | None = None
+
     @property
     def tenant(self) -> str:
         return self.tenant_id

@@ -121,6 +121,29 @@ class LoginGuard:
             self._known.popitem(last=False)
 
 
+class OnlineLimits:
+    """Floods around online visitors: one agent sends at most invitations_per_agent_minute
+    invitations, one visitor socket reports at most page_views_per_minute pages without
+    reconnecting (a single-page site's navigation; a new page's socket is counted by the
+    address limits)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.invitations = Throttle(settings.invitations_per_agent_minute, 60.0)
+        self.page_views = Throttle(settings.page_views_per_minute, 60.0)
+
+    @staticmethod
+    def _count(throttle: Throttle, key: Hashable, what: str) -> None:
+        if wait := throttle.retry_after(key):
+            raise rate_limited(f"too many {what}: wait a little", wait)
+        throttle.record(key)
+
+    def invitation(self, agent: tuple[str, str]) -> None:
+        self._count(self.invitations, agent, "invitations")
+
+    def page_view(self, sid: str) -> None:
+        self._count(self.page_views, sid, "page views")
+
+
 class VisitorLimits:
     """What one visitor and one address may do (settings `visitor_*` and `address_*`)."""
 

@@ -52,6 +52,10 @@ addStrings({
 const params = new URLSearchParams(location.search);
 const tenant = params.get("tenant") || "default";
 const tokenKey = `hub:visitor:${tenant}`;
+// The loader hands over the visitor its page views report (in the fragment, never sent to
+// the server): the frame chats as that visitor.
+const handedToken = new URLSearchParams(location.hash.slice(1)).get("vt");
+if (handedToken) storage.set(tokenKey, handedToken);
 const visitorToken = () => storage.get(tokenKey) || "";
 // The hub's limits (GET /api/v1/widget/config), shown up front and checked before sending.
 let MAX = 2000;
@@ -221,6 +225,7 @@ const sessionReady = new Promise((resolve) => { sessionStarted = resolve; });
 
 socket.on("session", async (/** @type {{visitor_token: string, contact_id: string, conversation: Conversation | null}} */ s) => {
   storage.set(tokenKey, s.visitor_token);
+  parent.postMessage({ type: "hub:token", token: s.visitor_token }, "*");
   sessionStarted();
   contactId = s.contact_id;
   const previous = conversation;

@@ -49,6 +49,7 @@ async def start_visitor_session(
     belongs to another tenant never reveals anything: the visitor simply starts afresh."""
     await active_tenant(hub, tenant)
     contact: Contact | None = None
+    unmade_contact_id: str | None = None
     if isinstance(visitor_token, str) and visitor_token:
         try:
             claims = hub.tokens.read_visitor_token(visitor_token)
@@ -56,6 +57,8 @@ async def start_visitor_session(
             claims = None
         if claims is not None and claims.tenant == tenant:
             contact = await hub.store.get_contact(tenant, claims.contact_id)
+            if contact is None:
+                unmade_contact_id = claims.contact_id
             # Merged into another contact by an agent: the visitor is that contact now.
             for _hop in range(MAX_MERGE_HOPS):
                 if contact is None or contact.merged_into is None:
@@ -64,7 +67,9 @@ async def start_visitor_session(
     now = utcnow()
     fields: list[str] = []
     if contact is None:
-        contact_id = new_id()
+        # A token of a visitor who only browsed (the loader's page views write nothing)
+        # names a contact that was never made: it is made now, with that id.
+        contact_id = unmade_contact_id or new_id()
         contact = Contact(
             id=contact_id,
             tenant=tenant,
@@ -93,6 +98,31 @@ async def start_visitor_session(
         await hub.store.update_contact(contact, fields)
     conversation = await hub.store.find_open_conversation(tenant, contact.id, Channel.WEBIM.value)
     return contact, conversation, hub.tokens.visitor_token(tenant, contact.id)
+
+
+async def ensure_web_contact(hub: Hub, tenant: str, contact_id: str, name: str) -> Contact:
+    """The web visitor's contact, made now if they had only browsed (an accepted invitation
+    is their first durable trace); a merged one is followed to where it went."""
+    contact = await hub.store.get_contact(tenant, contact_id)
+    for _hop in range(MAX_MERGE_HOPS):
+        if contact is None or contact.merged_into is None:
+            break
+        contact = await hub.store.get_contact(tenant, contact.merged_into)
+    if contact is None:
+        now = utcnow()
+        contact = Contact(
+            id=contact_id,
+            tenant=tenant,
+            name=_clip(name, MAX_NAME) or f"Visitor {contact_id[:6]}",
+            identities=[Identity(Channel.WEBIM.value, contact_id)],
+            visit_count=1,
+            created_at=now,
+            last_seen_at=now,
+        )
+        await hub.store.create_contact(contact)
+    if contact.is_blocked(utcnow()):
+        raise Forbidden("this visitor is blocked", code="blocked")
+    return contact
 
 
 def check_profile(raw: object) -> dict[str, str]:

@@ -19,6 +19,7 @@ from hub.api import (
     settings,
     tenants,
     uploads,
+    visitors,
     workspace,
 )
 
@@ -39,6 +40,7 @@ API_MODULES = [
     integrations,
     tenants,
     openapi,
+    visitors,
 ]
 
 

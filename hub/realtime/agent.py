@@ -17,6 +17,7 @@ from hub.actions.messages import (
     do_send_agent_message,
     read_messages,
 )
+from hub.actions.online import do_invite
 from hub.actions.presence import agent_connected, agent_disconnected, do_set_presence
 from hub.context import Hub
 from hub.domain import Agent
@@ -110,6 +111,15 @@ class AgentNamespace(socketio.AsyncNamespace):
         if agent is None:
             raise Unauthorized("not signed in", code="not_connected")
         return agent
+
+    @acked
+    async def on_visitor_invite(self, sid: str, data: object = None) -> dict[str, Any]:
+        """Invite an online visitor to chat (在线访客 → 邀请); `invitation.answered` follows."""
+        body = payload(data)
+        invitation = await do_invite(
+            self.hub, self._agent(sid), body.get("contact_id"), body.get("text")
+        )
+        return {"invitation_id": invitation.id}
 
     @acked
     async def on_presence(self, sid: str, data: object = None) -> dict[str, Any]:

@@ -57,6 +57,15 @@ def check_not_append_owned(fields: Sequence[str]) -> None:
         raise ValueError(f"{', '.join(sorted(owned))} are written by append_message only")
 
 
+# What an invitation to chat can come to (Store.count_invitation).
+INVITATION_OUTCOMES = ("invited", "accepted", "refused")
+
+
+def check_invitation_outcome(outcome: str) -> None:
+    if outcome not in INVITATION_OUTCOMES:
+        raise ValueError(f"unknown invitation outcome {outcome!r}")
+
+
 # What may change on a stored message: where it is on its way, and what the channel said.
 MESSAGE_UPDATABLE = frozenset({"delivery", "meta"})
 
@@ -570,3 +579,14 @@ class Store(ImStore, ABC):
         """Removes the tenant and every record it owns (agents, contacts, conversations,
         messages, settings, channel accounts, uploads' records, tokens, webhooks); True if
         it was there."""
+
+    # invitations to chat: counts per agent per day ---------------------------------------
+
+    @abstractmethod
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        """Add one to the agent's `outcome` (invited | accepted | refused) of that day
+        (YYYY-MM-DD); atomic, so concurrent counts from several processes all land."""
+
+    @abstractmethod
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        """Per agent id ("" for the auto-invite rules): {invited, accepted, refused}."""

@@ -185,6 +185,12 @@ INDEXES = [
         "webhook_log",
         [("tenant", ASCENDING), ("webhook_id", ASCENDING), *NEWEST_FIRST],
     ),
+    IndexSpec(
+        "invitation_counts",
+        "tenant_day_agent",
+        [("tenant", ASCENDING), ("day", ASCENDING), ("agent_id", ASCENDING)],
+        unique=True,
+    ),
 ]
 
 COLLECTIONS = (
@@ -206,6 +212,7 @@ COLLECTIONS = (
     "api_tokens",
     "webhooks",
     "webhook_deliveries",
+    "invitation_counts",
 )
 
 
@@ -312,6 +319,9 @@ MIGRATIONS = [
     # Version 8: integrations (API tokens, webhooks, webhook deliveries): new collections,
     # their indexes declared after the migrations.
     Migration(8, "integrations", _nothing),
+    # Version 9: invitation counts per agent per day (a new collection and its unique
+    # index, declared after the migrations).
+    Migration(9, "invitation counts", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

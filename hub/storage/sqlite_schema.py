@@ -206,6 +206,14 @@ CREATE INDEX conversations_created ON conversations (tenant, created_at, id);
 CREATE INDEX left_messages_created ON left_messages (tenant, created_at, id)
 """
 
+V9_INVITATION_COUNTS = """
+CREATE TABLE invitation_counts (
+    tenant TEXT NOT NULL, day TEXT NOT NULL, agent_id TEXT NOT NULL,
+    invited INTEGER NOT NULL DEFAULT 0, accepted INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, day, agent_id))
+"""
+
 
 # Version 6: each conversation counts the messages its customer sent and the answers it
 # got (messages_in / messages_out, kept by the append from here on), for the reports; the
@@ -289,6 +297,8 @@ MIGRATIONS: list[Migration] = [
     Migration(6, "message counts", _statements(V6_MESSAGE_COUNTS)),
     Migration(7, "enterprise IM", _im),
     Migration(8, "integrations", _statements(V8_INTEGRATIONS)),
+    # Version 9: invitations to chat sent, accepted and refused, per agent per day.
+    Migration(9, "invitation counts", _statements(V9_INVITATION_COUNTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

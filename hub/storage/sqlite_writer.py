@@ -42,6 +42,7 @@ import orjson
 
 from hub.domain import open_key, upload_ids
 from hub.errors import Conflict, HubError, NotFound
+from hub.storage.base import check_invitation_outcome
 from hub.storage.codec import message_direction, preview_of
 from hub.storage.sqlite_im_ops import IM_OPS
 from hub.storage.sqlite_schema import migrate
@@ -733,6 +734,17 @@ def delete_tenant(conn: sqlite3.Connection, tenant_id: str) -> bool:
     return conn.execute("DELETE FROM tenants WHERE id = ?", (tenant_id,)).rowcount == 1
 
 
+def count_invitation(
+    conn: sqlite3.Connection, tenant: str, day: str, agent_id: str, outcome: str
+) -> None:
+    check_invitation_outcome(outcome)  # it names a column: never anything else
+    conn.execute(
+        f"INSERT INTO invitation_counts (tenant, day, agent_id, {outcome}) VALUES (?, ?, ?, 1) "
+        f"ON CONFLICT (tenant, day, agent_id) DO UPDATE SET {outcome} = {outcome} + 1",
+        (tenant, day, agent_id),
+    )
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -775,6 +787,7 @@ OPS: dict[str, Callable[..., Any]] = {
         update_webhook_delivery,
         update_tenant,
         delete_tenant,
+        count_invitation,
     )
 }
 

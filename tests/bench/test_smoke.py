@@ -11,7 +11,17 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = {"relay", "connections", "acd", "storage", "email", "hostile", "im"}
+SCENARIOS = {
+    "relay",
+    "connections",
+    "acd",
+    "storage",
+    "email",
+    "hostile",
+    "im",
+    "reports",
+    "browsing",
+}
 # The issue asks for under two minutes; the margin absorbs a slow, shared machine.
 SUITE_TIMEOUT = 200
 
@@ -73,6 +83,16 @@ def test_quick_suite_produces_numbers_for_every_scenario() -> None:
     assert relay["hub_msgs_per_s"] > 0 and relay["baseline_msgs_per_s"] > 0
     assert relay["p99_ratio_rounds"], relay["p99_ratio_rounds"]  # one ratio per latency round
     assert all(_is_number(r) for r in relay["p99_ratio_rounds"]), relay["p99_ratio_rounds"]
+
+    browsing = results["browsing"]
+    for key in (
+        "hub_arrive_us_per_view",
+        "baseline_arrive_us_per_view",
+        "arrive_cost_ratio",
+        "hub_navigate_us_per_view",
+        "navigate_cost_ratio",
+    ):
+        assert _is_number(browsing[key]), (key, browsing[key])
 
     hostile = results["hostile"]
     for key in ("p99_ratio", "ack_rate_ratio", "quiet_p99_ms", "hostile_p99_ms"):

@@ -1338,3 +1338,27 @@ async def test_a_stored_message_marks_its_uploads_and_orphans_can_be_removed(
     (taken,) = await store.get_uploads("a", [upload_name(3)])
     assert taken.message_id == ingested.message.id
     assert await store.list_orphan_uploads(at(100), 10) == [foreign]
+
+
+# invitations to chat: counts per agent per day -------------------------------------------
+
+
+async def test_invitation_counts_add_up_per_agent_day_and_tenant(store: Store) -> None:
+    await asyncio.gather(
+        *(store.count_invitation("a", "2026-12-03", "ann", "invited") for _ in range(5))
+    )
+    await store.count_invitation("a", "2026-12-03", "ann", "refused")
+    await store.count_invitation("a", "2026-12-03", "ann", "accepted")
+    await store.count_invitation("a", "2026-12-03", "", "invited")
+    await store.count_invitation("a", "2026-12-02", "ann", "invited")
+    await store.count_invitation("b", "2026-12-03", "ann", "invited")
+    assert await store.invitation_counts("a", "2026-12-03") == {
+        "ann": {"invited": 5, "accepted": 1, "refused": 1},
+        "": {"invited": 1, "accepted": 0, "refused": 0},
+    }
+    assert await store.invitation_counts("a", "2026-12-02") == {
+        "ann": {"invited": 1, "accepted": 0, "refused": 0}
+    }
+    assert await store.invitation_counts("c", "2026-12-03") == {}
+    with pytest.raises(ValueError):
+        await store.count_invitation("a", "2026-12-03", "ann", "invited = 0; --")

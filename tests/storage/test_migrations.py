@@ -327,6 +327,11 @@ def _seed_sqlite_v7(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO upload_totals VALUES ('t5', 1, 7)")
 
 
+def _seed_sqlite_v8(conn: sqlite3.Connection) -> None:
+    """Version 8 kept each tenant's upload totals: they stay as they were."""
+    conn.execute("INSERT INTO upload_totals (tenant, files, bytes) VALUES ('t8', 2, 9)")
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
@@ -335,6 +340,7 @@ SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     5: _seed_sqlite_v5,
     6: _seed_sqlite_v6,
     7: _seed_sqlite_v7,
+    8: _seed_sqlite_v8,
 }
 
 
@@ -436,6 +442,15 @@ async def _check_v7_data(store: Any) -> None:
     assert await store.list_webhooks("t5") == []
 
 
+async def _check_v8_data(store: Any) -> None:
+    assert await store.upload_totals("t8") == (2, 9)
+    # Version 9 counts invitations: none yet, and the first one counts.
+    assert await store.invitation_counts("t8", "2026-12-01") == {}
+    await store.count_invitation("t8", "2026-12-01", "a1", "invited")
+    counts = await store.invitation_counts("t8", "2026-12-01")
+    assert counts == {"a1": {"invited": 1, "accepted": 0, "refused": 0}}
+
+
 # What the data each version introduced must read as once migrated to the latest.
 CHECKS = {
     1: _check_migrated,
@@ -445,6 +460,7 @@ CHECKS = {
     5: _check_v5_data,
     6: _check_v6_data,
     7: _check_v7_data,
+    8: _check_v8_data,
 }
 
 
@@ -555,6 +571,10 @@ async def _seed_mongo_v7(db: Any) -> None:
     await db["upload_totals"].insert_one({"_id": "t5", "files": 1, "bytes": 7})
 
 
+async def _seed_mongo_v8(db: Any) -> None:
+    await db["upload_totals"].insert_one({"_id": "t8", "files": 2, "bytes": 9})
+
+
 MONGO_SEEDS = {
     1: _seed_mongo_v1,
     2: _seed_mongo_v2,
@@ -563,6 +583,7 @@ MONGO_SEEDS = {
     5: _seed_mongo_v5,
     6: _seed_mongo_v6,
     7: _seed_mongo_v7,
+    8: _seed_mongo_v8,
 }
 
 

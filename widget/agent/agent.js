@@ -15,12 +15,14 @@ import { renderSide } from "./contact.js";
 import { refreshLeftMessages, leftMessageUpdated } from "./left.js";
 import { setupContactsPage } from "./contacts.js";
 import { setupTeamChat } from "./team.js";
+import { setupVisitorsPage, watchVisitors } from "./visitors.js";
 import "./channels.js";
 
 /** @import { Agent, Contact, Conversation, Delivery, Message, Tag } from "../types.js" */
 
 Object.assign(ui, { list: renderList, pane: refreshPane, side: renderSide, select });
 setupContactsPage();
+setupVisitorsPage();
 
 const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
 
@@ -238,6 +240,7 @@ function start() {
   addEventListener("offline", () => socket.disconnect());
   addEventListener("online", () => { if (!socket.connected) socket.connect(); });
   socket.on("presence", (/** @type {{status: string}} */ { status }) => setPresence(status));
+  watchVisitors(socket);
   socket.on("queue.updated", (/** @type {{queued: number}} */ { queued }) => {
     $("statQueued").textContent = t("queued_n", { n: queued });
     queueChanged();

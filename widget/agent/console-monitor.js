@@ -4,6 +4,7 @@
 import { addStrings, t } from "../i18n.js";
 import { api, appUrl, el } from "../shared.js";
 import { formatDuration, sectionHeader } from "./console-common.js";
+import { visitorsPanel } from "./console-visitors.js";
 
 /** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
@@ -45,11 +46,13 @@ async function render(/** @type {ConsoleContext} */ ctx) {
   const queuesBox = el("div", { className: "queues", testid: "monitor-queues" });
   const ratingsBox = el("ol", { className: "ratings", testid: "monitor-ratings" });
   const updated = el("small", { className: "muted" });
+  const visitors = visitorsPanel();
   const root = el("div", { className: "monitor" },
     sectionHeader(t("c_nav_monitor"), updated),
     el("div", { className: "counters" }, queued.node, online.node, serving.node),
     el("h2", { textContent: t("c_mon_agents") }), agentsBox,
     el("h2", { textContent: t("c_mon_queues") }), queuesBox,
+    visitors.node,
     el("h2", { textContent: t("c_mon_ratings") }), ratingsBox);
 
   // Waiting times tick locally from the server's figure, so the console's clock does not matter.
@@ -132,6 +135,7 @@ async function render(/** @type {ConsoleContext} */ ctx) {
     renderAgents(agents);
     renderQueues(queues.queues);
     renderRatings(ratings.items);
+    await visitors.refresh();
     updated.textContent = t("c_mon_updated", { time: new Date().toLocaleTimeString() });
   }
 
@@ -148,7 +152,7 @@ async function render(/** @type {ConsoleContext} */ ctx) {
       try { await refresh(); } catch { /* shown stale; the next event or poll retries */ } finally { running = false; }
     }, 400);
   }
-  for (const event of ["agent.presence", "queue.updated", "conversation.updated", "connect"]) ctx.listen(event, soon);
+  for (const event of ["agent.presence", "queue.updated", "conversation.updated", "visitors.online", "connect"]) ctx.listen(event, soon);
   // Profile edits (maximum, skills) emit nothing: a slow poll keeps those honest.
   ctx.every(15000, soon);
   ctx.every(1000, tick);

@@ -3,7 +3,7 @@
 // conversations, and one contact with their conversations across channels.
 import { t } from "../i18n.js";
 import { $, el, api, ApiError } from "../shared.js";
-import { ui, shortTime, contactName } from "./core.js";
+import { ui, shortTime, contactName, fullPage } from "./core.js";
 import { channelBadge } from "./channels.js";
 
 /** @import { Contact, Conversation, Message } from "../types.js" */
@@ -14,12 +14,12 @@ export function setupContactsPage() {
   $("navContacts").onclick = () => showContacts(!document.body.classList.contains("show-contacts"));
 }
 
-function showContacts(/** @type {boolean} */ on) {
+const showContacts = fullPage("contacts", (/** @type {boolean} */ on) => {
   document.body.classList.toggle("show-contacts", on);
   $("contactsPage").hidden = !on;
   $("navContacts").setAttribute("aria-pressed", String(on));
   if (on && !$("contactsPage").childElementCount) render();
-}
+});
 
 /** Opens a conversation in the inbox, leaving this page. */
 function openConversation(/** @type {string} */ id) {

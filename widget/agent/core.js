@@ -49,6 +49,17 @@ export const state = {
   watching: null,
 };
 
+/** The inbox's full-page views (contacts, team chat, visitors), one shown at a time: each
+ * registers how it is hidden, and showing one hides the others. */
+const pages = new Map();
+export function fullPage(/** @type {string} */ name, /** @type {(on: boolean) => void} */ show) {
+  pages.set(name, show);
+  return (/** @type {boolean} */ on) => {
+    if (on) for (const [other, hide] of pages) if (other !== name) hide(false);
+    show(on);
+  };
+}
+
 /** The live socket (the inbox opens it before anything can use it). */
 export function socket() {
   if (!state.socket) throw new Error("not connected");

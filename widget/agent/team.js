@@ -6,7 +6,7 @@
 import { t } from "../i18n.js";
 import { $, el, api, connect, agentToken, isAuthRefusal, tokenRefused } from "../shared.js";
 import { attachmentNodes } from "../render.js";
-import { state as inbox, dialog, shortTime } from "./core.js";
+import { state as inbox, dialog, fullPage, shortTime } from "./core.js";
 
 /**
  * @typedef {{id: string, name: string, parent_id: string | null}} Department
@@ -83,7 +83,7 @@ async function loadAll() {
   renderAll();
 }
 
-function showTeam(/** @type {boolean} */ on) {
+const showTeam = fullPage("team", (/** @type {boolean} */ on) => {
   document.body.classList.toggle("show-team", on);
   $("teamPage").hidden = !on;
   $("navTeam").setAttribute("aria-pressed", String(on));
@@ -91,7 +91,7 @@ function showTeam(/** @type {boolean} */ on) {
     loadAll().catch(() => {});
     if (team.current) markRead(team.current);
   }
-}
+});
 
 function renderAll() {
   renderBadge();
