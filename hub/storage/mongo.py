@@ -1319,6 +1319,26 @@ class MongoStore(MongoImStore, Store):
 
         return await self._write(op())
 
+    # invitations to chat: counts per agent per day -------------------------------------
+
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        check_invitation_outcome(outcome)
+        # One upserting $inc: atomic on the server, whichever process counts.
+        await self._write(
+            self._col("invitation_counts").update_one(
+                {"tenant": tenant, "day": day, "agent_id": agent_id},
+                {"$inc": {outcome: 1}},
+                upsert=True,
+            )
+        )
+
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        cursor = self._col("invitation_counts").find({"tenant": tenant, "day": day})
+        return {
+            doc["agent_id"]: {key: int(doc.get(key, 0)) for key in INVITATION_OUTCOMES}
+            async for doc in cursor
+        }
+
     # reports ---------------------------------------------------------------------------
 
     async def report(
@@ -1398,22 +1418,3 @@ def _seconds_between(doc: Mapping[str, Any], later: str, earlier: str) -> float 
     if not a or not b or b < a:
         return None
     return (datetime.fromisoformat(b) - datetime.fromisoformat(a)).total_seconds()
-    # invitations to chat: counts per agent per day -------------------------------------
-
-    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
-        check_invitation_outcome(outcome)
-        # One upserting $inc: atomic on the server, whichever process counts.
-        await self._write(
-            self._col("invitation_counts").update_one(
-                {"tenant": tenant, "day": day, "agent_id": agent_id},
-                {"$inc": {outcome: 1}},
-                upsert=True,
-            )
-        )
-
-    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
-        cursor = self._col("invitation_counts").find({"tenant": tenant, "day": day})
-        return {
-            doc["agent_id"]: {key: int(doc.get(key, 0)) for key in INVITATION_OUTCOMES}
-            async for doc in cursor
-        }

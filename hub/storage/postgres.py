@@ -14,6 +14,9 @@ it holds across processes (several nodes):
 * The outbox is claimed with FOR UPDATE SKIP LOCKED: two nodes claiming at once take
   different messages, and a claim re-checks due_at on the row it locks.
 * A tenant's upload totals row is locked by each upload's quota check.
+* The enterprise IM (postgres_im.py, which this store inherits): a thread's row is locked by
+  the append that checks its sender's membership and takes its next seq, and by every
+  change of the thread, so a member removed on one node cannot append on another after.
 Transactions run at READ COMMITTED (each statement sees what committed before it), with
 the locks above; deadlocks and serialization failures are retried like races.
 
@@ -29,7 +32,11 @@ Adding a Store method here:
   read-modify-write locks the row it reads, FOR UPDATE), run in one transaction by
   `await self._write(_op, ...)`; `races=True` when a unique index may turn away a
   concurrent twin and a second run would find its record;
-* a new table, column or index is the next Migration in postgres_schema.py.
+* a new table, column or index is the next Migration in postgres_schema.py;
+* the helpers the ops share (documents, placeholders, search text) are in postgres_sql.py.
+
+Reports are one GROUP BY over the tenant's conversations in the range (their index on tenant
+and created_at), reading the few fields they need from the documents (postgres_sql.json_of).
 """
 
 from __future__ import annotations
@@ -37,12 +44,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
 import asyncpg
-import orjson
 
 from hub.domain import (
     Agent,
@@ -66,39 +72,41 @@ from hub.storage.base import (
     ConversationHit,
     Ingested,
     Position,
+    ReportCell,
+    ReportGroup,
     Store,
     UploadQuota,
+    check_invitation_outcome,
     check_message_fields,
     check_not_append_owned,
 )
-from hub.storage.codec import encode_value, from_doc, preview_of, to_doc
+from hub.storage.codec import encode_value, from_doc, message_direction, preview_of, to_doc
+from hub.storage.postgres_im import PostgresImStore
 from hub.storage.postgres_integrations import PostgresIntegrations
 from hub.storage.postgres_schema import migrate
+from hub.storage.postgres_sql import (
+    FIELD_SEPARATOR,
+    Connection,
+    Doc,
+    _dump,
+    _duplicate_is_conflict,
+    _load,
+    _mark_uploads_used,
+    _marks,
+    _row_doc,
+    json_of,
+    like_pattern,
+    searchable,
+)
 
 log = logging.getLogger(__name__)
 
-Doc = dict[str, Any]
-Connection = asyncpg.Connection
 R = TypeVar("R")
 
 # A write that lost a race (or a deadlock) runs again; more losses in a row than this mean
 # something else is wrong, and the error goes to the caller.
 MAX_ATTEMPTS = 8
 RETRIED = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
-
-# ASCII letters only: search is ASCII case-insensitive on every backend (SQLite's LIKE).
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-# Between a record's fields in its search text: no query can hold it (control characters are
-# refused at the boundary), so no match spans two fields.
-FIELD_SEPARATOR = "\x1f"
-
-
-def _dump(doc: Doc) -> str:
-    return orjson.dumps(doc).decode()
-
-
-def _load(text: str) -> Doc:
-    return orjson.loads(text)
 
 
 def _without_nul(text: str) -> str:
@@ -109,22 +117,6 @@ async def _prepare_connection(conn: Connection) -> None:
     await conn.set_type_codec(
         "text", schema="pg_catalog", encoder=_without_nul, decoder=str, format="text"
     )
-
-
-def _marks(values: Sequence[Any], first: int) -> str:
-    """Placeholders $first, $first+1, … for an IN list (text arrays would bypass the NUL
-    codec above, which asyncpg applies to scalars only)."""
-    return ", ".join(f"${first + i}" for i in range(len(values)))
-
-
-def searchable(text: str) -> str:
-    return text.translate(_ASCII_LOWER)
-
-
-def like_pattern(text: str) -> str:
-    """`text` as a LIKE pattern matching it anywhere (the default escape is backslash)."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{searchable(escaped)}%"
 
 
 def _past(
@@ -143,26 +135,10 @@ def _past(
     )
 
 
-@contextlib.contextmanager
-def _duplicate_is_conflict(message: str, *, code: str, index: str | None = None) -> Iterator[None]:
-    """A unique index saying no (`index`, or any) becomes the hub's Conflict."""
-    try:
-        yield
-    except asyncpg.UniqueViolationError as exc:
-        if index is not None and exc.constraint_name != index:
-            raise
-        raise Conflict(message, code=code) from exc
-
-
 def _lost_race(exc: BaseException) -> bool:
     return isinstance(exc, asyncpg.UniqueViolationError) or (
         isinstance(exc, Conflict) and isinstance(exc.__cause__, asyncpg.UniqueViolationError)
     )
-
-
-async def _row_doc(conn: Connection, sql: str, *args: Any) -> Doc | None:
-    text = await conn.fetchval(sql, *args)
-    return _load(text) if text is not None else None
 
 
 async def _locked(conn: Connection, table: str, tenant: str, record_id: str) -> Doc | None:
@@ -258,6 +234,20 @@ async def _create_contact(conn: Connection, doc: Doc) -> None:
             _dump(doc),
         )
     await _insert_identities(conn, doc)
+
+
+async def _count_invitation(
+    conn: Connection, tenant: str, day: str, agent_id: str, outcome: str
+) -> None:
+    check_invitation_outcome(outcome)  # it names a column: never anything else
+    await conn.execute(
+        f"INSERT INTO invitation_counts (tenant, day, agent_id, {outcome}) VALUES ($1, $2, $3, 1) "
+        f"ON CONFLICT (tenant, day, agent_id) DO UPDATE "
+        f"SET {outcome} = invitation_counts.{outcome} + 1",
+        tenant,
+        day,
+        agent_id,
+    )
 
 
 async def _write_contact(conn: Connection, doc: Doc) -> None:
@@ -479,6 +469,8 @@ async def _append_message(
         "last_message_at": stored["created_at"],
         "last_message_preview": preview_of(stored),
     }
+    if (counter := message_direction(stored)) is not None:
+        conversation[counter] = int(conversation.get(counter) or 0) + 1
     await conn.execute(
         "WITH appended AS (INSERT INTO messages (conversation_id, seq, tenant, id, client_id, "
         "platform_message_id, platform_scope, due_at, search_body, doc) "
@@ -499,29 +491,6 @@ async def _append_message(
     if attachments := doc.get("attachments"):
         await _mark_uploads_used(conn, doc["tenant"], upload_ids(attachments), doc["id"])
     return "new", stored, conversation
-
-
-async def _mark_uploads_used(
-    conn: Connection, tenant: str, ids: list[str], message_id: str
-) -> None:
-    """In the append's transaction: an upload a stored message uses is never an orphan."""
-    if not ids:
-        return
-    rows = await conn.fetch(
-        f"SELECT id, doc FROM uploads WHERE tenant = $1 AND id IN ({_marks(ids, 2)}) "
-        "AND message_id IS NULL ORDER BY id FOR UPDATE",
-        tenant,
-        *ids,
-    )
-    for row in rows:
-        doc = _load(row["doc"]) | {"message_id": message_id}
-        await conn.execute(
-            "UPDATE uploads SET message_id = $1, doc = $2 WHERE tenant = $3 AND id = $4",
-            message_id,
-            _dump(doc),
-            tenant,
-            row["id"],
-        )
 
 
 async def _ingest(
@@ -779,7 +748,7 @@ async def _delete_orphan_upload(conn: Connection, tenant: str, upload_id: str) -
     return True
 
 
-class PostgresStore(PostgresIntegrations, Store):
+class PostgresStore(PostgresImStore, PostgresIntegrations, Store):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.pool_size = pool_size
@@ -1333,3 +1302,86 @@ class PostgresStore(PostgresIntegrations, Store):
 
     async def delete_orphan_upload(self, tenant: str, upload_id: str) -> bool:
         return await self._write(_delete_orphan_upload, tenant, upload_id)
+
+    # invitations to chat: counts per agent per day ---------------------------------------
+
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        check_invitation_outcome(outcome)
+        await self._write(_count_invitation, tenant, day, agent_id, outcome)
+
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        rows = await self._rows(
+            "SELECT agent_id, invited, accepted, refused FROM invitation_counts "
+            "WHERE tenant = $1 AND day = $2",
+            tenant,
+            day,
+        )
+        return {
+            row["agent_id"]: {k: row[k] for k in ("invited", "accepted", "refused")} for row in rows
+        }
+
+    # reports ---------------------------------------------------------------------------
+
+    async def report(
+        self, tenant: str, start: datetime, end: datetime, group: ReportGroup
+    ) -> list[ReportCell]:
+        conversation_key, left_key = _REPORT_KEYS[group]
+        async with self._connection() as conn:
+            rows = await conn.fetch(
+                f"""SELECT key, count(*), sum(messages_in)::bigint, sum(messages_out)::bigint,
+                       sum(wait)::float8, count(wait), sum(first_response)::float8,
+                       count(first_response), sum(handle)::float8, count(handle),
+                       sum(score)::float8, count(score)
+                FROM (SELECT {conversation_key} AS key,
+                             coalesce((d ->> 'messages_in')::bigint, 0) AS messages_in,
+                             coalesce((d ->> 'messages_out')::bigint, 0) AS messages_out,
+                             {_seconds("assigned_at", "queued_at")} AS wait,
+                             {_seconds("first_response_at", "created_at")} AS first_response,
+                             {_seconds("closed_at", "assigned_at")} AS handle,
+                             (d -> 'rating' ->> 'score')::float8 AS score
+                      FROM conversations, LATERAL (SELECT {json_of("doc")} AS d) parsed
+                      WHERE tenant = $1 AND created_at >= $2 AND created_at < $3) one
+                GROUP BY key""",
+                tenant,
+                iso(start),
+                iso(end),
+            )
+            left = await conn.fetch(
+                f"""SELECT {left_key} AS key, count(*) FROM left_messages l
+                    LEFT JOIN conversations c
+                      ON c.id = ({json_of("l.doc")} ->> 'conversation_id') AND c.tenant = l.tenant
+                    LEFT JOIN LATERAL (SELECT {json_of("c.doc")} AS d) parsed ON true
+                    WHERE l.tenant = $1 AND l.created_at >= $2 AND l.created_at < $3
+                    GROUP BY 1""",
+                tenant,
+                iso(start),
+                iso(end),
+            )
+        cells = {row[0]: ReportCell(row[0], *(value or 0 for value in row[1:])) for row in rows}
+        for key, count in left:
+            cells.setdefault(key, ReportCell(key)).left_messages = count
+        return list(cells.values())
+
+
+def _quarter_hour(column: str) -> str:
+    return (
+        f"substr({column}, 1, 14) || lpad((substr({column}, 15, 2)::int / 15 * 15)::text, 2, '0')"
+    )
+
+
+_REPORT_KEYS: dict[str, tuple[str, str]] = {
+    # group: (the conversation's key, a left message's key; `c` is its conversation, `d`
+    # that conversation's document)
+    "agent": ("coalesce(agent_id, '')", "coalesce(c.agent_id, '')"),
+    "skill": ("coalesce(d ->> 'skill', '')", "coalesce(d ->> 'skill', '')"),
+    "channel": ("channel", "coalesce(c.channel, '')"),
+    "quarter_hour": (_quarter_hour("created_at"), _quarter_hour("l.created_at")),
+}
+
+
+def _seconds(later: str, earlier: str) -> str:
+    """A duration in seconds between two of the document `d`'s times, NULL unless both are
+    set and in order (a clock step or a reopened conversation can make them cross). The
+    epoch of an interval is numeric, exact to the microsecond: 90 s is 90.0."""
+    a, b = f"(d ->> '{earlier}')::timestamptz", f"(d ->> '{later}')::timestamptz"
+    return f"CASE WHEN {b} >= {a} THEN extract(epoch FROM {b} - {a})::float8 END"

@@ -40,16 +40,12 @@ TENANT_TABLES = (
     "api_tokens",
     "webhooks",
     "webhook_deliveries",
-)
-# The enterprise IM's tables, as SQLite names them (hub/storage/sqlite_writer.py): deleted
-# where they exist, since their migration comes with the IM store's own module.
-IM_TENANT_TABLES = (
+    "invitation_counts",
     "im_departments",
     "im_threads",
     "im_members",
     "im_messages",
     "im_reads",
-    "im_message_search",
 )
 
 
@@ -188,12 +184,7 @@ async def _update_tenant(conn: Connection, tenant_id: str, changes: Doc) -> bool
 
 
 async def _delete_tenant(conn: Connection, tenant_id: str) -> bool:
-    present_im_tables = [
-        table
-        for table in IM_TENANT_TABLES
-        if await conn.fetchval("SELECT to_regclass($1) IS NOT NULL", table)
-    ]
-    for table in (*TENANT_TABLES, *present_im_tables):
+    for table in TENANT_TABLES:
         await conn.execute(f"DELETE FROM {table} WHERE tenant = $1", tenant_id)
     deleted = await conn.fetchval("DELETE FROM tenants WHERE id = $1 RETURNING id", tenant_id)
     return deleted is not None

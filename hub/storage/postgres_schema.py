@@ -26,6 +26,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import asyncpg
+import orjson
+
+from hub.storage.postgres_sql import json_of
 
 log = logging.getLogger(__name__)
 
@@ -152,12 +155,108 @@ CREATE INDEX webhook_deliveries_log
 """
 
 
+async def _has_trigrams(conn: asyncpg.Connection) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
+
+
+V3_IM = f"""
+CREATE TABLE im_departments (
+    tenant {KEY} NOT NULL, id {KEY} NOT NULL, created_at {KEY} NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id));
+CREATE TABLE im_threads (
+    tenant {KEY} NOT NULL, id {KEY} NOT NULL, direct_key {KEY}, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id));
+CREATE UNIQUE INDEX im_threads_direct ON im_threads (tenant, direct_key)
+    WHERE direct_key IS NOT NULL;
+CREATE TABLE im_members (
+    tenant {KEY} NOT NULL, agent_id {KEY} NOT NULL, thread_id {KEY} NOT NULL,
+    active_at {KEY} NOT NULL, PRIMARY KEY (tenant, agent_id, thread_id));
+CREATE INDEX im_members_thread ON im_members (tenant, thread_id);
+CREATE TABLE im_messages (
+    tenant {KEY} NOT NULL, thread_id {KEY} NOT NULL, seq INTEGER NOT NULL, client_id {KEY},
+    created_at {KEY} NOT NULL, shared_conversation_id {KEY}, search_body TEXT NOT NULL,
+    doc TEXT NOT NULL, PRIMARY KEY (tenant, thread_id, seq));
+CREATE UNIQUE INDEX im_messages_client ON im_messages (tenant, thread_id, client_id)
+    WHERE client_id IS NOT NULL;
+CREATE INDEX im_messages_shared ON im_messages (tenant, thread_id, shared_conversation_id)
+    WHERE shared_conversation_id IS NOT NULL;
+CREATE TABLE im_reads (
+    tenant {KEY} NOT NULL, thread_id {KEY} NOT NULL, agent_id {KEY} NOT NULL,
+    seq INTEGER NOT NULL, PRIMARY KEY (tenant, thread_id, agent_id));
+CREATE INDEX im_reads_agent ON im_reads (tenant, agent_id)
+"""
+
+
+async def _im(conn: asyncpg.Connection) -> None:
+    """The enterprise IM's tables (as SQLite's version 7), its search on the trigram index
+    where version 2 could create pg_trgm."""
+    await _statements(V3_IM)(conn)
+    if await _has_trigrams(conn):
+        await conn.execute(
+            "CREATE INDEX im_messages_search ON im_messages USING gin (search_body gin_trgm_ops)"
+        )
+
+
+async def _message_counts(conn: asyncpg.Connection) -> None:
+    """Each conversation's messages_in / messages_out (codec.message_direction), counted in
+    one statement over the messages, written into the documents a page at a time."""
+    message = json_of("doc")
+    await conn.execute(
+        f"""CREATE TEMPORARY TABLE message_counts ON COMMIT DROP AS
+        SELECT conversation_id AS id,
+               count(*) FILTER (WHERE sender = 'contact') AS messages_in,
+               count(*) FILTER (WHERE sender IN ('agent', 'bot')) AS messages_out
+        FROM (SELECT conversation_id, {message} -> 'sender' ->> 'type' AS sender,
+                     coalesce({message} ->> 'type', '') AS type FROM messages) m
+        WHERE type NOT IN ('note', 'event') GROUP BY conversation_id"""
+    )
+    after = ""
+    while True:
+        rows = await conn.fetch(
+            "SELECT c.id, c.doc, coalesce(n.messages_in, 0) AS messages_in, "
+            "coalesce(n.messages_out, 0) AS messages_out FROM conversations c "
+            "LEFT JOIN message_counts n ON n.id = c.id WHERE c.id > $1 ORDER BY c.id LIMIT 1000",
+            after,
+        )
+        if not rows:
+            return
+        await conn.executemany(
+            "UPDATE conversations SET doc = $1 WHERE id = $2",
+            [
+                (
+                    orjson.dumps(
+                        orjson.loads(row["doc"])
+                        | {"messages_in": row["messages_in"], "messages_out": row["messages_out"]}
+                    ).decode(),
+                    row["id"],
+                )
+                for row in rows
+            ],
+        )
+        after = rows[-1]["id"]
+
+
+V_INVITATION_COUNTS = f"""
+CREATE TABLE invitation_counts (
+    tenant {KEY} NOT NULL, day {KEY} NOT NULL, agent_id {KEY} NOT NULL,
+    invited INTEGER NOT NULL DEFAULT 0, accepted INTEGER NOT NULL DEFAULT 0,
+    refused INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, day, agent_id))
+"""
+
+
 MIGRATIONS: list[Migration] = [
     # Version 1: every record of the hub as SQLite's version 5 has them.
     Migration(1, "tables", _statements(V1_TABLES)),
     # Version 2: substring search.
     Migration(2, "search indexes", _search_indexes),
-    Migration(3, "integrations", _statements(V_INTEGRATIONS)),
+    Migration(3, "enterprise IM", _im),
+    # Version 4: each conversation counts the messages its customer sent and the answers it
+    # got (kept by the append from here on), for the reports.
+    Migration(4, "message counts", _message_counts),
+    Migration(5, "integrations", _statements(V_INTEGRATIONS)),
+    # Version 6: invitations to chat sent, accepted and refused, per agent per day.
+    Migration(6, "invitation counts", _statements(V_INVITATION_COUNTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

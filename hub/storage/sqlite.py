@@ -856,6 +856,21 @@ class SqliteStore(SqliteImStore, Store):
     async def delete_tenant(self, tenant_id: str) -> bool:
         return bool(await self._write("delete_tenant", tenant_id))
 
+    # invitations to chat: counts per agent per day -------------------------------------
+
+    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
+        check_invitation_outcome(outcome)
+        await self._write("count_invitation", tenant, day, agent_id, outcome)
+
+    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
+        assert self._reader is not None
+        rows = await self._reader.execute_fetchall(
+            "SELECT agent_id, invited, accepted, refused FROM invitation_counts "
+            "WHERE tenant = ? AND day = ?",
+            (tenant, day),
+        )
+        return {row[0]: {"invited": row[1], "accepted": row[2], "refused": row[3]} for row in rows}
+
     # reports ---------------------------------------------------------------------------
 
     async def report(
@@ -955,17 +970,3 @@ def _report(path: Path, tenant: str, start: str, end: str, group: str) -> list[R
         return list(cells.values())
     finally:
         conn.close()
-    # invitations to chat: counts per agent per day -------------------------------------
-
-    async def count_invitation(self, tenant: str, day: str, agent_id: str, outcome: str) -> None:
-        check_invitation_outcome(outcome)
-        await self._write("count_invitation", tenant, day, agent_id, outcome)
-
-    async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
-        assert self._reader is not None
-        rows = await self._reader.execute_fetchall(
-            "SELECT agent_id, invited, accepted, refused FROM invitation_counts "
-            "WHERE tenant = ? AND day = ?",
-            (tenant, day),
-        )
-        return {row[0]: {"invited": row[1], "accepted": row[2], "refused": row[3]} for row in rows}

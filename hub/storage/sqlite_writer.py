@@ -711,6 +711,7 @@ TENANT_TABLES = (
     "api_tokens",
     "webhooks",
     "webhook_deliveries",
+    "invitation_counts",
     "im_departments",
     "im_threads",
     "im_members",

@@ -1362,3 +1362,23 @@ async def test_invitation_counts_add_up_per_agent_day_and_tenant(store: Store) -
     assert await store.invitation_counts("c", "2026-12-03") == {}
     with pytest.raises(ValueError):
         await store.count_invitation("a", "2026-12-03", "ann", "invited = 0; --")
+
+
+# message counts ----------------------------------------------------------------------------
+
+
+async def test_ingest_and_append_count_the_messages_in_and_out(store: Store) -> None:
+    first = await store.ingest(*an_inbound(), now=T0)
+    assert first.conversation is not None
+    assert (first.conversation.messages_in, first.conversation.messages_out) == (1, 0)
+    conversation_id = first.conversation.id
+    agent = Sender("agent", "a1", "Ann")
+    await store.append_message(a_message(conversation_id, sender=agent))
+    note = a_message(conversation_id, sender=agent)
+    note.type = "note"  # private: neither in nor out
+    await store.append_message(note)
+    again = await store.ingest(*an_inbound(text="more"), now=T0)
+    assert again.conversation is not None and again.conversation.id == conversation_id
+    assert (again.conversation.messages_in, again.conversation.messages_out) == (2, 1)
+    stored = await store.get_conversation("a", conversation_id)
+    assert stored is not None and (stored.messages_in, stored.messages_out) == (2, 1)
