@@ -143,6 +143,14 @@ INDEXES = [
     IndexSpec(
         "uploads", "orphan", [("orphan_since", ASCENDING)], partial=_is_string("orphan_since")
     ),
+    # The bots (bots/): a tenant's articles in creation order, its days, its unanswered
+    # questions by how often they were asked.
+    IndexSpec("kb_articles", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("bot_stats", "tenant_day", [("tenant", ASCENDING), ("day", ASCENDING)]),
+    IndexSpec(
+        "bot_unanswered", "tenant_text", [("tenant", ASCENDING), ("text", ASCENDING)], unique=True
+    ),
+    IndexSpec("bot_unanswered", "tenant_count", [("tenant", ASCENDING), ("count", DESCENDING)]),
 ]
 
 COLLECTIONS = (
@@ -157,6 +165,9 @@ COLLECTIONS = (
     "channel_accounts",
     "uploads",
     "upload_totals",
+    "kb_articles",
+    "bot_stats",
+    "bot_unanswered",
 )
 
 
@@ -219,6 +230,9 @@ MIGRATIONS = [
     # Version 5: upload records and each tenant's totals (new collections), and the index
     # paging left messages without a filter; declared after the migrations.
     Migration(5, "upload records and paging", _nothing),
+    # Version 6: the bots' knowledge base, daily counters and unanswered questions (new
+    # collections; their indexes are declared after the migrations).
+    Migration(6, "bots", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -207,6 +207,21 @@ CREATE INDEX left_messages_created ON left_messages (tenant, created_at, id)
 """
 
 
+V6_BOTS = """
+CREATE TABLE kb_articles (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+CREATE INDEX kb_articles_created ON kb_articles (tenant, created_at, id);
+CREATE TABLE bot_stats (
+    tenant TEXT NOT NULL, day TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, name)) WITHOUT ROWID;
+CREATE TABLE bot_unanswered (
+    tenant TEXT NOT NULL, text TEXT NOT NULL, count INTEGER NOT NULL, last_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, text)) WITHOUT ROWID;
+CREATE INDEX bot_unanswered_count ON bot_unanswered (tenant, count DESC)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -217,6 +232,8 @@ MIGRATIONS: list[Migration] = [
     # Version 5: upload records (quotas, ownership, clean-up) with each tenant's totals;
     # contacts' last_seen_at as a column, and indexes in every list's order, for paging.
     Migration(5, "upload records and paging", _statements(V5_UPLOADS_AND_PAGING)),
+    # Version 6: the bots' knowledge base, daily counters and unanswered questions.
+    Migration(6, "bots", _statements(V6_BOTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -596,6 +596,43 @@ def delete_orphan_upload(conn: sqlite3.Connection, tenant: str, upload_id: str) 
     return True
 
 
+def put_kb_articles(conn: sqlite3.Connection, tenant: str, docs: list[Doc]) -> None:
+    conn.executemany(
+        "INSERT INTO kb_articles (tenant, id, created_at, doc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc",
+        [(tenant, doc["id"], doc["created_at"], _dump(doc)) for doc in docs],
+    )
+
+
+def delete_kb_article(conn: sqlite3.Connection, tenant: str, article_id: str) -> bool:
+    cursor = conn.execute(
+        "DELETE FROM kb_articles WHERE tenant = ? AND id = ?", (tenant, article_id)
+    )
+    return cursor.rowcount > 0
+
+
+def add_bot_stats(
+    conn: sqlite3.Connection,
+    tenant: str,
+    day: str,
+    counts: dict[str, int],
+    unanswered: str | None,
+    at: str,
+) -> None:
+    conn.executemany(
+        "INSERT INTO bot_stats (tenant, day, name, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (tenant, day, name) DO UPDATE SET count = count + excluded.count",
+        [(tenant, day, name, count) for name, count in counts.items()],
+    )
+    if unanswered is not None:
+        conn.execute(
+            "INSERT INTO bot_unanswered (tenant, text, count, last_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (tenant, text) DO UPDATE "
+            "SET count = count + 1, last_at = excluded.last_at",
+            (tenant, unanswered, at),
+        )
+
+
 def ping(conn: sqlite3.Connection) -> None:
     """Answered once the writer is up (the store's open waits for it)."""
 
@@ -626,6 +663,9 @@ OPS: dict[str, Callable[..., Any]] = {
         update_left_message_if,
         create_upload,
         delete_orphan_upload,
+        put_kb_articles,
+        delete_kb_article,
+        add_bot_stats,
     )
 }
 

@@ -236,11 +236,16 @@ def _seed_sqlite_v4(conn: sqlite3.Connection) -> None:
         )
 
 
+def _seed_sqlite_v5(conn: sqlite3.Connection) -> None:
+    """Version 6 (the bots) adds tables only: a version-5 database gains them empty."""
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
     3: _seed_sqlite_v3,
     4: _seed_sqlite_v4,
+    5: _seed_sqlite_v5,
 }
 
 
@@ -303,8 +308,25 @@ async def _check_v4_data(store: Any) -> None:
     assert [c.id for c in second] == ["k4-2"]
 
 
+async def _check_v5_data(store: Any) -> None:
+    assert await store.list_kb_articles("t5") == []
+    article = {"id": "a1", "question": "q", "created_at": "2026-01-01T00:00:00.000Z"}
+    await store.put_kb_articles("t5", [article])
+    assert await store.list_kb_articles("t5") == [article]
+    await store.add_bot_stats("t5", "2026-01-01", {"answered": 1}, unanswered="q?")
+    assert await store.list_bot_stats("t5", "2026-01-01") == [
+        {"day": "2026-01-01", "counts": {"answered": 1}}
+    ]
+
+
 # What the data each version introduced must read as once migrated to the latest.
-CHECKS = {1: _check_migrated, 2: _check_v2_data, 3: _check_v3_data, 4: _check_v4_data}
+CHECKS = {
+    1: _check_migrated,
+    2: _check_v2_data,
+    3: _check_v3_data,
+    4: _check_v4_data,
+    5: _check_v5_data,
+}
 
 
 async def _check_all(store: Any, version: int) -> None:
@@ -393,7 +415,17 @@ async def _seed_mongo_v4(db: Any) -> None:
         await db["contacts"].insert_one({"_id": contact.id, **to_doc(contact)})
 
 
-MONGO_SEEDS = {1: _seed_mongo_v1, 2: _seed_mongo_v2, 3: _seed_mongo_v3, 4: _seed_mongo_v4}
+async def _seed_mongo_v5(db: Any) -> None:
+    """Version 6 (the bots) adds collections only."""
+
+
+MONGO_SEEDS = {
+    1: _seed_mongo_v1,
+    2: _seed_mongo_v2,
+    3: _seed_mongo_v3,
+    4: _seed_mongo_v4,
+    5: _seed_mongo_v5,
+}
 
 
 async def _build_mongo(db: Any, version: int) -> None:
