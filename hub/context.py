@@ -14,6 +14,7 @@ from hub.acd.presence import AgentPresence
 from hub.background import Background
 from hub.bus import EventBus
 from hub.channels import ChannelType, Connectors
+from hub.intake import BotIntake
 from hub.security import Tokens
 from hub.storage.base import Store
 from hub.throttle import Drain, LoginGuard, Turns, VisitorLimits
@@ -40,6 +41,8 @@ class Hub:
     drain: Drain = field(default_factory=Drain)
     # One at a time per key: slowed sign-ins to one account, ratings of one conversation.
     turns: Turns = field(default_factory=Turns)
+    # Asked first about every new conversation (bots/service.py); None: no bot.
+    bot_intake: BotIntake | None = None
 
     def __post_init__(self) -> None:
         self.visitor_limits = VisitorLimits(self.settings)
