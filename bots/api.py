@@ -93,18 +93,35 @@ async def delete_article(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
+class SearchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    q: str
+    limit: int = Field(default=5, ge=1, le=50)
+
+
 @routes.get("/api/v1/kb/search")
 async def search(request: web.Request) -> web.Response:
     agent = await current_agent(request)
-    query = request.query.get("q", "")
+    limit = query_int(request, "limit", 5, low=1, high=50)
+    return await _search(request, agent.tenant, request.query.get("q", ""), limit)
+
+
+@routes.post("/api/v1/kb/search")
+async def search_long(request: web.Request) -> web.Response:
+    """The same as GET, for questions too long for a URL (5,000 Chinese characters)."""
+    agent = await current_agent(request)
+    body = await parse_body(request, SearchBody)
+    return await _search(request, agent.tenant, body.q, body.limit)
+
+
+async def _search(request: web.Request, tenant: str, query: str, limit: int) -> web.Response:
     if not query.strip():
         raise Invalid("q must not be empty", code="empty_query")
     if len(query) > MAX_QUERY:
         raise TooLarge(
             f"q is longer than {MAX_QUERY} characters", code="query_too_long", limit=MAX_QUERY
         )
-    limit = query_int(request, "limit", 5, low=1, high=50)
-    return web.json_response(_hits(await _knowledge(request).search(agent.tenant, query, limit)))
+    return web.json_response(_hits(await _knowledge(request).search(tenant, query, limit)))
 
 
 @routes.get("/api/v1/kb/export")
