@@ -1,4 +1,4 @@
-"""python -m bench <relay|connections|acd|storage|email|hostile|all> [--quick] [--json]
+"""python -m bench <relay|connections|acd|storage|email|hostile|bots|all> [--quick] [--json]
                     [--workers N]
 
 Progress goes to stderr; results go to stdout, one JSON object per scenario with --json,
@@ -19,7 +19,7 @@ from typing import Any
 from bench.servers import raise_fd_limit
 from bench.stats import machine
 
-SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile")
+SCENARIOS = ("relay", "connections", "acd", "storage", "email", "hostile", "bots")
 
 
 def _log(text: str) -> None:
@@ -48,6 +48,10 @@ def _runner(name: str) -> Callable[[bool, int, Callable[[str], None]], dict[str,
         from bench import hostile
 
         return hostile.run
+    if name == "bots":
+        from bench import bots
+
+        return bots.run
     from bench import storage
 
     return storage.run
@@ -58,7 +62,7 @@ def _summary(result: dict[str, Any]) -> str:
     flat = {
         key: value
         for key, value in result.items()
-        if not isinstance(value, dict) or key in ("decisions_per_s", "appends_per_s")
+        if not isinstance(value, dict) or key in ("decisions_per_s", "appends_per_s", "sizes")
     }
     return json.dumps(flat, indent=2)
 

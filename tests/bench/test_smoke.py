@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = {"relay", "connections", "acd", "storage", "email", "hostile"}
+SCENARIOS = {"relay", "connections", "acd", "storage", "email", "hostile", "bots"}
 # The issue asks for under two minutes; the margin absorbs a slow, shared machine.
 SUITE_TIMEOUT = 200
 
