@@ -25,6 +25,7 @@ from bots.rasa import RasaBot
 from bots.settings import BotSettings, Mode
 from hub.actions.bots import do_bot_close, do_hand_off, do_hold_for_bot, do_send_bot_message
 from hub.actions.routing import is_live
+from hub.actions.workspace import widget_config, widget_is_open
 from hub.bus import EventBus
 from hub.context import Hub
 from hub.domain import Contact, Conversation, ConversationStatus, Message, SenderType, utcnow
@@ -98,6 +99,16 @@ class BotService:
         self._settings[tenant] = settings
         return settings
 
+    async def open_now(self, tenant: str) -> bool:
+        """Within the tenant's working hours (the widget settings' working_hours, when
+        working_hours_enabled; otherwise always)."""
+        config = widget_config(await self.hub.store.get_settings(tenant, "widget"))
+        return widget_is_open(config, utcnow())
+
+    async def answers(self, tenant: str, channel: str) -> bool:
+        """Whether the bot answers on the channel now, even if the agents cannot."""
+        return (await self.settings(tenant)).mode_for(channel) != Mode.OFF
+
     def _bot(self, settings: BotSettings) -> Bot:
         if settings.provider == "rasa":
             assert self._session is not None, "the bot service is not started"
@@ -113,7 +124,7 @@ class BotService:
             return False
         if (
             mode == Mode.HUMAN_FIRST
-            and settings.open_at(utcnow())
+            and await self.open_now(conversation.tenant)
             and await self._agent_can_take(conversation)
         ):
             return False
@@ -258,7 +269,7 @@ class BotService:
                 await do_hand_off(self.hub, conversation, trigger, close_reason="bot_only")
             await self._count(conversation.tenant, {"handoff_refused": 1})
             return
-        if settings.open_at(utcnow()):
+        if await self.open_now(conversation.tenant):
             await self._send(conversation, BotMessage(TEXTS["handing_off"][language]))
             done = await do_hand_off(self.hub, conversation, trigger, skill=skill)
         else:

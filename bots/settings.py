@@ -1,16 +1,15 @@
-"""A tenant's bot settings (GET/PUT /api/v1/settings/bot) and its working hours.
+"""A tenant's bot settings (GET/PUT /api/v1/settings/bot).
 
 `mode`: off (every conversation goes to the agents), bot_first (the bot takes every new
 conversation), human_first (the bot takes it only when no agent could take it now: nobody
-eligible, or outside working hours), bot_only (the bot answers and never hands off; asked for
-a human, it offers to leave a message). `channels` overrides the mode per channel type."""
+eligible, or outside the tenant's working hours, those of the widget settings), bot_only
+(the bot answers and never hands off; asked for a human, it offers to leave a message).
+`channels` overrides the mode per channel type."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
 from enum import StrEnum
 from typing import Annotated, Literal, Self
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -20,7 +19,6 @@ from pydantic import (
     StrictFloat,
     StrictInt,
     StringConstraints,
-    field_validator,
     model_validator,
 )
 
@@ -35,52 +33,11 @@ class Mode(StrEnum):
 
 
 Keyword = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50)]
-Clock = Annotated[str, StringConstraints(pattern=r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")]
-DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DEFAULT_KEYWORDS = ["转人工", "人工", "人工客服", "human", "agent"]
 DEFAULT_WELCOME = {
     "en": "Hi, I'm the assistant. Ask me anything, or say 'human' to talk to an agent.",
     "zh": "您好，我是智能助理，请问有什么可以帮您？需要人工服务请回复“转人工”。",
 }
-
-
-class WorkingHours(BaseModel):
-    """Weekly opening times in a time zone: {"mon": [["09:00", "18:00"]], ...}; a day left
-    out is closed. Hours may end at 24:00."""
-
-    model_config = ConfigDict(extra="forbid")
-    timezone: str = "UTC"
-    days: dict[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[tuple[Clock, Clock]]]
-
-    @field_validator("timezone")
-    @classmethod
-    def known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def spans_ordered(self) -> Self:
-        for day, spans in self.days.items():
-            for start, end in spans:
-                if start >= end:
-                    raise ValueError(f"{day}: {start}-{end} ends before it starts")
-        return self
-
-    def open_at(self, moment: datetime) -> bool:
-        local = moment.astimezone(ZoneInfo(self.timezone))
-        now = local.time()
-        for start, end in self.days.get(DAYS[local.weekday()], []):  # type: ignore[call-overload]
-            if _clock(start) <= now and (end == "24:00" or now < _clock(end)):
-                return True
-        return False
-
-
-def _clock(text: str) -> time:
-    hours, minutes = text.split(":")
-    return time(int(hours), int(minutes))
 
 
 class BotSettings(BaseModel):
@@ -103,7 +60,6 @@ class BotSettings(BaseModel):
     )
     # A conversation the bot holds that stays quiet this long is closed as resolved.
     idle_close_seconds: StrictFloat | StrictInt = Field(default=900, gt=0, le=7 * 24 * 3600)
-    working_hours: WorkingHours | None = None  # None: always open
 
     @model_validator(mode="after")
     def consistent(self) -> Self:
@@ -118,9 +74,6 @@ class BotSettings(BaseModel):
             if kind.value == channel:
                 return mode
         return self.mode
-
-    def open_at(self, moment: datetime) -> bool:
-        return self.working_hours is None or self.working_hours.open_at(moment)
 
     def public(self) -> dict[str, object]:
         return self.model_dump(mode="json")

@@ -13,3 +13,8 @@ class BotIntake(Protocol):
         """Whether the bot holds the new conversation now (it then answers it); False routes
         it to the agents as usual."""
         ...
+
+    async def answers(self, tenant: str, channel: str) -> bool:
+        """Whether a bot answers on that channel now (outside working hours too): the widget
+        then offers a chat rather than only a form to leave a message."""
+        ...

@@ -10,7 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.context import Hub
-from hub.domain import utcnow
+from hub.domain import Channel, utcnow
 from hub.errors import Invalid, NotFound
 
 MAX_QUICK_REPLIES = 500
@@ -201,9 +201,12 @@ async def widget_availability(hub: Hub, tenant: str, now: datetime | None = None
     if await hub.store.get_tenant(tenant) is None:
         raise NotFound("no such tenant", code="tenant_not_found")
     config = widget_config(await hub.store.get_settings(tenant, "widget"))
+    bot = hub.bot_intake is not None and await hub.bot_intake.answers(tenant, Channel.WEBIM.value)
     return {
         "agents_online": hub.presence.online_count(tenant),
-        "open": widget_is_open(config, now or utcnow()),
+        # A bot answering on web chat keeps the chat open outside working hours too.
+        "open": bot or widget_is_open(config, now or utcnow()),
+        "bot": bot,
     }
 
 

@@ -144,9 +144,21 @@ async def test_human_first_goes_to_a_ready_agent_and_to_the_bot_without_one(
 async def test_human_first_outside_working_hours_gives_the_bot_and_hand_off_offers_a_message(
     kb_hub: RunningHub,
 ) -> None:
-    # No opening hours on any day: closed now, whatever the day.
-    closed_hours = {"timezone": "Asia/Shanghai", "days": {}}
-    await bot_settings(kb_hub, mode="human_first", working_hours=closed_hours)
+    # The tenant's working hours (widget settings) with no working day: closed now.
+    closed_hours = {"timezone": "Asia/Shanghai", "days": [], "start": "09:00", "end": "18:00"}
+    status, _ = await kb_hub.api.request(
+        "PUT",
+        "/api/v1/settings/widget",
+        token=kb_hub.admin_token,
+        json={"working_hours_enabled": True, "working_hours": closed_hours},
+    )
+    assert status == 200
+    await bot_settings(kb_hub, mode="human_first")
+    # The widget still offers a chat: the bot answers outside working hours.
+    status, availability = await kb_hub.api.request(
+        "GET", "/api/v1/widget/availability", params={"tenant": "default"}
+    )
+    assert availability["open"] is True and availability["bot"] is True
     agent = await kb_hub.agent()
     visitor, _ = await _bot_conversation(kb_hub)
     assert (await visitor.say("转人工"))["ok"]
