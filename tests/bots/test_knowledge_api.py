@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import aiohttp
 import pytest
 
 from tests.bots.helpers import ask, bot_settings, import_kb
@@ -195,12 +196,16 @@ async def test_bad_bot_settings_are_refused_and_change_nothing(running_hub: Runn
 async def test_ten_thousand_articles_import_and_answer(running_hub: RunningHub) -> None:
     hub = running_hub
     rows = [HEADER]
+    details = "保修期内免费维修，保修期外按成本收费。" * 6  # answers of a realistic length
     for n in range(10_000):
         rows.append(
-            f"商品{n}号的保修期多久,How long is the warranty of model {n}?,{n}号保修一年,true\r\n"
+            f"商品{n}号的保修期多久,How long is the warranty of model {n}?,"
+            f"{n}号保修一年。{details},true\r\n"
         )
     rows.append("怎么注销账号,How do I delete my account?,在账户设置底部申请注销,true\r\n")
-    status, body = await import_kb(hub, "".join(rows).encode())
+    data = "".join(rows).encode()
+    assert len(data) > 3 * 1024 * 1024  # beyond the hub's usual 1 MiB request limit
+    status, body = await import_kb(hub, data)
     assert status == 200 and body["imported"] == 10_001
     await bot_settings(hub, mode="bot_first")
     visitor = await hub.visitor()
@@ -214,4 +219,13 @@ async def test_ten_thousand_articles_import_and_answer(running_hub: RunningHub) 
     status, found = await hub.api.request(
         "GET", "/api/v1/kb/search", token=hub.admin_token, params={"q": "model 7321 warranty"}
     )
-    assert found["items"][0]["article"]["answer"] == "7321号保修一年"
+    assert found["items"][0]["article"]["answer"].startswith("7321号保修一年。")
+    # The console uploads the file as a form: the same import.
+    form = aiohttp.FormData()
+    form.add_field("file", b"question,answer\r\nq1,a1\r\n", filename="kb.csv")
+    status, body = await hub.api.request(
+        "POST", "/api/v1/kb/import", token=hub.admin_token, data=form
+    )
+    assert status == 200 and body["imported"] == 1
+    status, body = await import_kb(hub, b"question,answer\r\nq," + b"a" * 21 * 1024 * 1024)
+    assert status == 413 and body["error"]["code"] == "csv_too_large"
