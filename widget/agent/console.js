@@ -13,12 +13,13 @@ import { section as channels } from "./console-channels.js";
 import { section as quickReplies } from "./console-replies.js";
 import { section as tags } from "./console-tags.js";
 import { section as blacklist } from "./console-blacklist.js";
+import { section as bot } from "./console-bot.js";
 
 /** @import { Agent } from "../types.js" */
 /** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 /** In nav order. @type {ConsoleSection[]} */
-const SECTIONS = [monitor, agents, routing, channels, widget, quickReplies, tags, blacklist];
+const SECTIONS = [monitor, agents, routing, channels, widget, quickReplies, tags, blacklist, bot];
 
 applyI18n();
 document.title = t("c_console");
