@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import re
 from datetime import UTC, datetime
+from typing import Any
 
 import aiohttp
 
@@ -25,6 +26,7 @@ from bots.rasa import RasaBot
 from bots.settings import BotSettings, Mode
 from hub.actions.bots import do_bot_close, do_hand_off, do_hold_for_bot, do_send_bot_message
 from hub.actions.routing import is_live
+from hub.actions.uploads import do_save_inbound_attachment
 from hub.actions.workspace import widget_config, widget_is_open
 from hub.bus import EventBus
 from hub.context import Hub
@@ -40,6 +42,7 @@ CONTACT = SenderType.CONTACT.value
 KEYWORD_MESSAGE_CHARS = 40
 UNANSWERED_CHARS = 200
 HISTORY = 50
+BOT_UPLOADER = "bot"  # the uploader id of the pictures a bot sends
 TEXTS = {
     "handing_off": {
         "en": "Let me put you through to an agent.",
@@ -291,13 +294,42 @@ class BotService:
 
     # sending, the idle close and the counters ---------------------------------------------------
 
+    async def _image(self, conversation: Conversation, url: str) -> dict[str, Any] | None:
+        """A bot's picture (Rasa's `image` URL) fetched and kept on this hub like a file a
+        channel brings in, so that customers load it from the hub (the widget loads only
+        the hub's files); None where the channel sends no files or the fetch failed."""
+        connector = self.hub.connectors.for_conversation(conversation)
+        if connector is None or not connector.capabilities.attachments or self._session is None:
+            return None
+        limit = self.hub.settings.upload_max_bytes
+        try:
+            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as got:
+                mime = got.content_type or ""
+                if got.status != 200 or not mime.startswith("image/"):
+                    return None
+                data = await got.content.read(limit + 1)
+        except (TimeoutError, aiohttp.ClientError) as exc:
+            log.warning("a bot image could not be fetched from %s: %r", url, exc)
+            return None
+        if len(data) > limit:
+            return None
+        name = url.rsplit("/", 1)[-1].split("?", 1)[0] or "image"
+        saved = await do_save_inbound_attachment(
+            self.hub, conversation.tenant, data, channel_id=BOT_UPLOADER, name=name, mime=mime
+        )
+        return saved if saved.get("url") else None
+
     async def _send(self, conversation: Conversation, message: BotMessage) -> None:
         try:
+            image = (
+                await self._image(conversation, message.image_url) if message.image_url else None
+            )
             await do_send_bot_message(
                 self.hub,
                 conversation,
                 message.text,
                 buttons=message.buttons,
+                image=image,
                 image_url=message.image_url,
             )
         except Exception:

@@ -29,7 +29,6 @@ from hub.events import (
     ConversationUpdated,
     MessageCreated,
 )
-from hub.uploads import display_name
 
 BOT = ConversationStatus.BOT.value
 QUEUED = ConversationStatus.QUEUED.value
@@ -52,23 +51,20 @@ async def do_hold_for_bot(hub: Hub, conversation: Conversation) -> Conversation 
     return held
 
 
-def _image_attachment(url: str) -> dict[str, Any]:
-    name = display_name(url.rsplit("/", 1)[-1] or "image", "image")
-    return {"url": url, "name": name, "type": "image", "size": 0, "mime": ""}
-
-
 async def do_send_bot_message(
     hub: Hub,
     conversation: Conversation,
     text: str,
     *,
     buttons: list[str] | None = None,
+    image: dict[str, Any] | None = None,
     image_url: str | None = None,
     meta: dict[str, Any] | None = None,
 ) -> Message:
     """A bot's answer. Buttons go as `meta.buttons` where the channel shows them, and as
-    numbered lines of text elsewhere (the customer answers with the number). An image is
-    an attachment by URL (a bot's own server, Rasa's `image`)."""
+    numbered lines of text elsewhere (the customer answers with the number). `image` is an
+    attachment stored on this hub (do_save_inbound_attachment); a channel that cannot send
+    files, or an image that could not be kept, gets `image_url` in the text instead."""
     connector = connector_for(hub, conversation)
     options = [b for b in (buttons or []) if b]
     body = text
@@ -81,10 +77,9 @@ async def do_send_bot_message(
     limit = connector.capabilities.max_text
     if limit is not None and len(body) > limit:
         body = body[: limit - 1] + "…"
-    attachments = [_image_attachment(image_url)] if image_url else []
-    if attachments and not connector.capabilities.attachments:
-        body = f"{body}\n{image_url}" if body else str(image_url)
-        attachments = []
+    attachments = [image] if image is not None and image.get("url") else []
+    if image_url and not attachments:
+        body = f"{body}\n{image_url}" if body else image_url
     now = utcnow()
     message_id = new_id()
     message = Message(

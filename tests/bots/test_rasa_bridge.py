@@ -16,6 +16,11 @@ from tests.bots.helpers import ask, bot_settings
 from tests.conftest import RunningHub, free_port
 
 Script = Callable[[dict[str, Any]], Awaitable[Any]]
+# A 1×1 PNG: the picture Rasa's answer points at, served by the fake beside its webhook.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
 
 
 class FakeRasa:
@@ -37,9 +42,14 @@ class FakeRasa:
             return answer
         return web.json_response(answer)
 
+    @staticmethod
+    async def _picture(request: web.Request) -> web.Response:
+        return web.Response(body=PNG, content_type="image/png")
+
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", self._webhook)
+        app.router.add_get("/sizes.png", self._picture)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         port = free_port()
@@ -74,7 +84,8 @@ async def test_texts_images_and_buttons_with_a_stable_sender_and_metadata(
             return [{"recipient_id": body["sender"], "text": "Size M it is."}]
         return [
             {"recipient_id": body["sender"], "text": "Which size?"},
-            {"recipient_id": body["sender"], "image": "https://example.com/sizes.png"},
+            {"recipient_id": body["sender"], "image": f"{rasa.url}/sizes.png"},
+            {"recipient_id": body["sender"], "image": f"{rasa.url}/missing.png"},
             {
                 "recipient_id": body["sender"],
                 "text": "Pick one:",
@@ -96,8 +107,14 @@ async def test_texts_images_and_buttons_with_a_stable_sender_and_metadata(
     assert buttons["meta"]["bot"]["buttons"] == ["M", "L"]
     bot = [m for m in visitor.events["message"] if m["sender"]["type"] == "bot"]
     assert bot[0]["text"] == "Which size?"
+    # The picture is fetched and kept on the hub (the widget loads only the hub's files); one
+    # that cannot be fetched goes as its link.
     assert bot[1]["type"] == "image"
-    assert bot[1]["attachments"][0]["url"] == "https://example.com/sizes.png"
+    picture = bot[1]["attachments"][0]
+    assert picture["url"].startswith("/uploads/") and picture["mime"] == "image/png"
+    async with running_hub.api.session.get(running_hub.base_url + picture["url"]) as got:
+        assert got.status == 200 and await got.read() == PNG
+    assert bot[2]["type"] == "text" and bot[2]["text"].endswith("/missing.png")
     # Choosing a button sends its payload to Rasa (here by its number).
     chosen = await ask(visitor, "1")
     assert chosen["text"] == "Size M it is."
