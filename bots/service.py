@@ -134,7 +134,6 @@ class BotService:
         held = await do_hold_for_bot(self.hub, conversation)
         if held is None:
             return True  # closed meanwhile: nothing to route
-        await self._count(held.tenant, {"taken": 1})
         self.hub.background.spawn(self._first_turn(held), name=f"bot-first-{held.id}")
         return True
 
@@ -152,9 +151,11 @@ class BotService:
         return False
 
     async def _first_turn(self, conversation: Conversation) -> None:
+        await self._count(conversation.tenant, {"taken": 1})
         async with self.hub.turns.hold(("bot", conversation.id)):
             history = await self._history(conversation)
-            first = next((m for m in reversed(history) if m.sender.type == CONTACT), None)
+            # The message that opened it (a later one has its own turn).
+            first = next((m for m in history if m.sender.type == CONTACT), None)
             settings = await self.settings(conversation.tenant)
             context = BotContext(
                 conversation,

@@ -178,3 +178,35 @@ async def test_bot_only_never_hands_off_and_offers_a_message(kb_hub: RunningHub)
     closed = await visitor.wait_for("conversation.status", lambda s: s["status"] == "closed")
     assert closed["leave_message"] is True and closed["reason"] == "bot_only"
     assert agent.count("conversation.assigned") == 0
+
+
+async def test_a_supervisor_takes_a_bot_conversation_over_and_the_bot_stops(
+    kb_hub: RunningHub,
+) -> None:
+    await bot_settings(kb_hub, mode="bot_first")
+    visitor, conversation_id = await _bot_conversation(kb_hub)
+    supervisor = await kb_hub.agent(roles=["supervisor"])
+    ack = await supervisor.call("conversation.take_over", {"conversation_id": conversation_id})
+    assert ack["ok"], ack
+    assigned = await supervisor.wait_for("conversation.assigned")
+    assert [m["sender"]["type"] for m in assigned["messages"]][:3] == ["contact", "bot", "bot"]
+    await visitor.wait_for("conversation.status", lambda s: s["status"] == "assigned")
+    seen = visitor.count("message")
+    assert (await visitor.say("怎么退货"))["ok"]
+    assert (await supervisor.say(conversation_id, "我来处理"))["ok"]
+    await visitor.wait_for("message", lambda m: m["sender"]["type"] == "agent")
+    assert not [m for m in visitor.events["message"][seen:] if m["sender"]["type"] == "bot"]
+
+
+async def test_a_second_message_while_the_first_is_answered_gets_its_own_answer(
+    kb_hub: RunningHub,
+) -> None:
+    await bot_settings(kb_hub, mode="bot_first", welcome={})
+    visitor = await kb_hub.visitor()
+    assert (await visitor.say("怎么退货"))["ok"]
+    assert (await visitor.say("退款多久到账"))["ok"]
+    await visitor.wait_for(
+        "message", lambda m: m["sender"]["type"] == "bot" and "3到5" in m["text"]
+    )
+    answers = [m["text"] for m in visitor.events["message"] if m["sender"]["type"] == "bot"]
+    assert len(answers) == 2 and "申请退货" in answers[0]
