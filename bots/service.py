@@ -73,7 +73,6 @@ class BotService:
         self.knowledge = knowledge
         self.builtin = KnowledgeBaseBot(knowledge)
         self._session: aiohttp.ClientSession | None = None
-        self._settings: dict[str, BotSettings] = {}
         self._misses: dict[str, int] = {}
         self._options: dict[str, list[tuple[str, str]]] = {}
 
@@ -91,15 +90,12 @@ class BotService:
     # settings --------------------------------------------------------------------------
 
     async def settings(self, tenant: str) -> BotSettings:
-        found = self._settings.get(tenant)
-        if found is None:
-            found = BotSettings.from_stored(await self.hub.store.get_settings(tenant, "bot"))
-            self._settings[tenant] = found
-        return found
+        """Read from the store each time (one keyed read), so that every node follows a
+        change at once."""
+        return BotSettings.from_stored(await self.hub.store.get_settings(tenant, "bot"))
 
     async def update_settings(self, tenant: str, settings: BotSettings) -> BotSettings:
         await self.hub.store.put_settings(tenant, "bot", settings.public())
-        self._settings[tenant] = settings
         return settings
 
     async def open_now(self, tenant: str) -> bool:
