@@ -22,7 +22,6 @@ def install_bots(app: web.Application, hub: Hub) -> BotService:
     app.router.add_routes(routes)
 
     async def running(app: web.Application) -> AsyncIterator[None]:
-        await service.start()
         yield
         await service.stop()
 

@@ -80,12 +80,17 @@ class BotService:
         bus.subscribe(MessageCreated, self._message_created)
         bus.subscribe(ConversationClosed, self._closed)
 
-    async def start(self) -> None:
-        self._session = aiohttp.ClientSession()
+    def _client(self) -> aiohttp.ClientSession:
+        """The HTTP client for Rasa and its pictures, made on first use (most hubs never
+        need one)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
 
     async def stop(self) -> None:
         if self._session is not None:
             await self._session.close()
+            self._session = None
 
     # settings --------------------------------------------------------------------------
 
@@ -110,8 +115,7 @@ class BotService:
 
     def _bot(self, settings: BotSettings) -> Bot:
         if settings.provider == "rasa":
-            assert self._session is not None, "the bot service is not started"
-            return RasaBot(self._session)
+            return RasaBot(self._client())
         return self.builtin
 
     # taking new conversations ---------------------------------------------------------------
@@ -296,11 +300,11 @@ class BotService:
         channel brings in, so that customers load it from the hub (the widget loads only
         the hub's files); None where the channel sends no files or the fetch failed."""
         connector = self.hub.connectors.for_conversation(conversation)
-        if connector is None or not connector.capabilities.attachments or self._session is None:
+        if connector is None or not connector.capabilities.attachments:
             return None
         limit = self.hub.settings.upload_max_bytes
         try:
-            async with self._session.get(url, timeout=aiohttp.ClientTimeout(total=10)) as got:
+            async with self._client().get(url, timeout=aiohttp.ClientTimeout(total=10)) as got:
                 mime = got.content_type or ""
                 if got.status != 200 or not mime.startswith("image/"):
                     return None
