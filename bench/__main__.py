@@ -1,4 +1,4 @@
-"""python -m bench <relay|connections|acd|storage|email|hostile|im|reports|browsing|all>
+"""python -m bench <relay|connections|acd|storage|email|hostile|im|reports|browsing|bots|all>
                     [--quick] [--json]
                     [--workers N]
 
@@ -30,6 +30,7 @@ SCENARIOS = (
     "im",
     "reports",
     "browsing",
+    "bots",
 )
 
 
@@ -71,6 +72,10 @@ def _runner(name: str) -> Callable[[bool, int, Callable[[str], None]], dict[str,
         from bench import browsing
 
         return browsing.run
+    if name == "bots":
+        from bench import bots
+
+        return bots.run
     from bench import storage
 
     return storage.run
@@ -81,7 +86,7 @@ def _summary(result: dict[str, Any]) -> str:
     flat = {
         key: value
         for key, value in result.items()
-        if not isinstance(value, dict) or key in ("decisions_per_s", "appends_per_s")
+        if not isinstance(value, dict) or key in ("decisions_per_s", "appends_per_s", "sizes")
     }
     return json.dumps(flat, indent=2)
 

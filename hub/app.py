@@ -13,6 +13,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from bots import install_bots
 from config.settings import Settings
 from connectors.email.channel import EmailChannel
 from connectors.webim import VisitorNamespace, WebImConnector
@@ -240,4 +241,5 @@ def create_app(
             _connectors,
         ]
     )
+    install_bots(app, hub)
     return app

@@ -53,6 +53,8 @@ class Capabilities:
     # A conversation an agent starts is a thread of its own (a new email thread), rather
     # than the contact's one open conversation on the account (an SMS number).
     agent_threads: bool = False
+    # Buttons (a bot's suggested questions) can be shown; elsewhere they go as numbered text.
+    buttons: bool = False
 
 
 @dataclass(slots=True)

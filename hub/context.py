@@ -14,6 +14,7 @@ from hub.acd.presence import AgentPresence
 from hub.background import Background
 from hub.bus import EventBus
 from hub.channels import ChannelType, Connectors
+from hub.intake import BotIntake
 from hub.online.base import OnlineVisitors
 from hub.online.memory import MemoryOnlineVisitors
 from hub.security import Tokens
@@ -42,6 +43,8 @@ class Hub:
     drain: Drain = field(default_factory=Drain)
     # One at a time per key: slowed sign-ins to one account, ratings of one conversation.
     turns: Turns = field(default_factory=Turns)
+    # Asked first about every new conversation (bots/service.py); None: no bot.
+    bot_intake: BotIntake | None = None
 
     # Visitors on the customer's site now, and the invitations they have to answer.
     online: OnlineVisitors = field(default_factory=MemoryOnlineVisitors)

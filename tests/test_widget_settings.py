@@ -179,7 +179,7 @@ async def test_bad_widget_settings_change_nothing(running_hub: RunningHub) -> No
 async def test_availability_answers_agents_and_hours(running_hub: RunningHub) -> None:
     api, token = running_hub.api, running_hub.admin_token
     status, body = await api.request("GET", "/api/v1/widget/availability?tenant=default")
-    assert status == 200 and body == {"agents_online": 0, "open": True}
+    assert status == 200 and body == {"agents_online": 0, "open": True, "bot": False}
     await running_hub.agent()
     closed = {"timezone": "UTC", "days": [], "start": "09:00", "end": "18:00", "holidays": []}
     status, _ = await api.request(
@@ -190,7 +190,7 @@ async def test_availability_answers_agents_and_hours(running_hub: RunningHub) ->
     )
     assert status == 200
     status, body = await api.request("GET", "/api/v1/widget/availability?tenant=default")
-    assert status == 200 and body == {"agents_online": 1, "open": False}
+    assert status == 200 and body == {"agents_online": 1, "open": False, "bot": False}
     status, body = await api.request("GET", "/api/v1/widget/availability?tenant=nope")
     assert status == 404 and body["error"]["code"] == "tenant_not_found"
 

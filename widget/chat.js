@@ -22,6 +22,7 @@ addStrings({
     leaveInvalid: "Please write your message and leave a phone number or an email.", afterHours: "Outside working hours",
     olderLoading: "Loading earlier messages…", historyOf: "Conversation of {date}", historyEnded: "Conversation ended",
     tapRetry: "Tap to retry.", rateHint: "Please choose 1 to 5 stars first.",
+    botName: "Assistant", withBot: "Our assistant is answering you",
   },
   zh: {
     prechatTitle: "开始咨询前，请留下您的联系方式。", prechatName: "姓名", prechatPhone: "电话", prechatEmail: "邮箱",
@@ -35,6 +36,7 @@ addStrings({
     leaveInvalid: "请填写留言内容，并留下电话或邮箱。", afterHours: "非工作时间",
     olderLoading: "正在加载更早的消息…", historyOf: "{date} 的会话", historyEnded: "会话已结束",
     tapRetry: "点击重试。", rateHint: "请先选择 1 到 5 颗星。",
+    botName: "智能助理", withBot: "智能助理正在为您服务",
   },
 });
 
@@ -116,8 +118,24 @@ function messageNode(/** @type {Message} */ message, testid = "message") {
   const senderType = message.sender.type;
   const node = el("div", { className: "msg", testid, dataset: { senderType, conv: message.conversation_id, seq: String(message.seq) } });
   if (message.sender.name && senderType === "agent") node.append(el("span", { className: "name", textContent: message.sender.name }));
+  if (senderType === "bot") node.append(el("span", { className: "name", textContent: t("botName") }));
   node.append(...renderBody(message, { channel: "webim", viewer: "visitor" }));
+  const buttons = botButtons(message);
+  if (buttons.length) {
+    node.append(el("div", { className: "bot-buttons" }, ...buttons.map((title) => {
+      const button = el("button", { type: "button", className: "bot-button", textContent: title, testid: "bot-button" });
+      button.onclick = () => sendText(title);
+      return button;
+    })));
+  }
   return node;
+}
+
+/** A bot's suggested questions (meta.bot.buttons): chosen with a click, sent as their text. */
+function botButtons(/** @type {Message} */ message) {
+  const bot = message.sender.type === "bot" ? message.meta?.bot : null;
+  const buttons = bot && typeof bot === "object" ? /** @type {{buttons?: unknown}} */ (bot).buttons : null;
+  return Array.isArray(buttons) ? buttons.filter((b) => typeof b === "string") : [];
 }
 
 // Bubbles stay in seq order: after a reconnect a live message can overtake the answer to the
@@ -179,6 +197,7 @@ function setStatus(/** @type {Conversation | null} */ c) {
   // Open again (reopened by an agent, or one who wrote first): nothing to rate yet.
   if (c.status !== "closed") document.querySelector(".rating")?.remove();
   if (c.status === "assigned" && c.agent) statusEl.textContent = t("serving", { name: c.agent.name });
+  else if (c.status === "bot") statusEl.textContent = t("withBot");
   else if (c.status === "queued" && c.queue_position) { statusEl.textContent = t("queue", { n: c.queue_position }); offerLeaveMessage(); }
   else if (c.status === "closed") {
     statusEl.textContent = t("closed");
@@ -439,12 +458,18 @@ composerForm.addEventListener("submit", (e) => {
   composerError.textContent = "";
   input.value = "";
   updateCounter();
+  sendText(text);
+});
+
+/** A visitor's text message: shown at once, sent (and resent) until the hub stores it. */
+function sendText(/** @type {string} */ text) {
+  if (blocked) return;
   const clientId = crypto.randomUUID();
   seen.add(clientId);
   const bubble = addBubble({ clientId, text, state: "sending" });
   stopTyping();
   send({ text, el: bubble, clientId });
-});
+}
 input.addEventListener("keydown", (e) => {
   const wanted = sendKey === "ctrl_enter" ? e.ctrlKey || e.metaKey : !e.shiftKey && !e.ctrlKey;
   if (e.key === "Enter" && wanted && !e.isComposing) { e.preventDefault(); composerForm.requestSubmit(); }

@@ -151,11 +151,15 @@ addStrings({
     r_original: "Open original", r_not_kept: "not kept (no storage room)",
     sys_queue_timeout: "No agent is available right now: please leave a message and we will get back to you.",
     sys_queue_overflow: "All our agents are busy right now: please leave a message and we will get back to you.",
+    sys_after_hours: "Our agents are away now (outside working hours): please leave a message and we will get back to you.",
+    sys_bot_only: "Only our assistant answers here: please leave a message for our team.",
   },
   zh: {
     r_attachment: "[附件]", r_file: "文件", r_note: "内部备注", r_close: "关闭",
     r_original: "查看原图", r_not_kept: "未保存（存储空间不足）",
     sys_queue_timeout: "暂时没有坐席可以接待，请留言，我们会尽快联系您。",
     sys_queue_overflow: "当前坐席全忙，请留言，我们会尽快联系您。",
+    sys_after_hours: "当前为非工作时间，客服已下班，请留言，我们会尽快联系您。",
+    sys_bot_only: "此处仅由智能助理服务，如需人工请留言。",
   },
 });

@@ -21,7 +21,7 @@ WEBIM = Channel.WEBIM.value
 
 class WebImConnector(Connector):
     channel = WEBIM
-    capabilities = Capabilities(live=True, typing=True, attachments=True)
+    capabilities = Capabilities(live=True, typing=True, attachments=True, buttons=True)
 
     def __init__(self, sio: socketio.AsyncServer) -> None:
         self.sio = sio

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from hub.actions.access import Act, check_conversation
 from hub.actions.delivery import connector_for, deliver, initial_delivery
-from hub.actions.routing import do_route
+from hub.actions.routing import route_new
 from hub.actions.uploads import check_attachment_owners
 from hub.channels import InboundMessage
 from hub.context import Hub
@@ -243,9 +243,9 @@ async def _ingest(
         if ingested.conversation_opened:
             await hub.bus.publish(ConversationOpened(opened, ingested.contact))
             if route_later:
-                hub.background.spawn(do_route(hub, opened), name=f"route-{opened.id}")
+                hub.background.spawn(route_new(hub, opened), name=f"route-{opened.id}")
             else:
-                await do_route(hub, opened)
+                await route_new(hub, opened)
     return Received(stored, opened.ref(), public)
 
 

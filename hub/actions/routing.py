@@ -51,6 +51,11 @@ SYSTEM_TEXTS = {
     "queue_overflow": (
         "All our agents are busy right now: please leave a message and we will get back to you."
     ),
+    "after_hours": (
+        "Our agents are away now (outside working hours): please leave a message and we will"
+        " get back to you."
+    ),
+    "bot_only": "Only our assistant answers here: please leave a message for our team.",
 }
 ASSIGNED_HISTORY = 50
 
@@ -134,6 +139,13 @@ async def _history_agent(hub: Hub, conversation: Conversation) -> str | None:
         if previous.id != conversation.id and previous.agent_id:
             return previous.agent_id
     return None
+
+
+async def route_new(hub: Hub, conversation: Conversation) -> None:
+    """A conversation just opened: the bot may take it (hub/intake.py), else it is routed."""
+    if hub.bot_intake is not None and await hub.bot_intake.take(conversation):
+        return
+    await do_route(hub, conversation)
 
 
 async def do_route(hub: Hub, conversation: Conversation) -> None:

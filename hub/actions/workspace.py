@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from hub.actions.tenant_state import active_tenant
 from hub.context import Hub
-from hub.domain import utcnow
+from hub.domain import Channel, utcnow
 from hub.errors import Invalid
 
 MAX_QUICK_REPLIES = 500
@@ -201,9 +201,12 @@ async def widget_availability(hub: Hub, tenant: str, now: datetime | None = None
     """What the widget needs before offering a chat: can anyone answer, are we open."""
     await active_tenant(hub, tenant)
     config = widget_config(await hub.store.get_settings(tenant, "widget"))
+    bot = hub.bot_intake is not None and await hub.bot_intake.answers(tenant, Channel.WEBIM.value)
     return {
         "agents_online": hub.presence.online_count(tenant),
-        "open": widget_is_open(config, now or utcnow()),
+        # A bot answering on web chat keeps the chat open outside working hours too.
+        "open": bot or widget_is_open(config, now or utcnow()),
+        "bot": bot,
     }
 
 

@@ -191,6 +191,45 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("DELETE", "/api/v1/tenants/{tenant_id}"): Operation(
         "Delete a tenant and everything it owns", "platform", status=204
     ),
+    ("GET", "/api/v1/visitors/online"): Operation(
+        "Visitors on the customer's site now (在线访客)",
+        query=("q", "status", "device", "offset", "limit"),
+    ),
+    ("GET", "/api/v1/visitors/stats"): Operation(
+        "Visitors online, today's PV / IP and each agent's invitations today"
+    ),
+    ("GET", "/api/v1/settings/invitation"): Operation(
+        "The invitation pop-up and auto-invite rules"
+    ),
+    ("PUT", "/api/v1/settings/invitation"): Operation(
+        "Set the invitation pop-up and auto-invite rules", "admin"
+    ),
+    ("GET", "/api/v1/settings/bot"): Operation("The bot's mode and hand-off rules", "admin"),
+    ("PUT", "/api/v1/settings/bot"): Operation("Set the bot's mode and hand-off rules", "admin"),
+    ("GET", "/api/v1/kb/articles"): Operation("The knowledge base's articles"),
+    ("POST", "/api/v1/kb/articles"): Operation("Add an article", "admin", status=201),
+    ("GET", "/api/v1/kb/articles/{article_id}"): Operation("One article"),
+    ("PATCH", "/api/v1/kb/articles/{article_id}"): Operation("Change an article", "admin"),
+    ("DELETE", "/api/v1/kb/articles/{article_id}"): Operation(
+        "Remove an article", "admin", status=204
+    ),
+    ("GET", "/api/v1/kb/search"): Operation(
+        "The best articles for a question", query=("q", "limit")
+    ),
+    ("POST", "/api/v1/kb/search"): Operation("The best articles for a long question"),
+    ("GET", "/api/v1/kb/export"): Operation("The knowledge base as CSV", "admin"),
+    ("POST", "/api/v1/kb/import"): Operation(
+        "Import articles from CSV (all rows or none)", "admin", multipart=True
+    ),
+    ("GET", "/api/v1/kb/suggestions"): Operation(
+        "Answers to suggest for a conversation's newest question", query=("conversation_id",)
+    ),
+    ("GET", "/api/v1/bot/metrics"): Operation(
+        "The bot's daily counts and unanswered questions", "supervisor", query=("days",)
+    ),
+    ("POST", "/api/v1/bot/conversations/{conversation_id}/handoff"): Operation(
+        "Hand a bot's conversation to a human (Rasa's action server)"
+    ),
     ("GET", "/api/v1/reports/summary"): Operation(
         "Conversations, messages, times, satisfaction and left messages over a range",
         "supervisor",

@@ -590,3 +590,34 @@ class Store(ImStore, ABC):
     @abstractmethod
     async def invitation_counts(self, tenant: str, day: str) -> dict[str, dict[str, int]]:
         """Per agent id ("" for the auto-invite rules): {invited, accepted, refused}."""
+
+    # the bots' knowledge base and metrics (bots/) -------------------------------------------
+    # Articles are plain documents ({id, question, similar, answer, answers, category,
+    # enabled, created_at, updated_at}, times ISO 8601): the bots package owns their shape.
+
+    @abstractmethod
+    async def list_kb_articles(self, tenant: str) -> list[dict[str, Any]]:
+        """Every article of the tenant, oldest first (created_at, then id)."""
+
+    @abstractmethod
+    async def put_kb_articles(self, tenant: str, articles: Sequence[Mapping[str, Any]]) -> None:
+        """Creates or replaces these articles (by id), all of them or none (a CSV import)."""
+
+    @abstractmethod
+    async def delete_kb_article(self, tenant: str, article_id: str) -> bool:
+        """True if it existed."""
+
+    @abstractmethod
+    async def add_bot_stats(
+        self, tenant: str, day: str, counts: Mapping[str, int], unanswered: str | None = None
+    ) -> None:
+        """Adds `counts` to the day's counters (day: YYYY-MM-DD) and, with `unanswered`,
+        counts one more asking of that question the bot could not answer."""
+
+    @abstractmethod
+    async def list_bot_stats(self, tenant: str, since_day: str) -> list[dict[str, Any]]:
+        """[{day, counts}] from since_day on, oldest first."""
+
+    @abstractmethod
+    async def list_unanswered(self, tenant: str, limit: int) -> list[dict[str, Any]]:
+        """[{text, count, last_at}], most asked first."""

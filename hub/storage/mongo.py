@@ -69,7 +69,13 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, TypeVar
 
-from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument, WriteConcern
+from pymongo import (
+    ASCENDING,
+    DESCENDING,
+    AsyncMongoClient,
+    ReturnDocument,
+    WriteConcern,
+)
 from pymongo.errors import DuplicateKeyError
 
 from hub.domain import (
@@ -87,6 +93,7 @@ from hub.domain import (
     iso,
     open_key,
     upload_ids,
+    utcnow,
 )
 from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.errors import Conflict, NotFound
@@ -1338,6 +1345,83 @@ class MongoStore(MongoImStore, Store):
             doc["agent_id"]: {key: int(doc.get(key, 0)) for key in INVITATION_OUTCOMES}
             async for doc in cursor
         }
+
+    # the bots' knowledge base and metrics -------------------------------------------------
+
+    async def list_kb_articles(self, tenant: str) -> list[dict[str, Any]]:
+        cursor = self._col("kb_articles").find({"tenant": tenant}).sort(OLDEST_FIRST)
+        return [doc["doc"] async for doc in cursor]
+
+    async def put_kb_articles(self, tenant: str, articles: Sequence[Mapping[str, Any]]) -> None:
+        """One write after another, in order: the articles were all checked before, so only
+        the server failing midway could leave part of an import (MongoDB without a replica
+        set has no multi-document transactions); importing the same file again completes it."""
+        if not articles:
+            return
+        collection = self._col("kb_articles")
+
+        async def op() -> None:
+            for article in articles:
+                await collection.replace_one(
+                    {"_id": f"{tenant}:{article['id']}"},
+                    {
+                        "tenant": tenant,
+                        "created_at": article["created_at"],
+                        "doc": encode_value(dict(article)),
+                    },
+                    upsert=True,
+                )
+
+        await self._write(op())
+
+    async def delete_kb_article(self, tenant: str, article_id: str) -> bool:
+        result = await self._write(
+            self._col("kb_articles").delete_one({"_id": f"{tenant}:{article_id}"})
+        )
+        return result.deleted_count > 0
+
+    async def add_bot_stats(
+        self, tenant: str, day: str, counts: Mapping[str, int], unanswered: str | None = None
+    ) -> None:
+        if counts:
+            await self._write(
+                self._col("bot_stats").update_one(
+                    {"_id": f"{tenant}:{day}"},
+                    {
+                        "$set": {"tenant": tenant, "day": day},
+                        "$inc": {f"counts.{name}": n for name, n in counts.items()},
+                    },
+                    upsert=True,
+                )
+            )
+        if unanswered is not None:
+            await self._write(
+                self._col("bot_unanswered").update_one(
+                    {"tenant": tenant, "text": unanswered},
+                    {"$inc": {"count": 1}, "$set": {"last_at": iso(utcnow())}},
+                    upsert=True,
+                )
+            )
+
+    async def list_bot_stats(self, tenant: str, since_day: str) -> list[dict[str, Any]]:
+        cursor = (
+            self._col("bot_stats")
+            .find({"tenant": tenant, "day": {"$gte": since_day}})
+            .sort("day", ASCENDING)
+        )
+        return [{"day": d["day"], "counts": dict(d.get("counts", {}))} async for d in cursor]
+
+    async def list_unanswered(self, tenant: str, limit: int) -> list[dict[str, Any]]:
+        cursor = (
+            self._col("bot_unanswered")
+            .find({"tenant": tenant})
+            .sort([("count", DESCENDING), ("last_at", DESCENDING)])
+            .limit(limit)
+        )
+        return [
+            {"text": d["text"], "count": int(d["count"]), "last_at": d["last_at"]}
+            async for d in cursor
+        ]
 
     # reports ---------------------------------------------------------------------------
 

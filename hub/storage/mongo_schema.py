@@ -191,6 +191,14 @@ INDEXES = [
         [("tenant", ASCENDING), ("day", ASCENDING), ("agent_id", ASCENDING)],
         unique=True,
     ),
+    # The bots (bots/): a tenant's articles in creation order, its days, its unanswered
+    # questions by how often they were asked.
+    IndexSpec("kb_articles", "tenant_created", [("tenant", ASCENDING), *OLDEST_FIRST]),
+    IndexSpec("bot_stats", "tenant_day", [("tenant", ASCENDING), ("day", ASCENDING)]),
+    IndexSpec(
+        "bot_unanswered", "tenant_text", [("tenant", ASCENDING), ("text", ASCENDING)], unique=True
+    ),
+    IndexSpec("bot_unanswered", "tenant_count", [("tenant", ASCENDING), ("count", DESCENDING)]),
 ]
 
 COLLECTIONS = (
@@ -213,6 +221,9 @@ COLLECTIONS = (
     "webhooks",
     "webhook_deliveries",
     "invitation_counts",
+    "kb_articles",
+    "bot_stats",
+    "bot_unanswered",
 )
 
 
@@ -322,6 +333,9 @@ MIGRATIONS = [
     # Version 9: invitation counts per agent per day (a new collection and its unique
     # index, declared after the migrations).
     Migration(9, "invitation counts", _nothing),
+    # Version 10: the bots' knowledge base, daily counters and unanswered questions (new
+    # collections; their indexes are declared after the migrations).
+    Migration(10, "bots", _nothing),
 ]
 LATEST = MIGRATIONS[-1].version
 SCHEMA_ID = "schema"

@@ -81,6 +81,7 @@ from hub.storage.base import (
     check_not_append_owned,
 )
 from hub.storage.codec import encode_value, from_doc, message_direction, preview_of, to_doc
+from hub.storage.postgres_bots import PostgresBots
 from hub.storage.postgres_im import PostgresImStore
 from hub.storage.postgres_integrations import PostgresIntegrations
 from hub.storage.postgres_schema import migrate
@@ -748,7 +749,7 @@ async def _delete_orphan_upload(conn: Connection, tenant: str, upload_id: str) -
     return True
 
 
-class PostgresStore(PostgresImStore, PostgresIntegrations, Store):
+class PostgresStore(PostgresImStore, PostgresIntegrations, PostgresBots, Store):
     def __init__(self, url: str, *, pool_size: int = 10) -> None:
         self.url = url
         self.pool_size = pool_size

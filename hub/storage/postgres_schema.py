@@ -245,6 +245,22 @@ CREATE TABLE invitation_counts (
 """
 
 
+# The bots (bots/): a tenant's articles, daily counters, unanswered questions.
+V_BOTS = f"""
+CREATE TABLE kb_articles (
+    tenant {KEY} NOT NULL, id {KEY} NOT NULL, created_at {KEY} NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id));
+CREATE INDEX kb_articles_created ON kb_articles (tenant, created_at, id);
+CREATE TABLE bot_stats (
+    tenant {KEY} NOT NULL, day {KEY} NOT NULL, name {KEY} NOT NULL, count BIGINT NOT NULL,
+    PRIMARY KEY (tenant, day, name));
+CREATE TABLE bot_unanswered (
+    tenant {KEY} NOT NULL, text {KEY} NOT NULL, count BIGINT NOT NULL, last_at {KEY} NOT NULL,
+    PRIMARY KEY (tenant, text));
+CREATE INDEX bot_unanswered_count ON bot_unanswered (tenant, count DESC)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     # Version 1: every record of the hub as SQLite's version 5 has them.
     Migration(1, "tables", _statements(V1_TABLES)),
@@ -257,6 +273,7 @@ MIGRATIONS: list[Migration] = [
     Migration(5, "integrations", _statements(V_INTEGRATIONS)),
     # Version 6: invitations to chat sent, accepted and refused, per agent per day.
     Migration(6, "invitation counts", _statements(V_INVITATION_COUNTS)),
+    Migration(7, "bots", _statements(V_BOTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -38,6 +38,7 @@ from hub.domain import (
     Upload,
     iso,
     open_key,
+    utcnow,
 )
 from hub.domain.integrations import ApiToken, Webhook, WebhookDelivery
 from hub.storage.base import (
@@ -870,6 +871,45 @@ class SqliteStore(SqliteImStore, Store):
             (tenant, day),
         )
         return {row[0]: {"invited": row[1], "accepted": row[2], "refused": row[3]} for row in rows}
+
+    # the bots' knowledge base and metrics -------------------------------------------------
+
+    async def list_kb_articles(self, tenant: str) -> list[dict[str, Any]]:
+        return await self._all(
+            "SELECT doc FROM kb_articles WHERE tenant = ? ORDER BY created_at, id", (tenant,)
+        )
+
+    async def put_kb_articles(self, tenant: str, articles: Sequence[Mapping[str, Any]]) -> None:
+        if articles:
+            await self._write("put_kb_articles", tenant, [dict(a) for a in articles])
+
+    async def delete_kb_article(self, tenant: str, article_id: str) -> bool:
+        return bool(await self._write("delete_kb_article", tenant, article_id))
+
+    async def add_bot_stats(
+        self, tenant: str, day: str, counts: Mapping[str, int], unanswered: str | None = None
+    ) -> None:
+        await self._write("add_bot_stats", tenant, day, dict(counts), unanswered, iso(utcnow()))
+
+    async def list_bot_stats(self, tenant: str, since_day: str) -> list[dict[str, Any]]:
+        assert self._reader is not None
+        rows = await self._reader.execute_fetchall(
+            "SELECT day, name, count FROM bot_stats WHERE tenant = ? AND day >= ? ORDER BY day",
+            (tenant, since_day),
+        )
+        days: dict[str, dict[str, int]] = {}
+        for day, name, count in rows:
+            days.setdefault(day, {})[name] = int(count)
+        return [{"day": day, "counts": counts} for day, counts in days.items()]
+
+    async def list_unanswered(self, tenant: str, limit: int) -> list[dict[str, Any]]:
+        assert self._reader is not None
+        rows = await self._reader.execute_fetchall(
+            "SELECT text, count, last_at FROM bot_unanswered WHERE tenant = ? "
+            "ORDER BY count DESC, last_at DESC LIMIT ?",
+            (tenant, limit),
+        )
+        return [{"text": t, "count": int(c), "last_at": at} for t, c, at in rows]
 
     # reports ---------------------------------------------------------------------------
 

@@ -284,6 +284,21 @@ CREATE INDEX webhook_deliveries_log ON webhook_deliveries (webhook_id, created_a
 """
 
 
+V10_BOTS = """
+CREATE TABLE kb_articles (
+    tenant TEXT NOT NULL, id TEXT NOT NULL, created_at TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (tenant, id)) WITHOUT ROWID;
+CREATE INDEX kb_articles_created ON kb_articles (tenant, created_at, id);
+CREATE TABLE bot_stats (
+    tenant TEXT NOT NULL, day TEXT NOT NULL, name TEXT NOT NULL, count INTEGER NOT NULL,
+    PRIMARY KEY (tenant, day, name)) WITHOUT ROWID;
+CREATE TABLE bot_unanswered (
+    tenant TEXT NOT NULL, text TEXT NOT NULL, count INTEGER NOT NULL, last_at TEXT NOT NULL,
+    PRIMARY KEY (tenant, text)) WITHOUT ROWID;
+CREATE INDEX bot_unanswered_count ON bot_unanswered (tenant, count DESC)
+"""
+
+
 MIGRATIONS: list[Migration] = [
     Migration(1, "tables", _statements(V1_TABLES)),
     Migration(2, "channel keys", _channel_keys),
@@ -299,6 +314,8 @@ MIGRATIONS: list[Migration] = [
     Migration(8, "integrations", _statements(V8_INTEGRATIONS)),
     # Version 9: invitations to chat sent, accepted and refused, per agent per day.
     Migration(9, "invitation counts", _statements(V9_INVITATION_COUNTS)),
+    # Version 10: the bots' knowledge base, daily counters and unanswered questions.
+    Migration(10, "bots", _statements(V10_BOTS)),
 ]
 LATEST = MIGRATIONS[-1].version
 

@@ -712,6 +712,9 @@ TENANT_TABLES = (
     "webhooks",
     "webhook_deliveries",
     "invitation_counts",
+    "kb_articles",
+    "bot_stats",
+    "bot_unanswered",
     "im_departments",
     "im_threads",
     "im_members",
@@ -744,6 +747,43 @@ def count_invitation(
         f"ON CONFLICT (tenant, day, agent_id) DO UPDATE SET {outcome} = {outcome} + 1",
         (tenant, day, agent_id),
     )
+
+
+def put_kb_articles(conn: sqlite3.Connection, tenant: str, docs: list[Doc]) -> None:
+    conn.executemany(
+        "INSERT INTO kb_articles (tenant, id, created_at, doc) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (tenant, id) DO UPDATE SET doc = excluded.doc",
+        [(tenant, doc["id"], doc["created_at"], _dump(doc)) for doc in docs],
+    )
+
+
+def delete_kb_article(conn: sqlite3.Connection, tenant: str, article_id: str) -> bool:
+    cursor = conn.execute(
+        "DELETE FROM kb_articles WHERE tenant = ? AND id = ?", (tenant, article_id)
+    )
+    return cursor.rowcount > 0
+
+
+def add_bot_stats(
+    conn: sqlite3.Connection,
+    tenant: str,
+    day: str,
+    counts: dict[str, int],
+    unanswered: str | None,
+    at: str,
+) -> None:
+    conn.executemany(
+        "INSERT INTO bot_stats (tenant, day, name, count) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (tenant, day, name) DO UPDATE SET count = count + excluded.count",
+        [(tenant, day, name, count) for name, count in counts.items()],
+    )
+    if unanswered is not None:
+        conn.execute(
+            "INSERT INTO bot_unanswered (tenant, text, count, last_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT (tenant, text) DO UPDATE "
+            "SET count = count + 1, last_at = excluded.last_at",
+            (tenant, unanswered, at),
+        )
 
 
 def ping(conn: sqlite3.Connection) -> None:
@@ -789,6 +829,9 @@ OPS: dict[str, Callable[..., Any]] = {
         update_tenant,
         delete_tenant,
         count_invitation,
+        put_kb_articles,
+        delete_kb_article,
+        add_bot_stats,
     )
 }
 

@@ -21,6 +21,7 @@ SCENARIOS = {
     "im",
     "reports",
     "browsing",
+    "bots",
 }
 # The issue asks for under two minutes; the margin absorbs a slow, shared machine.
 SUITE_TIMEOUT = 200

@@ -1382,3 +1382,48 @@ async def test_ingest_and_append_count_the_messages_in_and_out(store: Store) -> 
     assert (again.conversation.messages_in, again.conversation.messages_out) == (2, 1)
     stored = await store.get_conversation("a", conversation_id)
     assert stored is not None and (stored.messages_in, stored.messages_out) == (2, 1)
+
+
+# the bots' knowledge base and metrics -----------------------------------------------------
+
+
+def _article(article_id: str, seconds: float, question: str = "怎么退货") -> dict[str, Any]:
+    return {
+        "id": article_id,
+        "question": question,
+        "similar": ["how do I return"],
+        "answer": "…",
+        "enabled": True,
+        "created_at": at(seconds).isoformat(),
+    }
+
+
+async def test_kb_articles_are_put_in_one_step_replaced_deleted_per_tenant(store: Store) -> None:
+    await store.put_kb_articles("a", [_article("k2", 2), _article("k1", 1)])
+    assert [a["id"] for a in await store.list_kb_articles("a")] == ["k1", "k2"]
+    assert await store.list_kb_articles("b") == []
+    await store.put_kb_articles("a", [_article("k1", 1, question="退款多久到账")])
+    listed = await store.list_kb_articles("a")
+    assert [(a["id"], a["question"]) for a in listed] == [
+        ("k1", "退款多久到账"),
+        ("k2", "怎么退货"),
+    ]
+    assert not await store.delete_kb_article("b", "k1")
+    assert await store.delete_kb_article("a", "k1")
+    assert not await store.delete_kb_article("a", "k1")
+    assert [a["id"] for a in await store.list_kb_articles("a")] == ["k2"]
+
+
+async def test_bot_stats_add_up_per_day_and_unanswered_questions_by_count(store: Store) -> None:
+    await store.add_bot_stats("a", "2026-03-04", {"answered": 2, "miss": 1}, unanswered="发票")
+    await store.add_bot_stats("a", "2026-03-04", {"answered": 1}, unanswered="invoice?")
+    await store.add_bot_stats("a", "2026-03-05", {"handoff_keyword": 1}, unanswered="发票")
+    await store.add_bot_stats("b", "2026-03-05", {"answered": 9})
+    assert await store.list_bot_stats("a", "2026-03-01") == [
+        {"day": "2026-03-04", "counts": {"answered": 3, "miss": 1}},
+        {"day": "2026-03-05", "counts": {"handoff_keyword": 1}},
+    ]
+    assert [d["day"] for d in await store.list_bot_stats("a", "2026-03-05")] == ["2026-03-05"]
+    unanswered = await store.list_unanswered("a", 10)
+    assert [(u["text"], u["count"]) for u in unanswered] == [("发票", 2), ("invoice?", 1)]
+    assert await store.list_unanswered("b", 10) == []

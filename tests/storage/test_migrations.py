@@ -332,6 +332,10 @@ def _seed_sqlite_v8(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO upload_totals (tenant, files, bytes) VALUES ('t8', 2, 9)")
 
 
+def _seed_sqlite_v9(conn: sqlite3.Connection) -> None:
+    """Version 10 (the bots) adds tables only: a version-9 database gains them empty."""
+
+
 SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _seed_sqlite_v1,
     2: _seed_sqlite_v2,
@@ -341,6 +345,7 @@ SQLITE_SEEDS: dict[int, Callable[[sqlite3.Connection], None]] = {
     6: _seed_sqlite_v6,
     7: _seed_sqlite_v7,
     8: _seed_sqlite_v8,
+    9: _seed_sqlite_v9,
 }
 
 
@@ -451,6 +456,17 @@ async def _check_v8_data(store: Any) -> None:
     assert counts == {"a1": {"invited": 1, "accepted": 0, "refused": 0}}
 
 
+async def _check_v9_data(store: Any) -> None:
+    assert await store.list_kb_articles("t9") == []
+    article = {"id": "a1", "question": "q", "created_at": "2026-01-01T00:00:00.000Z"}
+    await store.put_kb_articles("t9", [article])
+    assert await store.list_kb_articles("t9") == [article]
+    await store.add_bot_stats("t9", "2026-01-01", {"answered": 1}, unanswered="q?")
+    assert await store.list_bot_stats("t9", "2026-01-01") == [
+        {"day": "2026-01-01", "counts": {"answered": 1}}
+    ]
+
+
 # What the data each version introduced must read as once migrated to the latest.
 CHECKS = {
     1: _check_migrated,
@@ -461,6 +477,7 @@ CHECKS = {
     6: _check_v6_data,
     7: _check_v7_data,
     8: _check_v8_data,
+    9: _check_v9_data,
 }
 
 
@@ -575,6 +592,10 @@ async def _seed_mongo_v8(db: Any) -> None:
     await db["upload_totals"].insert_one({"_id": "t8", "files": 2, "bytes": 9})
 
 
+async def _seed_mongo_v9(db: Any) -> None:
+    """Version 10 (the bots) adds collections only."""
+
+
 MONGO_SEEDS = {
     1: _seed_mongo_v1,
     2: _seed_mongo_v2,
@@ -584,6 +605,7 @@ MONGO_SEEDS = {
     6: _seed_mongo_v6,
     7: _seed_mongo_v7,
     8: _seed_mongo_v8,
+    9: _seed_mongo_v9,
 }
 
 

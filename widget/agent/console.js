@@ -17,12 +17,13 @@ import { section as reports } from "./console-reports.js";
 import { section as departments } from "./console-departments.js";
 import { section as integrations } from "./console-integrations.js";
 import { section as invitation } from "./console-invitation.js";
+import { section as bot } from "./console-bot.js";
 
 /** @import { Agent } from "../types.js" */
 /** @import { ConsoleContext, ConsoleSection } from "./console-common.js" */
 
 /** In nav order. @type {ConsoleSection[]} */
-const SECTIONS = [monitor, reports, agents, departments, routing, channels, widget, invitation, quickReplies, tags, blacklist, integrations];
+const SECTIONS = [monitor, reports, agents, departments, routing, channels, widget, invitation, bot, quickReplies, tags, blacklist, integrations];
 
 applyI18n();
 document.title = t("c_console");

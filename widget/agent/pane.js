@@ -14,6 +14,7 @@ import {
 import { channelBadge } from "./channels.js";
 import { deliveryLine } from "./delivery.js";
 import { consultColleague } from "./team.js";
+import { refreshSuggestions, suggestionsBox } from "./suggestions.js";
 
 /** @import { Conversation, Message, QuickReply, Agent, Contact } from "../types.js" */
 /** @import { Entry, PendingReply } from "./core.js" */
@@ -128,7 +129,8 @@ export function bubble(m, c, testid = "message") {
     node.append(deliveryLine(m, mayRetry ? retry : null));
   }
   // Shown by CSS (::after) so a bubble's text stays exactly what was sent.
-  const who = m.sender.type === "agent" && m.sender.id !== state.me?.id ? `${m.sender.name} · ` : "";
+  const who = m.sender.type === "bot" ? `${t("botLabel")} · `
+    : m.sender.type === "agent" && m.sender.id !== state.me?.id ? `${m.sender.name} · ` : "";
   node.dataset.meta = who + longTime(m.created_at).slice(-5);
   node.title = longTime(m.created_at);
   return node;
@@ -303,6 +305,7 @@ export function appendMessage(/** @type {Message} */ m) {
   const stick = log.scrollHeight - log.scrollTop - log.clientHeight < 80;
   log.append(bubble(m, e.conversation));
   if (stick) scrollLog();
+  if (m.sender.type === "contact") refreshSuggestions(m.conversation_id);
 }
 
 function scrollLog() {
@@ -518,7 +521,7 @@ function composer(e) {
     (e.pending ||= []).push(reply);
     await deliver(e, reply);
   };
-  return [quick, ...(email ? [email.node] : []), notes, form];
+  return [suggestionsBox(c.id, input), quick, ...(email ? [email.node] : []), notes, form];
 }
 
 /** Why a reply was refused, in the agent's language where the inbox knows the reason. */

@@ -6,7 +6,7 @@ addStrings({
   en: {
     tabMine: "Mine", tabQueued: "Queued", tabAll: "All", tabClosed: "Closed", tabsLabel: "Conversations",
     navConsole: "Console", emptyList: "Nothing here", unreadLabel: "{n} unread",
-    st_bot: "Bot", st_queued: "Queued", st_assigned: "Serving", st_closed: "Closed",
+    st_bot: "Bot", botLabel: "Bot", st_queued: "Queued", st_assigned: "Serving", st_closed: "Closed",
     ch_webim: "Web", ch_wechat: "WeChat", ch_weibo: "Weibo", ch_email: "Email", ch_sms: "SMS", ch_voice: "Voice",
     servedBy: "with {name}", nobody: "unassigned",
     historyOf: "Conversation of {date}", closedBy: "closed by {name}", closedQueue: "closed: nobody answered in time",
@@ -81,7 +81,7 @@ addStrings({
   zh: {
     tabMine: "我的", tabQueued: "排队", tabAll: "全部", tabClosed: "已结束", tabsLabel: "会话列表",
     navConsole: "管理台", emptyList: "暂无会话", unreadLabel: "{n} 条未读",
-    st_bot: "机器人", st_queued: "排队中", st_assigned: "服务中", st_closed: "已结束",
+    st_bot: "机器人", botLabel: "机器人", st_queued: "排队中", st_assigned: "服务中", st_closed: "已结束",
     ch_webim: "网页", ch_wechat: "微信", ch_weibo: "微博", ch_email: "邮件", ch_sms: "短信", ch_voice: "电话",
     servedBy: "坐席 {name}", nobody: "未分配",
     historyOf: "{date} 的会话", closedBy: "由 {name} 结束", closedQueue: "排队超时结束", closedBlocked: "访客被拉黑，会话结束",
