@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from bots.knowledge import MAX_CSV_BYTES, ArticleBody, ArticlePatch, Hit, KnowledgeBase
@@ -157,6 +158,13 @@ async def import_csv(request: web.Request) -> web.Response:
 
 
 async def _uploaded_file(request: web.Request) -> bytes:
+    try:
+        return await _file_field(request)
+    except (ValueError, HttpProcessingError) as exc:  # no boundary, a broken part header …
+        raise Invalid(f"the multipart body is not valid: {exc}", code="invalid_upload") from exc
+
+
+async def _file_field(request: web.Request) -> bytes:
     reader = await request.multipart()
     async for part in reader:
         if isinstance(part, BodyPartReader) and part.name == "file":

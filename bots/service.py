@@ -273,15 +273,16 @@ class BotService:
                 await do_hand_off(self.hub, conversation, trigger, close_reason="bot_only")
             await self._count(conversation.tenant, {"handoff_refused": 1})
             return
+        # Counted before the hand-off announces the assignment, so that whoever hears of it
+        # reads metrics that already hold it (a take-over meanwhile also ends the bot's part).
+        await self._count(conversation.tenant, {f"handoff_{trigger}": 1})
         if await self.open_now(conversation.tenant):
             await self._send(conversation, BotMessage(TEXTS["handing_off"][language]))
-            done = await do_hand_off(self.hub, conversation, trigger, skill=skill)
+            await do_hand_off(self.hub, conversation, trigger, skill=skill)
         else:
-            done = await do_hand_off(
+            await do_hand_off(
                 self.hub, conversation, trigger, skill=skill, close_reason="after_hours"
             )
-        if done is not None:
-            await self._count(conversation.tenant, {f"handoff_{trigger}": 1})
 
     async def hand_off(self, conversation: Conversation, skill: str | None) -> bool:
         """A bot's own request from outside a turn (Rasa's action server calls the hub)."""

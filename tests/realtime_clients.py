@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
@@ -140,8 +141,11 @@ class Api:
         async with self.session.request(
             method, self.base_url + path, headers=headers, **kwargs
         ) as response:
-            body = await response.json(content_type=None)
-            return response.status, body
+            text = await response.text()
+            try:
+                return response.status, json.loads(text) if text else None
+            except ValueError:
+                return response.status, text  # CSV exports and other documents
 
     async def login(self, email: str, password: str) -> tuple[str, dict[str, Any]]:
         status, body = await self.request(

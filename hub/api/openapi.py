@@ -61,6 +61,8 @@ class Operation:
     query: tuple[str, ...] = ()
     # The body is not JSON (uploads: multipart/form-data with one field named file).
     multipart: bool = False
+    # The answer can be CSV too (an export, or `format=csv`).
+    csv: bool = False
 
 
 OPERATIONS: dict[tuple[str, str], Operation] = {
@@ -217,7 +219,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "The best articles for a question", query=("q", "limit")
     ),
     ("POST", "/api/v1/kb/search"): Operation("The best articles for a long question"),
-    ("GET", "/api/v1/kb/export"): Operation("The knowledge base as CSV", "admin"),
+    ("GET", "/api/v1/kb/export"): Operation("The knowledge base as CSV", "admin", csv=True),
     ("POST", "/api/v1/kb/import"): Operation(
         "Import articles from CSV (all rows or none)", "admin", multipart=True
     ),
@@ -234,6 +236,7 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         "Conversations, messages, times, satisfaction and left messages over a range",
         "supervisor",
         query=("from", "to", "tz", "group_by", "format"),
+        csv=True,
     ),
     ("GET", "/api/v1/im/directory"): Operation("Departments and colleagues"),
     ("GET", "/api/v1/im/threads"): Operation("One's team chats, most recent first"),
@@ -338,6 +341,8 @@ def _operation(
     else:
         answer = schemas[(op.response, "serialization")] if op.response else ANY_OBJECT
         success = {"description": "done", "content": _json(answer)}
+        if op.csv:
+            success["content"]["text/csv"] = {"schema": {"type": "string"}}
     described["responses"] = {
         str(op.status): success,
         "4XX": {"description": "refused: what and why", "content": _json(ERROR_SCHEMA)},

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from hub.actions.tenant_state import active_tenant
 from hub.actions.uploads import do_record_upload
@@ -80,7 +81,7 @@ async def upload(request: web.Request) -> web.Response:
         raise Invalid("send multipart/form-data with one field named file", code="invalid_upload")
     try:
         part = await (await request.multipart()).next()
-    except ValueError as exc:  # aiohttp's parser: no boundary, a broken part header …
+    except (ValueError, HttpProcessingError) as exc:  # no boundary, a broken part header …
         raise Invalid(f"the multipart body is not valid: {exc}", code="invalid_upload") from exc
     if not isinstance(part, BodyPartReader) or part.name != "file":
         raise Invalid("send one multipart field named file", code="invalid_upload")
